@@ -1,0 +1,328 @@
+"""bingx-closeall: flatten BingX perpetual futures accounts from a terminal.
+
+Exit codes: 0 flat (also when a lost reply was verified flat, or BingX had nothing to close); 1 something
+failed or is still open (or the operator declined); 2 usage or config error, an unknown symbol included;
+3 authentication or permission; 4 rate limited; 5 network or exchange unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import ccxt
+
+from .errors import InvalidInput, RateLimited
+from .exchange import BingX
+from .flatten import FlattenReport, flatten, read_account
+from .closeall import MAX_RECV_WINDOW_MS, check_arguments
+from .redaction import SecretMasker
+
+logger = logging.getLogger("bingx_closeall_plugin.cli")
+
+EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5
+# Where two accounts end differently, the code reported is the first of these that any of them had.
+_EXIT_PRIORITY = (EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE, EXIT_OPEN, EXIT_FLAT)
+
+
+class ConfigError(Exception):
+    """A usage or configuration problem, found before anything is sent."""
+
+
+@dataclass
+class Account:
+    label: str
+    key: str
+    secret: str
+    urls: dict[str, str] | None  # ccxt urls['api'] override, from --base-url or the freqtrade config
+    sandbox: bool
+
+
+@dataclass
+class Outcome:
+    account: Account
+    code: int
+    report: FlattenReport | None = None
+    message: str = ""
+    positions: list[dict[str, Any]] | None = None
+    orders: list[dict[str, Any]] | None = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bingx-closeall",
+        description="Close every BingX perpetual futures position (or one symbol's) in one request.",
+        epilog="Keys come from --config (a freqtrade config) or BINGX_API_KEY / BINGX_API_SECRET.",
+    )
+    parser.add_argument("--symbol", help="only this symbol: BTC/USDT:USDT or BTC-USDT (capitals)")
+    parser.add_argument("--recv-window", type=int, metavar="MS", help=f"BingX recvWindow, 1..{MAX_RECV_WINDOW_MS} ms")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be closed and cancelled; send nothing that trades")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask; close at once")
+    parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    parser.add_argument("--keep-orders", action="store_true", help="do not cancel open orders (they can reopen positions)")
+    parser.add_argument("--base-url", default=os.environ.get("BINGX_BASE_URL"),
+                        help="root of a BingX-compatible API, e.g. http://127.0.0.1:8765 (env BINGX_BASE_URL)")
+    parser.add_argument("--sandbox", action="store_true", help="BingX's demo-money environment")
+    parser.add_argument("--config", action="append", default=[], metavar="FILE",
+                        help="freqtrade config to read exchange.key/secret from; repeat for several accounts")
+    parser.add_argument("--coin-m", action="store_true", help="close coin-M (inverse) positions instead of USDT-M")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr, HTTP trace included (secrets masked)")
+    return parser
+
+
+def api_urls(base_url: str) -> dict[str, str]:
+    base = base_url.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url {base_url!r} must start with http:// or https://")
+    if base.endswith("/openApi"):
+        base = base[: -len("/openApi")]
+    # ccxt's bingx builds every URL from urls['api'][section]; point each section at the same root.
+    return {section: base + "/openApi" for section in BingX().urls["api"]}
+
+
+def accounts_from(args: argparse.Namespace) -> list[Account]:
+    urls = api_urls(args.base_url) if args.base_url else None
+    if args.sandbox and urls:
+        raise ConfigError("--sandbox and --base-url exclude each other: the sandbox has its own address")
+    if not args.config:
+        key, secret = os.environ.get("BINGX_API_KEY", ""), os.environ.get("BINGX_API_SECRET", "")
+        if not key or not secret:
+            raise ConfigError("no credentials: set BINGX_API_KEY and BINGX_API_SECRET, or pass --config FILE")
+        return [Account("env", key, secret, urls, args.sandbox)]
+    return [account_from_config(path, urls, args.sandbox) for path in args.config]
+
+
+def account_from_config(path: str, urls: dict[str, str] | None, sandbox: bool) -> Account:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path!r}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise ConfigError(f"config {path!r} is not valid JSON: {e}") from None
+    exchange = config.get("exchange") if isinstance(config, dict) else None
+    if not isinstance(exchange, dict):
+        raise ConfigError(f"config {path!r} has no 'exchange' section")
+    name = exchange.get("name")
+    if name is not None and str(name).lower() != "bingx":
+        raise ConfigError(f"config {path!r} is for exchange {name!r}, not bingx")
+    key, secret = exchange.get("key"), exchange.get("secret")
+    for field_name, value in (("key", key), ("secret", secret)):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"config {path!r}: exchange.{field_name} is missing or empty")
+    if urls is None:
+        # A bot pointed at another root (the simulator, a proxy) keeps it: the same urls freqtrade's ccxt uses.
+        config_urls = (exchange.get("ccxt_config") or {}).get("urls", {}).get("api")
+        if isinstance(config_urls, dict) and config_urls:
+            urls = {str(k): str(v) for k, v in config_urls.items()}
+        elif isinstance(config_urls, str):
+            urls = api_urls(config_urls)
+    return Account(path, key, secret, urls, sandbox or bool(exchange.get("sandbox")))
+
+
+def make_exchange(account: Account, verbose: bool) -> BingX:
+    exchange = BingX({"apiKey": account.key, "secret": account.secret, "enableRateLimit": True, "timeout": 10_000})
+    if account.sandbox:
+        exchange.set_sandbox_mode(True)
+    if account.urls:
+        exchange.urls["api"] = {**exchange.urls["api"], **account.urls}
+    exchange.verbose = verbose
+    return exchange
+
+
+def exit_code_for(error: BaseException) -> int:
+    if isinstance(error, (ConfigError, ccxt.BadSymbol, ccxt.BadRequest, ccxt.ArgumentsRequired)):
+        return EXIT_USAGE
+    if isinstance(error, ccxt.AuthenticationError):
+        return EXIT_AUTH
+    if isinstance(error, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
+        return EXIT_RATE_LIMIT
+    if isinstance(error, (ccxt.NetworkError, ccxt.BadResponse)):
+        return EXIT_UNAVAILABLE
+    return EXIT_OPEN
+
+
+def describe_error(error: BaseException) -> str:
+    if isinstance(error, ccxt.RateLimitExceeded):
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            wait = max(0.0, retry_after / 1000 - time.time())
+            at = dt.datetime.fromtimestamp(retry_after / 1000).strftime("%Y-%m-%d %H:%M:%S")
+            return f"rate limited by BingX: retry after {at} local time (in {wait:.1f} s). {error}"
+        return f"rate limited by BingX: retry in a few seconds. {error}"
+    if isinstance(error, ccxt.BaseError):
+        return f"{type(error).__name__}: {error}"
+    return str(error)
+
+
+def run_account(account: Account, args: argparse.Namespace, native: str | None, inverse: bool) -> Outcome:
+    exchange = make_exchange(account, args.verbose)
+    try:
+        if args.dry_run:
+            positions, orders = read_account(exchange, native, inverse=inverse)
+            return Outcome(account, EXIT_FLAT, positions=positions, orders=orders)
+        print(f"[{account.label}] sending closeAllPositions{' for ' + native if native else ''}...", file=sys.stderr)
+        report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders)
+        if report.error is not None:
+            code = exit_code_for(report.error)
+            return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error))
+        return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
+    except (ccxt.BaseError, ConfigError) as e:
+        return Outcome(account, exit_code_for(e), message=describe_error(e))
+
+
+def confirm(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool) -> int | None:
+    """Ask on the terminal; returns an exit code to stop with, or None to go on."""
+    if not sys.stdin.isatty():
+        print("bingx-closeall: refusing to close without --yes: standard input is not a terminal; nothing was sent",
+              file=sys.stderr)
+        return EXIT_USAGE
+    total = 0
+    for account in accounts:
+        outcome = _read_only(account, args, native, inverse)
+        if outcome.code != EXIT_FLAT:
+            print(f"bingx-closeall: {outcome.message}", file=sys.stderr)
+            return outcome.code
+        total += len(outcome.positions or [])
+        print_positions(outcome, sys.stderr)
+    try:
+        answer = input(f"Close {total} position(s) on {len(accounts)} account(s) with market orders? [y/N] ")
+    except (EOFError, KeyboardInterrupt):
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        print("bingx-closeall: declined; nothing was sent", file=sys.stderr)
+        return EXIT_OPEN
+    return None
+
+
+def _read_only(account: Account, args: argparse.Namespace, native: str | None, inverse: bool) -> Outcome:
+    dry = argparse.Namespace(**{**vars(args), "dry_run": True})
+    return run_account(account, dry, native, inverse)
+
+
+def print_positions(outcome: Outcome, out: TextIO) -> None:
+    print(f"account {outcome.account.label}: {len(outcome.positions or [])} open position(s), "
+          f"{len(outcome.orders or [])} open order(s)", file=out)
+    rows = [(p.get("symbol"), p.get("positionSide"), p.get("positionAmt"), p.get("avgPrice"), p.get("unrealizedProfit"))
+            for p in outcome.positions or []]
+    print_table(("SYMBOL", "SIDE", "AMOUNT", "ENTRY", "UNREALIZED PNL"), rows, out)
+    orders = [(o.get("symbol"), o.get("side"), o.get("type"), o.get("origQty"), o.get("stopPrice") or o.get("price"))
+              for o in outcome.orders or []]
+    if orders:
+        print_table(("SYMBOL", "SIDE", "TYPE", "QTY", "PRICE"), orders, out)
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[Any, ...]], out: TextIO) -> None:
+    if not rows:
+        return
+    cells = [header, *[tuple("" if value is None else str(value) for value in row) for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        print("  " + "  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip(), file=out)
+
+
+def print_report(outcome: Outcome, out: TextIO) -> None:
+    report = outcome.report
+    label = outcome.account.label
+    if report is None:
+        print(f"account {label}: {outcome.message}", file=out)
+        return
+    print(f"account {label}: {len(report.success)} close order(s) in {report.close_requests} request(s)", file=out)
+    by_id = {order["orderId"]: order for order in report.closed_orders}
+    rows = [(by_id.get(i, {}).get("symbol"), by_id.get(i, {}).get("side"), by_id.get(i, {}).get("executedQty"),
+             by_id.get(i, {}).get("avgPrice"), i) for i in report.success]
+    print_table(("SYMBOL", "SIDE", "QTY", "AVG PRICE", "ORDER ID"), rows, out)
+    if report.cancelled_orders is not None:
+        print(f"  cancelled open orders: {len(report.cancelled_orders)}", file=out)
+    elif report.cancel_error:
+        print(f"  cancelling open orders failed: {report.cancel_error}", file=out)
+    if report.failed:
+        print(f"  BingX could not close: {', '.join(map(str, report.failed))}", file=out)
+    if report.remaining_positions:
+        print("  STILL OPEN:", file=out)
+        print_table(("SYMBOL", "SIDE", "AMOUNT"), [(p.get("symbol"), p.get("positionSide"), p.get("positionAmt"))
+                                                 for p in report.remaining_positions], out)
+    if outcome.message:
+        print(f"  {outcome.message}", file=out)
+    print("  FLAT" if outcome.code == EXIT_FLAT else "  NOT FLAT", file=out)
+
+
+def json_document(outcome: Outcome) -> dict[str, Any]:
+    if outcome.report is not None:
+        document = outcome.report.to_dict()
+    elif outcome.positions is not None:
+        document = {"dry_run": True, "positions": outcome.positions, "open_orders": outcome.orders}
+    else:
+        document = {"success": [], "failed": [], "symbol": None, "remaining_positions": None}
+    document["exit_code"] = outcome.code
+    if outcome.message:
+        document["error"] = outcome.message
+    return document
+
+
+def setup_logging(verbose: bool, secrets: tuple[str, ...]) -> SecretMasker:
+    masker = SecretMasker(*secrets)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(masker)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    return masker
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    masker = setup_logging(args.verbose, ())
+    try:
+        if args.recv_window is not None and not 0 < args.recv_window <= MAX_RECV_WINDOW_MS:
+            raise InvalidInput(f"--recv-window must be between 1 and {MAX_RECV_WINDOW_MS} ms, got {args.recv_window}")
+        native, inverse = check_arguments(args.symbol, None, args.coin_m)
+        accounts = accounts_from(args)
+    except (ConfigError, ccxt.BaseError) as e:
+        print(f"bingx-closeall: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    for account in accounts:
+        masker.add(account.key, account.secret)
+    if not args.dry_run and not args.yes:
+        stop = confirm(accounts, args, native, inverse)
+        if stop is not None:
+            return stop
+    # Each account on its own thread: several bots' accounts flatten in about the time of one.
+    with ThreadPoolExecutor(max_workers=len(accounts)) as pool:
+        outcomes = list(pool.map(lambda account: run_account(account, args, native, inverse), accounts))
+    code = next(c for c in _EXIT_PRIORITY if any(o.code == c for o in outcomes))
+    if args.json:
+        documents = [json_document(o) for o in outcomes]
+        if len(documents) == 1:
+            document = documents[0]
+        else:
+            document = {"accounts": [{"config": o.account.label, **d} for o, d in zip(outcomes, documents)], "exit_code": code}
+        json.dump(document, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        for outcome in outcomes:
+            if args.dry_run and outcome.positions is not None:
+                print_positions(outcome, sys.stdout)
+            else:
+                print_report(outcome, sys.stdout)
+    for outcome in outcomes:
+        if outcome.message and outcome.code != EXIT_FLAT:
+            print(f"bingx-closeall: [{outcome.account.label}] {outcome.message}", file=sys.stderr)
+    return code
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,339 @@
+"""The close path: one signed closeAllPositions request, and what to do when its answer goes wrong.
+
+Written once as a plan (a generator that yields the requests it needs and receives their answers or
+errors) and run by two small drivers, one for ``ccxt.bingx`` and one for ``ccxt.async_support.bingx``,
+so the sync and async twins cannot drift apart.
+
+Rules the plan keeps:
+- the close request is the first request sent: no markets, no time, no positions in front of it;
+- an answer refused for the clock (80014, 100421, 109400 "timestamp") resynchronises with BingX's server
+  time once and retries once, since ccxt's bingx ``nonce()`` has no server-time offset;
+- an answer that is lost (timeout, reset, 5xx), "already submitted" (109201) or a transient service
+  error (80001, 109500) is never blindly repeated: positions are read, and only if some remain is the
+  same close sent again, a bounded number of times;
+- 101205 "No position to close" means already flat: success, not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import ccxt
+
+from .errors import (
+    AlreadySubmitted,
+    ClockSkew,
+    InvalidInput,
+    NoPositionToClose,
+    ServiceUnavailable,
+    translate,
+)
+from .symbols import parse_symbol
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CloseAllResult", "close_all_positions", "close_all_positions_async"]
+
+# The implicit API methods of ccxt's bingx this module calls, by market family.
+CLOSE_METHOD = {False: "swapV2PrivatePostTradeCloseAllPositions", True: "cswapV1PrivatePostTradeCloseAllPositions"}
+POSITIONS_METHOD = {False: "swapV2PrivateGetUserPositions", True: "cswapV1PrivateGetUserPositions"}
+SERVER_TIME_METHOD = "swapV2PublicGetServerTime"
+
+# BingX accepts recvWindow up to 60 s (its signature docs); anything else is refused before sending.
+MAX_RECV_WINDOW_MS = 60_000
+# Backoff between verification rounds after a lost or failed answer; its length bounds the rounds.
+VERIFY_BACKOFF_S = (0.0, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class CloseAllResult:
+    """What one closeAllPositions call did, losing nothing BingX said."""
+
+    success: list[str]  #: every order id BingX created, as an exact decimal string
+    failed: list[Any]  #: BingX's ``failed`` entries as sent (``[]`` for null); integer ids as exact strings
+    symbol: str | None  #: native symbol the call was limited to, or None for all
+    raw: dict[str, Any] | None  #: BingX's last answer, untouched (None when none arrived)
+    already_flat: bool = False  #: BingX said there was nothing to close (101205), or a check found nothing
+    recovered_from: str | None = None  #: the error a lost or refused answer raised, when it was verified
+    requests: int = 1  #: close requests sent
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "success": list(self.success),
+            "failed": list(self.failed),
+            "symbol": self.symbol,
+            "already_flat": self.already_flat,
+            "recovered_from": self.recovered_from,
+            "close_requests": self.requests,
+        }
+
+
+# ---- effects the plans yield ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    """Call the implicit API method ``method`` of the exchange with ``params``."""
+
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Together:
+    """Run several plans concurrently; the answer is a list of (result, exception) pairs in order."""
+
+    plans: tuple[Generator[Any, Any, Any], ...]
+
+
+Plan = Generator[Any, Any, Any]
+
+
+def exact_id(value: Any) -> Any:
+    """An order or position id as its exact decimal string; other values unchanged.
+
+    BingX ids are 19-digit integers beyond 2**53. Python's json keeps them exact as int; a float has
+    already lost digits, so it is refused rather than turned into a wrong id.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        raise ccxt.BadResponse(f"bingx sent an order id as a float ({value!r}); its exact digits are lost")
+    return value
+
+
+def result_from_response(response: Any, symbol: str | None, requests: int, recovered_from: str | None) -> CloseAllResult:
+    if not isinstance(response, dict):
+        raise ccxt.BadResponse(f"bingx closeAllPositions answered something that is not a JSON object: {response!r:.200}")
+    data = response.get("data")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ccxt.BadResponse(f"bingx closeAllPositions answered data that is not an object: {data!r:.200}")
+    success = data.get("success")
+    failed = data.get("failed")
+    if success is None:
+        success = []
+    if failed is None:
+        failed = []
+    if not isinstance(success, list) or not isinstance(failed, list):
+        raise ccxt.BadResponse(f"bingx closeAllPositions answered success/failed that are not lists: {data!r:.200}")
+    ids = [exact_id(item) for item in success]
+    if not all(isinstance(item, str) and item.isdigit() for item in ids):
+        raise ccxt.BadResponse(f"bingx closeAllPositions answered order ids that are not integers: {success!r:.200}")
+    return CloseAllResult(
+        success=ids,
+        failed=[exact_id(item) for item in failed],
+        symbol=symbol,
+        raw=response,
+        requests=requests,
+        recovered_from=recovered_from,
+    )
+
+
+def open_positions(response: Any, symbol: str | None = None) -> list[dict[str, Any]]:
+    """The non-zero positions in a BingX positions answer (optionally one symbol's)."""
+    data = response.get("data") if isinstance(response, dict) else None
+    if not isinstance(data, list):
+        raise ccxt.BadResponse(f"bingx positions answered data that is not a list: {response!r:.200}")
+    positions = []
+    for item in data:
+        if not isinstance(item, dict):
+            continue
+        try:
+            amount = float(item.get("positionAmt") or item.get("availableAmt") or 0)
+        except (TypeError, ValueError):
+            amount = 0.0
+        if amount != 0 and (symbol is None or item.get("symbol") == symbol):
+            positions.append(item)
+    return positions
+
+
+def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool) -> tuple[str | None, bool]:
+    """Validate before anything is sent; returns (native symbol or None, coin-M?)."""
+    if recv_window is not None:
+        if isinstance(recv_window, bool) or not isinstance(recv_window, int):
+            raise InvalidInput(f"recv_window must be a whole number of milliseconds, got {recv_window!r}")
+        if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
+            raise InvalidInput(f"recv_window must be between 1 and {MAX_RECV_WINDOW_MS} ms (BingX's limit), got {recv_window}")
+    if symbol is None:
+        return None, inverse
+    parsed = parse_symbol(symbol)
+    return parsed.native, parsed.inverse
+
+
+def set_clock_offset(exchange: Any, server_time: Any) -> None:
+    """Make the exchange's nonce follow BingX's clock from now on.
+
+    ccxt's bingx ``nonce()`` is the local clock only. The plugin's exchange classes honour
+    ``options['timeDifference']`` (ccxt's own key for it); a plain ``ccxt.bingx`` gets an instance-level
+    ``nonce`` that does the same, checked to be what we expect before it is replaced.
+    """
+    try:
+        server_ms = int(server_time["data"]["serverTime"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ccxt.BadResponse(f"bingx server time answer has no serverTime: {server_time!r:.200}") from e
+    exchange.options["timeDifference"] = exchange.milliseconds() - server_ms
+    if not getattr(exchange, "honours_time_difference", False):
+        original = getattr(type(exchange), "nonce", None)
+        if not callable(original):
+            raise TypeError(f"{type(exchange).__name__} has no nonce() to correct for clock skew")
+        exchange.nonce = lambda: exchange.milliseconds() - exchange.options.get("timeDifference", 0)
+    logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
+
+
+def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool) -> Plan:
+    """The close path as a plan; see the module docstring for its rules."""
+    params: dict[str, Any] = {}
+    if symbol is not None:
+        params["symbol"] = symbol
+    if recv_window is not None:
+        params["recvWindow"] = recv_window
+    close = Call(CLOSE_METHOD[inverse], params)
+    requests = 0
+    resynced = False
+    backoff = iter(VERIFY_BACKOFF_S)
+    recovered_from: str | None = None
+    verify = False
+    while True:
+        if verify:
+            delay = next(backoff, None)
+            if delay is None:
+                raise ServiceUnavailable(
+                    f"bingx closeAllPositions: no answer could be confirmed after {requests} close requests; "
+                    "positions may remain open"
+                )
+            if delay:
+                yield Sleep(delay)
+            try:
+                positions = yield Call(POSITIONS_METHOD[inverse], {"symbol": symbol} if symbol else {})
+            except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
+                logger.warning("positions read failed while verifying a close (%s); trying again", type(e).__name__)
+                continue
+            remaining = open_positions(positions, symbol)
+            if not remaining:
+                logger.info("verified after %s: no position remains", recovered_from)
+                return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=requests)
+            logger.warning("%d position(s) remain after %s; closing what remains", len(remaining), recovered_from)
+            verify = False
+        try:
+            requests += 1
+            response = yield close
+            return result_from_response(response, symbol, requests, recovered_from)
+        except ClockSkew:
+            if resynced:
+                raise
+            resynced = True
+            logger.warning("BingX refused the request's timestamp; resynchronising the clock and retrying once")
+            set_clock_offset(exchange, (yield Call(SERVER_TIME_METHOD, {})))
+        except NoPositionToClose:
+            return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=requests)
+        except (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
+            # The close may or may not have executed: find out before sending anything that trades.
+            recovered_from = type(e).__name__
+            logger.warning("close answer lost or refused (%s); reading positions before anything else", recovered_from)
+            verify = True
+        except ccxt.NetworkError as e:
+            if isinstance(e, (ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.InvalidNonce)):
+                raise
+            recovered_from = type(e).__name__
+            logger.warning("connection lost during the close (%s); reading positions before anything else", recovered_from)
+            verify = True
+
+
+# ---- drivers -------------------------------------------------------------------------------------
+def run_sync(exchange: Any, plan: Plan) -> Any:
+    """Drive a plan with a sync ``ccxt.bingx``."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = plan.throw(error) if error is not None else plan.send(value)
+        except StopIteration as stop:
+            return stop.value
+        value, error = None, None
+        try:
+            if isinstance(effect, Sleep):
+                time.sleep(effect.seconds)
+            elif isinstance(effect, Together):
+                value = _together_sync(exchange, effect.plans)
+            else:
+                value = getattr(exchange, effect.method)(dict(effect.params))
+        except ccxt.BaseError as e:
+            error = translate(e)
+
+
+def _together_sync(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, BaseException | None]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(plan: Plan) -> tuple[Any, BaseException | None]:
+        try:
+            return run_sync(exchange, plan), None
+        except Exception as e:  # noqa: BLE001 - handed back to the plan, which decides
+            return None, e
+
+    with ThreadPoolExecutor(max_workers=len(plans)) as pool:
+        return list(pool.map(one, plans))
+
+
+async def run_async(exchange: Any, plan: Plan) -> Any:
+    """Drive a plan with ``ccxt.async_support.bingx``."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = plan.throw(error) if error is not None else plan.send(value)
+        except StopIteration as stop:
+            return stop.value
+        value, error = None, None
+        try:
+            if isinstance(effect, Sleep):
+                await asyncio.sleep(effect.seconds)
+            elif isinstance(effect, Together):
+                value = await _together_async(exchange, effect.plans)
+            else:
+                value = await getattr(exchange, effect.method)(dict(effect.params))
+        except ccxt.BaseError as e:
+            error = translate(e)
+
+
+async def _together_async(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, BaseException | None]]:
+    async def one(plan: Plan) -> tuple[Any, BaseException | None]:
+        try:
+            return await run_async(exchange, plan), None
+        except Exception as e:  # noqa: BLE001 - handed back to the plan, which decides
+            return None, e
+
+    return list(await asyncio.gather(*(one(plan) for plan in plans)))
+
+
+# ---- the public calls ----------------------------------------------------------------------------
+def close_all_positions(
+    exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False
+) -> CloseAllResult:
+    """Close every position (or ``symbol``'s) with one BingX closeAllPositions request.
+
+    ``exchange`` is a ``ccxt.bingx`` (or the plugin's subclass) with key and secret set. ``symbol`` is
+    unified (``BTC/USDT:USDT``) or native (``BTC-USDT``); a coin-M symbol (``BTC/USD:BTC``) goes to the
+    coin-M endpoint, as does ``inverse=True`` without a symbol. Bad input raises before any request.
+    """
+    native, inverse = check_arguments(symbol, recv_window, inverse)
+    return run_sync(exchange, close_plan(exchange, native, recv_window, inverse))
+
+
+async def close_all_positions_async(
+    exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False
+) -> CloseAllResult:
+    """The awaitable twin of :func:`close_all_positions`, for ``ccxt.async_support.bingx``."""
+    native, inverse = check_arguments(symbol, recv_window, inverse)
+    return await run_async(exchange, close_plan(exchange, native, recv_window, inverse))
