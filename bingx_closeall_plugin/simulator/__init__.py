@@ -1,0 +1,60 @@
+"""A local BingX perpetual-futures exchange simulator: a test double of BingX's REST API.
+
+Unmodified ccxt ``bingx`` (sync and async) runs against it once its API URLs point at
+``sim.base_url + '/openApi'``. Answers copy the shapes of BingX's documentation (and of the
+sample responses in ccxt's ``bingx.py``): ``{"code": 0, "msg": "", "timestamp": ..., "data": ...}``,
+errors as HTTP 200 with a non-zero code, 19-digit order ids as JSON integers.
+
+What it models
+--------------
+* Auth like BingX: ``X-BX-APIKEY`` header, hex HMAC-SHA256 of the query string before
+  ``&signature=`` (the raw or the URL-decoded form; a form or JSON body is accepted too),
+  ``timestamp`` checked against ``recvWindow`` (default 5000 ms, capped at 60000) on a server clock
+  that can be skewed (``clock_offset_ms``). Codes 100413 / 100001 / 100421, checked in that order.
+* USDT-M (66 contracts) and coin-M (BTC-USD, ETH-USD) perpetuals: balances, positions (one-way by
+  default, hedge mode optional), leverage and margin type per symbol, MARKET / LIMIT /
+  STOP_MARKET / TAKE_PROFIT_MARKET / STOP / TAKE_PROFIT / TRIGGER_MARKET / TRIGGER_LIMIT orders,
+  fills at the single simulated price, taker 0.05 % / maker 0.02 % fees, realised PnL, order and
+  fill history, income records (REALIZED_PNL, TRADING_FEE, FUNDING_FEE).
+* One-way orders larger than the position flip it; reduce-only orders are clamped and never flip;
+  in hedge mode ``positionSide`` must be LONG/SHORT and a ``reduceOnly`` parameter is rejected
+  (109400); in one-way mode ``positionSide`` must be BOTH.
+* ``closeAllPositions`` (swap v2 and cswap v1): one market order per position (two for a hedged
+  symbol with both legs), answered ``{"success": [order ids], "failed": null | [positionIds]}``;
+  it does not cancel open orders. Choices: unknown/lower-case ``symbol`` -> 109400
+  "<symbol>,symbol not exist, ..."; a ``symbol`` without a position -> 101205 "No position to
+  close"; no symbol and nothing open -> success ``[]``, failed ``null``. At most 5 accepted
+  requests per API key in any sliding 1 s window; beyond that 100410 "... disabled period and will
+  be unblocked after <epoch ms>" (rejected requests do not extend the window). The coin-M answer
+  carries ids as strings, as BingX documents it; the USDT-M answer as integers.
+* Funding: a fixed rate of 0.01 % settled lazily at each 8 h UTC boundary (00/08/16) crossed
+  while the simulator runs, before every private request.
+* Market data is synthetic and deterministic: klines for any range (and mark-price klines) follow a
+  fixed function of time around each contract's default price; only the candle containing "now"
+  closes at the current (settable) price. Order book: evenly spaced levels one tick apart; asks listed
+  far-to-near as BingX does. Depth ``limit`` must be one of 5/10/20/50/100/500/1000.
+* Fault injection per path suffix (:class:`Fault`), latency, a request log without secrets
+  (:class:`RequestRecord`), and ``GET /_sim/state``.
+
+What it does NOT model
+----------------------
+* No matching engine, no other traders, no slippage, no partial fills (reduce-only clamping aside),
+  mark price == last price == index price.
+* No liquidation, no maintenance-margin calls; margin is checked only when opening
+  (notional / leverage against a simple available balance), cross and isolated are bookkept alike.
+* Attached stopLoss/takeProfit on an order, trailing orders, TWAP, batch orders, order editing,
+  cancel-all-after, position-margin changes, sub-accounts, transfers, spot trading, websockets,
+  the "standard contract" endpoints: not served (unknown paths answer HTTP 404 ``100400``).
+* Rate limits other than closeAllPositions' 5/s; BingX's IP-based limits; ``recvWindow`` semantics
+  beyond the absolute-difference check.
+* Precision is rounded, not rejected; minimum notional (tradeMinUSDT) is not enforced, only the minimum
+  quantity. Market reduce-only orders without a position are rejected with 101205; resting reduce-only
+  orders that trigger with nothing to reduce are cancelled.
+* Position dicts carry ``positionId`` as a string, as BingX documents it; ``failed`` in the
+  closeAllPositions answer lists them as integers.
+"""
+
+from .faults import Fault
+from .server import BingXSimulator, RequestRecord
+
+__all__ = ["BingXSimulator", "Fault", "RequestRecord"]
