@@ -1,0 +1,68 @@
+"""Shared fixtures: the local BingX simulator (one per test module) and ccxt clients pointed at it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bingx_closeall_plugin import BingX
+from bingx_closeall_plugin.simulator import BingXSimulator
+
+API_KEY = "test-key-7f3c9a1e5b2d"
+API_SECRET = "test-secret-c41d8e9f0a6b2e7d"
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[BingXSimulator]:
+    """One simulator per test module; stopped at the module's end whatever happened."""
+    sim = BingXSimulator(api_key=API_KEY, api_secret=API_SECRET).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(simulator: BingXSimulator) -> BingXSimulator:
+    """The module's simulator, reset to a clean account for this test."""
+    simulator.reset()
+    return simulator
+
+
+def api_urls(base_url: str) -> dict[str, str]:
+    return {section: base_url + "/openApi" for section in BingX().urls["api"]}
+
+
+def make_client(cls: type, sim: BingXSimulator, **config: Any) -> Any:
+    client = cls({"apiKey": API_KEY, "secret": API_SECRET, "timeout": 3000, **config})
+    client.urls["api"] = api_urls(sim.base_url)
+    return client
+
+
+@pytest.fixture
+def exchange(sim: BingXSimulator) -> BingX:
+    """The plugin's sync ccxt subclass, pointed at the simulator."""
+    return make_client(BingX, sim)
+
+
+@pytest.fixture
+def cli_env(sim: BingXSimulator) -> dict[str, str]:
+    """Environment for running bingx-closeall against the simulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINGX_")}
+    env.update(BINGX_API_KEY=API_KEY, BINGX_API_SECRET=API_SECRET, BINGX_BASE_URL=sim.base_url)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a child process (exit code, stdout and stderr as a user sees them)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bingx_closeall_plugin.cli", *args],
+        env=env, input=stdin if stdin is not None else "", capture_output=True, text=True, timeout=timeout,
+        cwd=Path(__file__).parent,
+    )
