@@ -1,0 +1,219 @@
+"""bingx-closeall as an operator uses it: a real child process against the simulator."""
+
+from __future__ import annotations
+
+import json
+
+from bingx_closeall_plugin.simulator import Fault
+
+from conftest import API_KEY, API_SECRET, run_cli
+
+CLOSE = "trade/closeAllPositions"
+
+
+def seed_account(sim):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.seed_position("ETH-USDT", "SHORT", 0.2)
+    sim.seed_order("BTC-USDT", side="SELL", type="TAKE_PROFIT_MARKET", quantity=0.01, stop_price=90000.0, reduce_only=True)
+
+
+def test_yes_closes_everything_and_cancels_orders_with_the_close_first(sim, cli_env):
+    seed_account(sim)
+
+    done = run_cli(["--yes"], cli_env)
+
+    assert done.returncode == 0, done.stderr
+    assert sim.positions() == [] and sim.open_orders() == []
+    first_two = {r.path.rsplit("/", 1)[-1] for r in sim.requests[:2]}
+    assert first_two == {"closeAllPositions", "allOpenOrders"}  # sent together, nothing before them
+    assert len(sim.requests_to(CLOSE)) == 1
+    assert "BTC-USDT" in done.stdout and "ETH-USDT" in done.stdout and "FLAT" in done.stdout
+
+
+def test_json_is_exactly_one_document_with_string_ids(sim, cli_env):
+    seed_account(sim)
+
+    done = run_cli(["--yes", "--json"], cli_env)
+
+    document = json.loads(done.stdout)
+    assert done.returncode == 0
+    assert {"success", "failed", "symbol", "remaining_positions"} <= document.keys()
+    assert len(document["success"]) == 2 and all(isinstance(i, str) and i.isdigit() for i in document["success"])
+    assert document["failed"] == [] and document["remaining_positions"] == [] and document["symbol"] is None
+
+
+def test_keep_orders_leaves_open_orders_alone(sim, cli_env):
+    seed_account(sim)
+
+    done = run_cli(["--yes", "--keep-orders"], cli_env)
+
+    assert done.returncode == 0
+    assert sim.requests_to("allOpenOrders") == []
+    assert len(sim.open_orders()) == 1
+
+
+def test_dry_run_shows_positions_and_orders_and_sends_nothing_that_trades(sim, cli_env):
+    seed_account(sim)
+
+    done = run_cli(["--dry-run"], cli_env)
+
+    assert done.returncode == 0
+    assert "BTC-USDT" in done.stdout and "TAKE_PROFIT_MARKET" in done.stdout
+    assert {r.method for r in sim.requests} == {"GET"}
+    assert len(sim.positions()) == 2
+
+
+def test_without_a_terminal_and_without_yes_it_refuses_and_sends_nothing(sim, cli_env):
+    seed_account(sim)
+
+    done = run_cli([], cli_env)
+
+    assert done.returncode == 2 and "--yes" in done.stderr
+    assert sim.requests == []
+
+
+def test_symbol_closes_only_that_symbol(sim, cli_env):
+    seed_account(sim)
+
+    done = run_cli(["--yes", "--json", "--symbol", "ETH/USDT:USDT"], cli_env)
+
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["symbol"] == "ETH-USDT"
+    assert [p["symbol"] for p in sim.positions()] == ["BTC-USDT"]
+
+
+def test_failed_positions_are_reclosed_in_bounded_rounds(sim, cli_env):
+    seed_account(sim)
+    sim.inject(CLOSE, Fault.failed(["ETH-USDT"]))
+
+    done = run_cli(["--yes", "--json"], cli_env)
+
+    document = json.loads(done.stdout)
+    assert done.returncode == 0 and sim.positions() == []
+    assert len(document["failed"]) == 1 and len(sim.requests_to(CLOSE)) == 2
+
+
+def test_still_open_after_the_rounds_exits_1_and_says_what(sim, cli_env):
+    seed_account(sim)
+    sim.inject(CLOSE, Fault.failed(["ETH-USDT"]), times=10)
+
+    done = run_cli(["--yes", "--json"], cli_env)
+
+    document = json.loads(done.stdout)
+    assert done.returncode == 1
+    assert [p["symbol"] for p in document["remaining_positions"]] == ["ETH-USDT"]
+    assert len(sim.requests_to(CLOSE)) == 3
+
+
+def test_position_reappearing_during_the_close_is_closed_too(sim, cli_env):
+    seed_account(sim)
+    sim.inject(CLOSE, Fault.reopen("SOL-USDT", "LONG", 1))
+
+    done = run_cli(["--yes"], cli_env)
+
+    assert done.returncode == 0 and sim.positions() == []
+
+
+def test_bad_input_exits_2_with_a_specific_message_and_sends_nothing(sim, cli_env):
+    cases = [
+        (["--yes", "--symbol", "btc-usdt"], "capital letters"),
+        (["--yes", "--symbol", "BTC/USDT"], "spot symbol"),
+        (["--yes", "--recv-window", "0"], "--recv-window"),
+        (["--yes", "--recv-window", "abc"], "invalid int value"),
+        (["--yes", "--base-url", "ftp://x"], "http://"),
+        (["--yes", "--sandbox"], "exclude each other"),
+        (["--yes", "--config", "/nonexistent.json"], "cannot read config"),
+    ]
+    for args, message in cases:
+        done = run_cli(args, cli_env)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    assert sim.requests == []
+
+
+def test_missing_credentials_exit_2(sim, cli_env):
+    env = {k: v for k, v in cli_env.items() if k != "BINGX_API_SECRET"}
+    done = run_cli(["--yes"], env)
+    assert done.returncode == 2 and "BINGX_API_SECRET" in done.stderr
+    assert sim.requests == []
+
+
+def test_wrong_key_exits_3(sim, cli_env):
+    done = run_cli(["--yes"], {**cli_env, "BINGX_API_KEY": "not-the-key"})
+    assert done.returncode == 3 and "100413" in done.stderr
+
+
+def test_wrong_secret_exits_3(sim, cli_env):
+    done = run_cli(["--yes"], {**cli_env, "BINGX_API_SECRET": "not-the-secret"})
+    assert done.returncode == 3 and "100001" in done.stderr
+
+
+def test_connection_refused_exits_5(sim, cli_env):
+    done = run_cli(["--yes"], {**cli_env, "BINGX_BASE_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 5 and "Traceback" not in done.stderr
+
+
+def test_several_freqtrade_configs_are_flattened_each_reported(sim, cli_env, tmp_path):
+    seed_account(sim)
+    configs = []
+    for name in ("bot-a", "bot-b"):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": API_SECRET}}))
+        configs += ["--config", str(path)]
+
+    done = run_cli(["--yes", "--json", *configs], cli_env)
+
+    document = json.loads(done.stdout)
+    assert done.returncode == 0 and sim.positions() == []
+    assert [a["config"].rsplit("/", 1)[-1] for a in document["accounts"]] == ["bot-a.json", "bot-b.json"]
+    assert sum(len(a["success"]) for a in document["accounts"]) == 2
+
+
+def test_config_with_an_empty_secret_exits_2(sim, cli_env, tmp_path):
+    path = tmp_path / "bot.json"
+    path.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": ""}}))
+    done = run_cli(["--yes", "--config", str(path)], cli_env)
+    assert done.returncode == 2 and "exchange.secret" in done.stderr
+    assert sim.requests == []
+
+
+def test_verbose_logs_http_but_never_the_key_secret_or_signature(sim, cli_env):
+    seed_account(sim)
+
+    done = run_cli(["--yes", "-v", "--json"], cli_env)
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 0
+    assert "closeAllPositions" in done.stderr  # the HTTP trace is there
+    assert API_KEY not in output and API_SECRET not in output
+    assert "signature=***" in done.stderr
+    assert "signature=" not in output.replace("signature=***", "")
+
+
+def run_on_terminal(args, env, answer):
+    """Run the CLI with a pseudo-terminal on stdin, answering its prompt with ``answer``."""
+    import os
+    import subprocess
+    import sys
+
+    primary, secondary = os.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "bingx_closeall_plugin.cli", *args], env=env, stdin=secondary,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(primary, answer.encode())
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    return process.returncode, out, err
+
+
+def test_on_a_terminal_it_shows_what_is_open_and_asks_first(sim, cli_env):
+    seed_account(sim)
+
+    code, out, err = run_on_terminal([], cli_env, "n\n")
+    assert code == 1 and "declined" in err and "BTC-USDT" in err
+    assert {r.method for r in sim.requests} == {"GET"} and len(sim.positions()) == 2
+
+    code, out, err = run_on_terminal([], cli_env, "y\n")
+    assert code == 0 and sim.positions() == []
