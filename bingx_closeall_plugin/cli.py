@@ -171,6 +171,7 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         if args.dry_run:
             positions, orders = read_account(exchange, native, inverse=inverse)
             return Outcome(account, EXIT_FLAT, positions=positions, orders=orders)
+        sys.stdout.flush()
         print(f"[{account.label}] sending closeAllPositions{' for ' + native if native else ''}...", file=sys.stderr)
         report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders)
         if report.error is not None:
