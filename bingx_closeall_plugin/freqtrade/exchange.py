@@ -1,0 +1,443 @@
+"""BingX USDT-M perpetual futures for freqtrade: a subclass of freqtrade's spot-only ``Bingx``.
+
+The ccxt objects are the plugin's own (:class:`bingx_closeall_plugin.exchange.BingX` and its async twin),
+so every request goes through the plugin's error table and server-clock nonce, and every URL comes from
+the config (``exchange.ccxt_config.urls``); nothing here names a host.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import ccxt
+import ccxt.async_support
+from freqtrade.constants import BuySell
+from freqtrade.enums import MarginMode, PriceType, RunMode, TradingMode
+from freqtrade.exceptions import (
+    DDosProtection,
+    InvalidOrderException,
+    OperationalException,
+    TemporaryError,
+)
+from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
+from freqtrade.exchange.common import retrier
+from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas
+from freqtrade.util import dt_ts
+
+from ..async_exchange import AsyncBingX
+from ..errors import AlreadySubmitted, InvalidParameter, OrderMissing, RateLimited
+from ..exchange import BingX
+from . import tiers as tier_source
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["HEDGE_MODE_MESSAGE", "Bingx", "FtRateLimited", "normalise_position"]
+
+# BingX's answers to cancelling an order that already ended (filled, cancelled or expired): 109400 (generic
+# "parameter invalid" since the 2025-10-16 renumbering), 109201 (same order submitted twice within 1 s),
+# 80018 / 109414 / 109422 (order already filled / does not exist).
+ALREADY_CLOSED_CODES = frozenset({109400, 109201, 80018, 109414, 109422})
+
+HEDGE_MODE_MESSAGE = (
+    "BingX account is in hedge mode (dual-side positions); freqtrade needs one-way mode. "
+    "Switch to one-way mode with no position or open order: BingX app/web -> Perpetual futures -> "
+    "settings -> Position mode -> One-way, or POST /openApi/swap/v1/positionSide/dual with "
+    "dualSidePosition=false. Then start the bot again."
+)
+
+_FUNDING_PAGE = 1000  # BingX's maximum rows per income request
+_FUNDING_PAGES = 20  # bound on pagination: 20 000 funding payments
+
+
+class FtRateLimited(RateLimited, ccxt.DDoSProtection):
+    """RateLimited that freqtrade's generic ``except ccxt.DDoSProtection`` clauses back off on.
+
+    In ccxt 4.5 RateLimitExceeded is a NetworkError but not a DDoSProtection, so freqtrade's stock methods
+    would retry a rate limit at once as a TemporaryError; as a DDoSProtection it gets freqtrade's backoff.
+    """
+
+
+class _FreqtradeErrors:
+    """ccxt-level mixin: re-raise the plugin's RateLimited as FtRateLimited, everything else unchanged."""
+
+    def handle_errors(self, *args: Any) -> Any:
+        try:
+            return super().handle_errors(*args)  # type: ignore[misc]
+        except RateLimited as e:
+            if isinstance(e, ccxt.DDoSProtection):
+                raise
+            raise FtRateLimited(str(e), retry_after=e.retry_after, code=e.code, bingx_message=e.bingx_message,
+                                raw=e.raw) from e
+
+
+class FreqtradeBingXSync(_FreqtradeErrors, BingX):  # type: ignore[misc]
+    """The plugin's ccxt BingX as freqtrade's sync API object."""
+
+
+class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
+    """The plugin's async ccxt BingX as freqtrade's async API object."""
+
+
+def normalise_position(position: CcxtPosition) -> CcxtPosition:
+    """One-way mode: BingX reports ``positionSide: BOTH`` with a signed amount; freqtrade wants long/short.
+
+    ``side`` becomes ``long`` or ``short`` from the sign, ``contracts`` (and ``notional``) become absolute.
+    Positions with a side already (LONG/SHORT) are returned unchanged.
+    """
+    side = (position.get("side") or "").lower()
+    if side not in ("", "both"):
+        return position
+    out = dict(position)
+    contracts = position.get("contracts")
+    if contracts is None:
+        info = position.get("info") or {}
+        try:
+            contracts = float(info.get("positionAmt"))
+        except (TypeError, ValueError):
+            contracts = None
+    if not contracts:
+        out["side"] = None
+        return out  # type: ignore[return-value]
+    out["side"] = "short" if contracts < 0 else "long"
+    out["contracts"] = abs(contracts)
+    if out.get("notional") is not None:
+        out["notional"] = abs(out["notional"])
+    return out  # type: ignore[return-value]
+
+
+class Bingx(FreqtradeBingx):
+    """BingX with USDT-M perpetual futures (one-way mode, isolated or cross margin)."""
+
+    _ft_has: FtHas = {
+        **FreqtradeBingx._ft_has,  # freqtrade's spot capabilities, unchanged
+        "l2_limit_range": [5, 10, 20, 50, 100, 500, 1000],  # the only depth limits BingX accepts (109400)
+        "l2_limit_range_required": True,  # no "unlimited" order book request
+    }
+    _ft_has_futures: FtHas = {
+        "stoploss_on_exchange": True,  # reduce-only STOP_MARKET / STOP orders
+        "stoploss_order_types": {"limit": "limit", "market": "market"},  # ccxt sends STOP / STOP_MARKET
+        "stoploss_blocks_assets": False,  # a futures stop reserves no margin on BingX
+        "stop_price_param": "stopLossPrice",  # ccxt bingx: stopLossPrice -> STOP_MARKET with stopPrice
+        "stop_price_prop": "stopLossPrice",  # ccxt parses stopPrice of stop orders into stopLossPrice
+        "stop_price_type_field": "workingType",  # BingX's trigger price source
+        "stop_price_type_value_mapping": {
+            PriceType.LAST: "CONTRACT_PRICE",
+            PriceType.MARK: "MARK_PRICE",
+            PriceType.INDEX: "INDEX_PRICE",
+        },
+        "floor_leverage": True,  # BingX takes integer leverage only
+        "funding_fee_candle_limit": 1000,  # fundingRate history answers at most 1000 rows
+        "exchange_has_overrides": {
+            # tiers come from tiers.py (ccxt's have maxLeverage None); keep freqtrade off its async loop
+            "fetchLeverageTiers": False,
+        },
+    }
+
+    _supported_trading_mode_margin_pairs: list[tuple[TradingMode, MarginMode]] = [
+        (TradingMode.SPOT, MarginMode.NONE),
+        (TradingMode.FUTURES, MarginMode.ISOLATED),
+        (TradingMode.FUTURES, MarginMode.CROSS),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # (margin mode, leverage) last set per pair, so repeated entries don't resend them
+        self._pair_settings: dict[str, tuple[str, int]] = {}
+        super().__init__(*args, **kwargs)
+
+    # ------------------------------------------------------------------ ccxt objects
+    def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict[str, Any]) -> ccxt.Exchange:
+        api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
+        stock = ccxt.bingx if sync else ccxt.async_support.bingx
+        if not isinstance(api, stock):
+            raise OperationalException(f"expected a ccxt bingx object from freqtrade, got {type(api).__name__}")
+        # freqtrade builds the ccxt object by name (getattr(ccxt, "bingx")(config)) with no hook for the
+        # class. The plugin's classes add methods only, no state, so the object freqtrade configured (keys,
+        # URLs, options, demo trading) is re-classed instead of rebuilt from a copy of freqtrade's logic.
+        # The async one loses ccxt.pro's websocket methods, which freqtrade does not use for bingx
+        # (ws_enabled is False).
+        api.__class__ = FreqtradeBingXSync if sync else FreqtradeBingXAsync
+        return api
+
+    # ------------------------------------------------------------------ account setup
+    @retrier
+    def additional_exchange_init(self) -> None:
+        """Refuse a hedge-mode account before the bot trades: freqtrade's orders are one-way orders."""
+        super().additional_exchange_init()
+        if (
+            self.trading_mode != TradingMode.FUTURES
+            or self._config["dry_run"]
+            or self._config.get("runmode") != RunMode.LIVE
+        ):
+            return
+        try:
+            mode = self._api.fetch_position_mode()
+            self._log_exchange_response("fetch_position_mode", mode)
+        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
+            raise OperationalException(
+                f"Could not read the BingX position mode due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
+            raise DDosProtection(e) from e
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(
+                f"Could not read the BingX position mode due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+        if mode.get("hedged"):
+            raise OperationalException(HEDGE_MODE_MESSAGE)
+        logger.info("BingX position mode: one-way.")
+
+    # ------------------------------------------------------------------ leverage and margin mode
+    def _lev_prep(self, pair: str, leverage: float, side: BuySell, accept_fail: bool = False) -> None:
+        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
+            return
+        wanted = (self.margin_mode.value, self._integer_leverage(leverage))
+        if self._pair_settings.get(pair) == wanted:
+            return
+        margin_ok = self.set_margin_mode(pair, self.margin_mode, accept_fail)
+        leverage_ok = self._set_leverage(leverage, pair, accept_fail)
+        if margin_ok and leverage_ok:
+            self._pair_settings[pair] = wanted
+        else:
+            self._pair_settings.pop(pair, None)
+
+    @staticmethod
+    def _integer_leverage(leverage: float) -> int:
+        # BingX refuses fractional leverage (109400); never round up past what the strategy asked for.
+        return max(1, math.floor(leverage + 1e-9))
+
+    @retrier
+    def _set_leverage(self, leverage: float, pair: str | None = None, accept_fail: bool = False) -> bool:
+        """Set integer leverage for one-way mode (side BOTH); True when BingX accepted it."""
+        if self._config["dry_run"] or not self.exchange_has("setLeverage"):
+            return True
+        value = self._integer_leverage(leverage)
+        if value != leverage:
+            logger.warning(f"BingX takes integer leverage only: using {value}x instead of {leverage}x for {pair}.")
+        try:
+            res = self._api.set_leverage(value, pair, {"side": "BOTH"})
+            self._log_exchange_response("set_leverage", res)
+            return True
+        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
+            raise OperationalException(
+                f"Could not set leverage due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
+            raise DDosProtection(e) from e
+        except (ccxt.BadRequest, ccxt.OperationRejected, ccxt.InsufficientFunds) as e:
+            if not accept_fail:
+                raise TemporaryError(
+                    f"Could not set leverage due to {e.__class__.__name__}. Message: {e}"
+                ) from e
+            logger.warning(f"Could not set leverage for {pair}: {e.__class__.__name__}: {e}")
+            return False
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(
+                f"Could not set leverage due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+
+    @retrier
+    def set_margin_mode(
+        self, pair: str, margin_mode: MarginMode, accept_fail: bool = False, params: dict | None = None
+    ) -> bool:
+        """Set isolated/cross for ``pair``; True when BingX accepted it (or it was already set)."""
+        if self._config["dry_run"] or not self.exchange_has("setMarginMode"):
+            return True
+        try:
+            res = self._api.set_margin_mode(margin_mode.value, pair, params or {})
+            self._log_exchange_response("set_margin_mode", res)
+            return True
+        except ccxt.MarginModeAlreadySet as e:
+            logger.debug(f"Margin mode already set for {pair}. Message: {e}")
+            return True
+        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
+            raise OperationalException(
+                f"Could not set margin mode due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
+            raise DDosProtection(e) from e
+        except (ccxt.BadRequest, ccxt.OperationRejected) as e:
+            if not accept_fail:
+                raise TemporaryError(
+                    f"Could not set margin mode due to {e.__class__.__name__}. Message: {e}"
+                ) from e
+            logger.warning(f"Could not set margin mode for {pair}: {e.__class__.__name__}: {e}")
+            return False
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(
+                f"Could not set margin mode due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+
+    def get_max_leverage(self, pair: str, stake_amount: float | None) -> float:
+        # Integer, as BingX only accepts integers: freqtrade caps the strategy's leverage with this.
+        return float(math.floor(super().get_max_leverage(pair, stake_amount)))
+
+    # ------------------------------------------------------------------ orders
+    def cancel_order(self, order_id: str, pair: str, params: dict | None = None) -> dict[str, Any]:
+        """Cancel; an order BingX says already ended is fetched and returned instead of failing the bot."""
+        try:
+            return super().cancel_order(order_id, pair, params)
+        except (InvalidOrderException, TemporaryError) as e:
+            cause = e.__cause__
+            if not (
+                isinstance(cause, (OrderMissing, AlreadySubmitted, InvalidParameter))
+                and cause.code in ALREADY_CLOSED_CODES
+            ):
+                raise
+            logger.info(f"BingX says order {order_id} for {pair} already ended ({cause.code}); fetching it.")
+            try:
+                order = self.fetch_order(order_id, pair)
+            except (InvalidOrderException, TemporaryError):
+                raise e from cause
+            if order.get("status") == "open":
+                raise  # BingX refused to cancel an order that is still open: a real failure
+            return order
+
+    def fetch_positions(self, pair: str | None = None, params: dict | None = None) -> list[CcxtPosition]:
+        return [normalise_position(p) for p in super().fetch_positions(pair, params)]
+
+    # ------------------------------------------------------------------ funding fees
+    def _get_funding_fees_from_exchange(self, pair: str, since: datetime | int) -> float:
+        """Sum of the FUNDING_FEE income BingX booked for ``pair`` since ``since`` (signed, in USDT)."""
+        since_ms = dt_ts(since) if isinstance(since, datetime) else int(since)
+        total = 0.0
+        seen: set[str] = set()
+        try:
+            for _ in range(_FUNDING_PAGES):
+                rows = self._api.fetch_funding_history(symbol=pair, since=since_ms, limit=_FUNDING_PAGE)
+                self._log_exchange_response("funding_history", rows, add_info=f"pair: {pair}, since: {since_ms}")
+                for row in rows:
+                    key = row.get("id") or f"{row.get('timestamp')}:{row.get('amount')}"
+                    if key not in seen:
+                        seen.add(key)
+                        total += float(row.get("amount") or 0.0)
+                if len(rows) < _FUNDING_PAGE:
+                    break
+                since_ms = max(int(row["timestamp"]) for row in rows) + 1
+            return total
+        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
+            raise OperationalException(
+                f"Could not get funding fees due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
+            raise DDosProtection(e) from e
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(
+                f"Could not get funding fees due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+
+    # ------------------------------------------------------------------ leverage tiers
+    def load_leverage_tiers(self) -> dict[str, list[dict]]:
+        """Tiers for every linear stake-currency swap: fetched (with keys), cached, shipped or default."""
+        if self.trading_mode != TradingMode.FUTURES:
+            return {}
+        stake = self._config["stake_currency"]
+        symbols = sorted(
+            s for s, m in self.markets.items()
+            if self.market_is_future(m) and m.get("settle") == stake
+        )
+        tiers: dict[str, list[dict]] = {}
+        cached = self.load_cached_leverage_tiers(stake, timedelta(days=1))
+        if self._has_keys():
+            tiers = dict(cached or {})
+            fetched = self._fetch_tiers([s for s in self._tier_symbols(symbols) if s not in tiers])
+            if fetched:
+                tiers.update(fetched)
+                self.cache_leverage_tiers(tiers, stake)
+        elif cached:
+            tiers = dict(cached)
+        if not tiers:
+            logger.info("Using the leverage tiers shipped with bingx-closeall-plugin (no API keys, no cache).")
+            tiers = tier_source.fallback_tiers()
+        for symbol in symbols:
+            if symbol not in tiers:
+                tiers[symbol] = tier_source.default_tiers(symbol, self.markets[symbol]["limits"]["leverage"]["max"])
+        return {s: t for s, t in tiers.items() if s in self.markets}
+
+    def _has_keys(self) -> bool:
+        return bool(self._api.apiKey and self._api.secret)
+
+    def _tier_symbols(self, symbols: list[str]) -> list[str]:
+        """The whitelist's markets when the config lists them (static pairlist), else every market."""
+        from freqtrade.plugins.pairlist.pairlist_helpers import expand_pairlist
+
+        whitelist = self._config.get("exchange", {}).get("pair_whitelist") or []
+        if not whitelist:
+            logger.info(f"Fetching BingX leverage tiers for {len(symbols)} markets; this takes a while once a day.")
+            return symbols
+        return [s for s in expand_pairlist(whitelist, symbols) if s in symbols]
+
+    def _fetch_tiers(self, symbols: list[str]) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for symbol in symbols:
+            try:
+                raw = self._api.fetch_market_leverage_tiers(symbol)
+            except ccxt.BaseError as e:
+                # Not fatal: the shipped or default tiers cover this market.
+                logger.warning(f"Could not fetch BingX leverage tiers for {symbol} due to "
+                               f"{e.__class__.__name__}. Message: {e}")
+                continue
+            market_max = self.markets[symbol]["limits"]["leverage"]["max"]
+            out[symbol] = tier_source.fill_max_leverage(raw, market_max)
+        return out
+
+    def parse_leverage_tier(self, tier: dict) -> Any:
+        parsed = super().parse_leverage_tier(tier)
+        info = tier.get("info") or {}
+        if parsed.get("maintAmt") is None and info.get("maintAmount") is not None:
+            parsed["maintAmt"] = float(info["maintAmount"])  # BingX's name for binance's "cum"
+        if parsed.get("maxLeverage") is None:
+            parsed["maxLeverage"] = tier_source.max_leverage_for(float(parsed["maintenanceMarginRate"]))
+        return parsed
+
+    # ------------------------------------------------------------------ liquidation
+    def dry_run_liquidation_price(
+        self,
+        pair: str,
+        open_rate: float,  # Entry price of position
+        is_short: bool,
+        amount: float,
+        stake_amount: float,
+        leverage: float,
+        wallet_balance: float,  # Or margin balance
+        open_trades: list,
+    ) -> float | None:
+        """
+        Important: Must be fetching data from cached values as this is used by backtesting!
+        BingX USDT-M (one-way), maintenance margin = notional * mmr - maintAmount of the position's tier:
+            LP = (WB + cross_vars + maintAmount - side * amount * entry) / (amount * mmr - side * amount)
+        side = 1 long, -1 short; WB = the position's margin (isolated) or the wallet balance (cross);
+        cross_vars (cross only) = unrealised PnL - maintenance margin of the other open positions, at the
+        mark price when trading, at their open rate in backtesting.
+        """
+        market = self.markets[pair]
+        if market.get("inverse"):
+            raise OperationalException("Freqtrade does not yet support inverse contracts")
+        if self.trading_mode != TradingMode.FUTURES:
+            raise OperationalException("Freqtrade only supports futures for leverage trading")
+        mm_ratio, maint_amt = self.get_maintenance_ratio_and_amt(pair, amount * open_rate)
+        maint_amt = maint_amt or 0.0
+        cross_vars = 0.0
+        if self.margin_mode == MarginMode.CROSS:
+            others = [t for t in open_trades if t.pair != pair]
+            trading = self._config.get("runmode") in (RunMode.LIVE, RunMode.DRY_RUN)
+            for trade in others:
+                mark = (self.fetch_funding_rate(trade.pair).get("markPrice") if trading else None) or trade.open_rate
+                mmr1, amt1 = self.get_maintenance_ratio_and_amt(trade.pair, trade.amount * mark)
+                cross_vars -= trade.amount * mark * mmr1 - (amt1 or 0.0)
+                direction = -1 if trade.is_short else 1
+                cross_vars += direction * trade.amount * (mark - trade.open_rate)
+        side = -1 if is_short else 1
+        return ((wallet_balance + cross_vars + maint_amt) - side * amount * open_rate) / (
+            amount * mm_ratio - side * amount
+        )

@@ -1,0 +1,70 @@
+"""freqtrade-bingx: freqtrade's own command line with the BingX futures plugin installed first.
+
+Arguments are freqtrade's, unchanged (``trade``, ``backtesting``, ``download-data``, ``list-markets`` ...).
+One difference in exit codes: freqtrade 2026.9 logs a configuration error and exits 0 (``main()`` leaves
+``return_code`` unset on ``ConfigurationError``); the launcher exits 2 then, as freqtrade does for every
+other ``OperationalException``, so a supervisor sees that the bot did not start.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+__all__ = ["CONFIG_ERROR_EXIT", "main"]
+
+CONFIG_ERROR_EXIT = 2  # freqtrade's own code for a FreqtradeException at start-up
+
+logger = logging.getLogger(__name__)
+
+
+class _ConfigurationErrorSeen(logging.Handler):
+    """Notes freqtrade.main's "Configuration error: ..." record; prints nothing itself."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "freqtrade" and str(record.msg).startswith("Configuration error:"):
+            self.seen = True
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # sys.exit("message") semantics
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Install the plugin, run freqtrade's main with ``argv`` (default: the command line), return its code."""
+    from .install import IncompatibleFreqtrade, install
+
+    try:
+        install()
+    except IncompatibleFreqtrade as e:
+        print(f"freqtrade-bingx: {e}", file=sys.stderr)
+        raise SystemExit(CONFIG_ERROR_EXIT) from None
+
+    from freqtrade.main import main as freqtrade_main
+
+    watcher = _ConfigurationErrorSeen()
+    freqtrade_logger = logging.getLogger("freqtrade")  # the logger freqtrade.main reports errors on
+    freqtrade_logger.addHandler(watcher)
+    try:
+        freqtrade_main(sys.argv[1:] if argv is None else list(argv))
+        code = 0  # pragma: no cover - freqtrade's main always ends in sys.exit()
+    except SystemExit as e:
+        code = _exit_code(e.code)
+    finally:
+        freqtrade_logger.removeHandler(watcher)
+    if code == 0 and watcher.seen:
+        code = CONFIG_ERROR_EXIT
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
