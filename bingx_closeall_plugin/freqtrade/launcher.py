@@ -18,16 +18,21 @@ CONFIG_ERROR_EXIT = 2  # freqtrade's own code for a FreqtradeException at start-
 logger = logging.getLogger(__name__)
 
 
-class _ConfigurationErrorSeen(logging.Handler):
-    """Notes freqtrade.main's "Configuration error: ..." record; prints nothing itself."""
+class _ConfigurationErrorSeen(logging.Filter):
+    """Notes freqtrade.main's "Configuration error: ..." record and lets every record through.
+
+    A filter, not a handler: freqtrade's setup_logging (dictConfig) removes the handlers of the
+    "freqtrade" logger once the config is read, but keeps its filters.
+    """
 
     def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
+        super().__init__()
         self.seen = False
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name == "freqtrade" and str(record.msg).startswith("Configuration error:"):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and str(record.msg).startswith("Configuration error:"):
             self.seen = True
+        return True
 
 
 def _exit_code(code: object) -> int:
@@ -53,14 +58,14 @@ def main(argv: list[str] | None = None) -> int:
 
     watcher = _ConfigurationErrorSeen()
     freqtrade_logger = logging.getLogger("freqtrade")  # the logger freqtrade.main reports errors on
-    freqtrade_logger.addHandler(watcher)
+    freqtrade_logger.addFilter(watcher)
     try:
         freqtrade_main(sys.argv[1:] if argv is None else list(argv))
         code = 0  # pragma: no cover - freqtrade's main always ends in sys.exit()
     except SystemExit as e:
         code = _exit_code(e.code)
     finally:
-        freqtrade_logger.removeHandler(watcher)
+        freqtrade_logger.removeFilter(watcher)
     if code == 0 and watcher.seen:
         code = CONFIG_ERROR_EXIT
     raise SystemExit(code)

@@ -1,0 +1,184 @@
+"""FreqtradeBot: start a real ``freqtrade-bingx trade`` process against the simulator, drive its REST API, stop it.
+
+Every wait is bounded; :meth:`FreqtradeBot.stop` ends the whole process group (SIGTERM, then SIGKILL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+STRATEGY_DIR = REPO / "examples" / "strategies"
+STRATEGY = "BingxFuturesSample"
+API_USER = "bingx"
+API_PASSWORD = "bingx-test-password"
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 20.0
+PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bingx_urls(base_url: str) -> dict[str, Any]:
+    """ccxt bingx's every REST section pointed at one root (the simulator or any BingX-compatible host)."""
+    import ccxt
+
+    root = base_url.rstrip("/") + "/openApi"
+    return {"api": {section: root for section in ccxt.bingx().urls["api"]}}
+
+
+def launcher_command() -> list[str]:
+    script = Path(sys.executable).with_name("freqtrade-bingx")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "bingx_closeall_plugin.freqtrade.launcher"]
+
+
+def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret: str = "sim-secret",
+                dry_run: bool = False, api_port: int | None = None, **overrides: Any) -> dict[str, Any]:
+    exchange: dict[str, Any] = {"name": "bingx", "key": key, "secret": secret, "pair_whitelist": list(PAIRS),
+                                "pair_blacklist": []}
+    if base_url:
+        urls = bingx_urls(base_url)
+        exchange["ccxt_config"] = {"urls": urls}
+        exchange["ccxt_async_config"] = {"urls": urls}
+    config: dict[str, Any] = {
+        "max_open_trades": 5,
+        "stake_currency": "USDT",
+        "stake_amount": 100,
+        "tradable_balance_ratio": 0.9,
+        "fiat_display_currency": "",
+        "dry_run": dry_run,
+        "dry_run_wallet": 10_000,
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "timeframe": "5m",
+        "unfilledtimeout": {"entry": 10, "exit": 10, "unit": "minutes"},
+        "entry_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
+        "exit_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
+        "exchange": exchange,
+        "pairlists": [{"method": "StaticPairList"}],
+        "api_server": {
+            "enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": api_port or free_port(),
+            "verbosity": "error", "enable_openapi": False, "jwt_secret_key": "bingx-plugin-test-jwt-secret-0123456789",
+            "CORS_origins": [], "username": API_USER, "password": API_PASSWORD,
+        },
+        "bot_name": "bingx-test",
+        "initial_state": "running",
+        "force_entry_enable": True,
+        "internals": {"process_throttle_secs": 1, "heartbeat_interval": 0},
+        "db_url": f"sqlite:///{tmp / 'trades.sqlite'}",
+        "user_data_dir": str(tmp / "user_data"),
+        "datadir": str(tmp / "user_data" / "data" / "bingx"),
+    }
+    config.update(overrides)
+    return config
+
+
+class FreqtradeBot:
+    """One ``freqtrade-bingx`` process with its config, log file and REST API."""
+
+    def __init__(self, tmp: Path, config: dict[str, Any], args: list[str] | None = None) -> None:
+        self.tmp = tmp
+        self.config = config
+        self.config_path = tmp / "config.json"
+        self.log_path = tmp / "freqtrade.log"
+        self.db_path = Path(config["db_url"].removeprefix("sqlite:///")) if "db_url" in config else None
+        self.args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+        api = config.get("api_server") or {}
+        self.api_url = f"http://127.0.0.1:{api.get('listen_port')}/api/v1"
+        self.auth = (api.get("username"), api.get("password"))
+
+    # ---------------------------------------------------------------- lifecycle
+    def launch(self) -> FreqtradeBot:
+        (self.tmp / "user_data").mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self.config, indent=2))
+        args = self.args or ["trade", "-c", str(self.config_path), "--strategy", STRATEGY,
+                             "--strategy-path", str(STRATEGY_DIR), "--logfile", str(self.log_path)]
+        env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1")
+        with open(self.tmp / "stdout.log", "wb") as out:
+            self.proc = subprocess.Popen(launcher_command() + args, stdout=out, stderr=subprocess.STDOUT,
+                                         cwd=self.tmp, env=env, start_new_session=True)
+        return self
+
+    def start(self, timeout: float = START_TIMEOUT) -> FreqtradeBot:
+        """Launch and wait until the REST API answers and the bot state is running."""
+        self.launch()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"freqtrade exited with {self.proc.returncode}:\n{self.output()[-4000:]}")
+            try:
+                if requests.get(f"{self.api_url}/ping", timeout=2).ok:
+                    state = self.api("GET", "/show_config").get("state")
+                    if state == "running":
+                        return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"freqtrade did not get running within {timeout}s:\n{self.output()[-4000:]}")
+
+    def wait_exit(self, timeout: float = START_TIMEOUT) -> int:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(5)
+        return proc.returncode
+
+    # ---------------------------------------------------------------- observation
+    def output(self) -> str:
+        parts = []
+        for path in (self.tmp / "stdout.log", self.log_path):
+            if path.exists():
+                parts.append(path.read_text(errors="replace"))
+        return "\n".join(parts)
+
+    def api(self, method: str, path: str, json: Any = None, timeout: float = 30) -> Any:
+        resp = requests.request(method, f"{self.api_url}{path}", json=json, auth=self.auth, timeout=timeout)
+        resp.raise_for_status()
+        return resp.json()
+
+    def wait_for(self, predicate: Any, timeout: float = 30, interval: float = 0.5, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.output()[-3000:]}")
