@@ -35,11 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(BINGX_API_KEY=key, BINGX_API_SECRET=secret)
         sim.clear_requests()
         code = cli.main(["--yes", "--base-url", sim.base_url, *(argv if argv is not None else sys.argv[1:])])
-        log = sim.requests
-        closes = [r for r in log if r.path.endswith("closeAllPositions")]
-        first = log[0].path.rsplit("/", 1)[-1] if log else "none"
-        print(f"\nwire: {len(log)} requests; first: {first}; closeAllPositions requests: {len(closes)}; "
-              f"positions left on the simulator: {len(sim.positions())}; open orders left: {len(sim.open_orders())}")
+        print("\nwhat went over the wire, in order of arrival:")
+        for record in sim.requests:
+            print(f"  {record.method:6} {record.path}  -> code {record.code}")
+        print(f"closeAllPositions requests: {len(sim.requests_to('closeAllPositions'))}; positions left: "
+              f"{len(sim.positions())}; open orders left: {len(sim.open_orders())}")
         print(f"bingx-closeall exit code: {code}")
     return code
 
