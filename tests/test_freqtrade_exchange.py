@@ -1,0 +1,258 @@
+"""The BingX futures exchange class, driven over real HTTP against the simulator (no network)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("freqtrade")
+
+from freqtrade.enums import MarginMode, RunMode, TradingMode  # noqa: E402
+from freqtrade.exceptions import DDosProtection, OperationalException  # noqa: E402
+from freqtrade.resolvers.exchange_resolver import ExchangeResolver  # noqa: E402
+
+import bingx_closeall_plugin.freqtrade as plugin  # noqa: E402
+from bingx_closeall_plugin.freqtrade.exchange import (  # noqa: E402
+    HEDGE_MODE_MESSAGE,
+    Bingx,
+    FreqtradeBingXAsync,
+    FreqtradeBingXSync,
+    normalise_position,
+)
+from bingx_closeall_plugin.simulator import BingXSimulator, Fault  # noqa: E402
+
+from freqtrade_bot import bingx_urls  # noqa: E402
+
+# the package re-exports install(), which shadows the submodule of the same name
+install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
+
+KEY, SECRET = "unit-key", "unit-secret"
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+@pytest.fixture(scope="module")
+def sim():
+    simulator = BingXSimulator(api_key=KEY, api_secret=SECRET).start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def fresh_sim(sim):
+    sim.reset()
+    return sim
+
+
+def ft_config(tmp_path: Path, base_url: str, *, keys: bool = True, runmode: RunMode = RunMode.LIVE,
+              margin_mode: str = "isolated", dry_run: bool = False) -> dict:
+    urls = bingx_urls(base_url)
+    exchange = {"name": "bingx", "ccxt_config": {"urls": urls}, "ccxt_async_config": {"urls": urls},
+                "pair_whitelist": [BTC, ETH], "pair_blacklist": []}
+    if keys:
+        exchange.update(key=KEY, secret=SECRET)
+    return {
+        "exchange": exchange, "stake_currency": "USDT", "dry_run": dry_run, "runmode": runmode,
+        "trading_mode": "futures", "margin_mode": margin_mode, "datadir": tmp_path / "data",
+        "user_data_dir": tmp_path, "candle_type_def": "futures",
+        "entry_pricing": {"price_side": "other", "use_order_book": False},
+        "exit_pricing": {"price_side": "other", "use_order_book": False},
+    }
+
+
+def load(config: dict, **kwargs) -> Bingx:
+    exchange = ExchangeResolver.load_exchange(config, **kwargs)
+    assert isinstance(exchange, Bingx)
+    return exchange
+
+
+@pytest.fixture
+def live(tmp_path, fresh_sim):
+    exchange = load(ft_config(tmp_path, fresh_sim.base_url), load_leverage_tiers=True)
+    yield exchange
+    exchange.close()
+
+
+# ---------------------------------------------------------------- install
+def test_install_patches_the_resolver_seam_once_and_undoes():
+    import freqtrade.exchange as ft_exchange
+    from freqtrade.exchange.bingx import Bingx as Stock
+
+    assert ft_exchange.Bingx is Bingx
+    assert [p.name for p in plugin.PATCHES] == ["freqtrade.exchange.Bingx"]
+    assert plugin.install() == plugin.PATCHES  # idempotent
+    assert len(plugin.PATCHES) == 1
+    plugin.uninstall()
+    try:
+        assert ft_exchange.Bingx is Stock and not plugin.is_installed()
+    finally:
+        plugin.install()
+    assert ft_exchange.Bingx is Bingx
+
+
+@pytest.mark.parametrize("version", ["2026.8", "2026.10", "2025.9.1", "develop"])
+def test_other_freqtrade_versions_are_refused(version):
+    with pytest.raises(plugin.IncompatibleFreqtrade, match=f"found freqtrade {version}"):
+        install_mod.check_freqtrade_version(version)
+    install_mod.check_freqtrade_version("2026.9.1")
+
+
+def test_launcher_refuses_an_untested_freqtrade(mocker, capsys):
+    from bingx_closeall_plugin.freqtrade import launcher
+
+    mocker.patch.object(install_mod, "install", side_effect=plugin.IncompatibleFreqtrade("found freqtrade 2030.1"))
+    with pytest.raises(SystemExit) as exit_info:
+        launcher.main(["--version"])
+    assert exit_info.value.code == 2
+    assert "found freqtrade 2030.1" in capsys.readouterr().err
+
+
+def test_ccxt_objects_are_the_plugins_and_follow_the_config_urls(live, fresh_sim):
+    assert isinstance(live._api, FreqtradeBingXSync)
+    assert isinstance(live._api_async, FreqtradeBingXAsync)
+    assert live._api.urls["api"]["swap"] == fresh_sim.base_url + "/openApi"
+    assert live.get_option("stoploss_on_exchange") is True
+    assert (TradingMode.FUTURES, MarginMode.CROSS) in live._supported_trading_mode_margin_pairs
+
+
+# ---------------------------------------------------------------- account setup
+def test_hedge_mode_is_refused_at_start(tmp_path):
+    with BingXSimulator(api_key=KEY, api_secret=SECRET, hedge_mode=True) as hedged:
+        with pytest.raises(OperationalException, match="hedge mode") as err:
+            load(ft_config(tmp_path, hedged.base_url))
+        assert "dualSidePosition=false" in str(err.value) and str(err.value) == HEDGE_MODE_MESSAGE
+        assert not hedged.requests_to("trade/order")
+
+
+def test_one_way_account_starts(live, fresh_sim):
+    assert fresh_sim.requests_to("positionSide/dual")
+
+
+# ---------------------------------------------------------------- leverage, margin mode
+def test_leverage_is_sent_as_an_integer_for_side_both(live, fresh_sim):
+    live._lev_prep(BTC, 2.7, "buy")
+    sent = fresh_sim.requests_to("trade/leverage")[-1].params
+    assert sent["leverage"] == "2" and sent["side"] == "BOTH"
+    assert fresh_sim.requests_to("trade/marginType")[-1].params["marginType"] == "ISOLATED"
+    assert live.get_max_leverage(BTC, 100.0) == int(live.get_max_leverage(BTC, 100.0))
+
+
+def test_margin_mode_and_leverage_are_cached_per_pair(live, fresh_sim):
+    for _ in range(3):
+        live._lev_prep(ETH, 3, "buy")
+    assert len(fresh_sim.requests_to("trade/leverage")) == 1
+    assert len(fresh_sim.requests_to("trade/marginType")) == 1
+    live._lev_prep(ETH, 5, "buy")  # a different leverage is sent again
+    assert len(fresh_sim.requests_to("trade/leverage")) == 2
+
+
+# ---------------------------------------------------------------- market data
+def test_order_book_limit_is_at_least_five(live, fresh_sim):
+    book = live.fetch_l2_order_book(BTC, 1)
+    assert fresh_sim.requests_to("quote/depth")[-1].params["limit"] == "5"
+    assert book["bids"] and book["asks"]
+
+
+# ---------------------------------------------------------------- orders
+def test_cancelling_a_filled_order_returns_the_order(live, fresh_sim):
+    live._lev_prep(BTC, 2, "buy")
+    order = live.create_order(pair=BTC, ordertype="market", side="buy", amount=0.001, rate=65000.0, leverage=2)
+    fresh_sim.clear_requests()
+    result = live.cancel_order(order["id"], BTC)  # BingX answers 80018: already filled
+    assert result["status"] == "closed" and result["id"] == order["id"]
+    assert fresh_sim.requests_to("trade/order")[0].method == "DELETE"
+
+
+def test_rate_limit_becomes_ddos_protection(live, fresh_sim):
+    fresh_sim.inject("quote/depth", Fault.error(109429, "rate limited, retry after time: 1727193970155"), times=10)
+    with pytest.raises(DDosProtection):
+        live.fetch_l2_order_book.__wrapped__(live, BTC, 5)  # one attempt, no retrier backoff
+    fresh_sim.reset()
+
+
+def test_authentication_error_is_not_retried(live, fresh_sim, mocker):
+    spy = mocker.spy(live._api, "set_margin_mode")
+    mocker.patch.object(live._api, "apiKey", "wrong-key")
+    with pytest.raises(OperationalException, match="AuthenticationError|InvalidApiKey"):
+        live.set_margin_mode(BTC, MarginMode.ISOLATED)
+    assert spy.call_count == 1
+
+
+# ---------------------------------------------------------------- positions, funding
+@pytest.mark.parametrize(("amount", "side", "contracts"), [(-0.5, "short", 0.5), (0.25, "long", 0.25), (0, None, 0)])
+def test_one_way_positions_are_normalised(amount, side, contracts):
+    raw = {"symbol": BTC, "side": "both", "contracts": amount, "notional": amount * 65000,
+           "info": {"positionSide": "BOTH", "positionAmt": str(amount)}}
+    out = normalise_position(raw)
+    assert out["side"] == side
+    if side:
+        assert out["contracts"] == contracts and out["notional"] >= 0
+    assert normalise_position({"side": "long", "contracts": 1.0})["side"] == "long"
+
+
+def test_positions_from_the_exchange_have_long_and_short(live, fresh_sim):
+    fresh_sim.seed_position("BTC-USDT", "LONG", 0.01, 65000)
+    fresh_sim.seed_position("ETH-USDT", "SHORT", 0.5, 3200)
+    sides = {p["symbol"]: p["side"] for p in live.fetch_positions()}
+    assert sides == {BTC: "long", ETH: "short"}
+
+
+def test_funding_fees_come_from_the_income_history(live, fresh_sim, mocker):
+    rows = [{"id": str(i), "timestamp": 1_700_000_000_000 + i, "amount": -0.25} for i in range(3)]
+    fetch = mocker.patch.object(live._api, "fetch_funding_history", return_value=rows)
+    assert live._get_funding_fees_from_exchange(BTC, 1_700_000_000_000) == pytest.approx(-0.75)
+    assert fetch.call_args.kwargs["since"] == 1_700_000_000_000
+
+
+# ---------------------------------------------------------------- leverage tiers
+def test_keyless_backtesting_uses_the_shipped_tiers(tmp_path, fresh_sim):
+    config = ft_config(tmp_path, fresh_sim.base_url, keys=False, runmode=RunMode.BACKTEST, dry_run=True)
+    exchange = load(config, load_leverage_tiers=True)
+    try:
+        shipped = json.loads((Path(plugin.__file__).parent / "bingx_leverage_tiers.json").read_text())["data"]
+        assert exchange._leverage_tiers[BTC][0]["maxLeverage"] == shipped[BTC][0]["maxLeverage"] == 125
+        assert exchange.get_max_leverage(BTC, 100.0) == 125
+        assert exchange.get_maintenance_ratio_and_amt(BTC, 1_000_000) == (0.01, 4300.0)
+        assert not fresh_sim.requests_to("maintMarginRatio")
+    finally:
+        exchange.close()
+
+
+def test_tiers_with_keys_are_fetched_and_cached_on_disk(live, fresh_sim, tmp_path):
+    assert len(fresh_sim.requests_to("maintMarginRatio")) == 2  # the whitelist only
+    assert live._leverage_tiers[BTC][0]["maxLeverage"] == 125
+    cache = tmp_path / "data" / "futures" / "leverage_tiers_USDT.json"
+    assert BTC in json.loads(cache.read_text())["data"]
+
+
+# ---------------------------------------------------------------- liquidation
+def test_isolated_liquidation_price(live):
+    # 0.01 BTC at 65 000 with 3x: margin 216.67, tier 1 (mmr 0.4 %)
+    long_lp = live.dry_run_liquidation_price(BTC, 65000, False, 0.01, 216.67, 3, 216.67, [])
+    short_lp = live.dry_run_liquidation_price(BTC, 65000, True, 0.01, 216.67, 3, 216.67, [])
+    assert long_lp == pytest.approx((0.01 * 65000 - 216.67) / (0.01 * (1 - 0.004)))
+    assert short_lp == pytest.approx((216.67 + 0.01 * 65000) / (0.01 * (1 + 0.004)))
+    assert 43_000 < long_lp < 65_000 < short_lp < 87_000
+
+
+def test_cross_liquidation_price_accounts_for_other_positions(tmp_path, fresh_sim, mocker):
+    config = ft_config(tmp_path, fresh_sim.base_url, keys=False, runmode=RunMode.BACKTEST,
+                       margin_mode="cross", dry_run=True)
+    exchange = load(config, load_leverage_tiers=True)
+    try:
+        other = mocker.Mock(pair=ETH, amount=1.0, open_rate=3200.0, is_short=False)
+        alone = exchange.dry_run_liquidation_price(BTC, 65000, False, 0.01, 216.67, 3, 1000.0, [])
+        with_other = exchange.dry_run_liquidation_price(BTC, 65000, False, 0.01, 216.67, 3, 1000.0, [other])
+        assert alone == pytest.approx((0.01 * 65000 - 1000.0) / (0.01 * (1 - 0.004)))
+        assert with_other > alone  # the other position's maintenance margin eats into the wallet
+    finally:
+        exchange.close()
+
+
+def test_stop_loss_type_mapping_is_bingx_working_type():
+    from freqtrade.enums import PriceType
+
+    mapping = Bingx._ft_has_futures["stop_price_type_value_mapping"]
+    assert mapping[PriceType.MARK] == "MARK_PRICE" and mapping[PriceType.LAST] == "CONTRACT_PRICE"
