@@ -77,8 +77,10 @@ def bench_loop(sim: BingXSimulator, count: int) -> float:
     seed(sim, count)
     started = time.monotonic()
     for position in exchange.fetch_positions():
-        side = "sell" if position["side"] == "long" else "buy"
-        exchange.create_order(position["symbol"], "market", side, position["contracts"], None, {"reduceOnly": True})
+        # One-way accounts report positionSide BOTH and a signed amount.
+        amount = float(position["info"]["positionAmt"])
+        side = "sell" if amount > 0 else "buy"
+        exchange.create_order(position["symbol"], "market", side, abs(amount), None, {"reduceOnly": True})
     return wait_flat(sim, started)
 
 

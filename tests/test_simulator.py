@@ -84,16 +84,17 @@ def test_balance_and_seeded_position(sim, ex):
     assert ex.fetch_balance({"type": "swap"})["USDT"]["total"] == 10000.0
     sim.seed_position("BTC-USDT", "LONG", 0.01, entry_price=60000.0)
     (pos,) = ex.fetch_positions()
-    assert pos["symbol"] == "BTC/USDT:USDT" and pos["side"] == "long" and pos["contracts"] == 0.01
+    assert pos["symbol"] == "BTC/USDT:USDT" and pos["side"] == "both" and pos["contracts"] == 0.01
     assert pos["entryPrice"] == 60000.0 and pos["unrealizedPnl"] == pytest.approx(50.0)
 
 
 def test_market_order_changes_position_and_flips(sim, ex):
     order = ex.create_order("ETH/USDT:USDT", "market", "buy", 0.5)
     assert ex.fetch_order(order["id"], "ETH/USDT:USDT")["status"] == "closed"
-    assert [(p["side"], p["contracts"]) for p in ex.fetch_positions()] == [("long", 0.5)]
+    # One-way mode, as BingX: positionSide BOTH, the amount signed (ccxt passes both through).
+    assert [(p["side"], p["contracts"]) for p in ex.fetch_positions()] == [("both", 0.5)]
     ex.create_order("ETH/USDT:USDT", "market", "sell", 0.8)  # one-way: exceeding the position flips it
-    assert [(p["side"], p["contracts"]) for p in ex.fetch_positions()] == [("short", 0.3)]
+    assert [(p["side"], p["contracts"]) for p in ex.fetch_positions()] == [("both", -0.3)]
     ex.create_order("ETH/USDT:USDT", "market", "buy", 1.0, params={"reduceOnly": True})  # never flips
     assert ex.fetch_positions() == []
 
@@ -238,7 +239,7 @@ def test_fault_failed_and_reopen(sim, ex):
     assert [p["symbol"] for p in sim.positions()] == ["ETH-USDT"]
     sim.inject("trade/closeAllPositions", Fault.reopen("SOL-USDT", "SHORT", 3))
     assert len(_close_all(ex)["data"]["success"]) == 1
-    assert [(p["symbol"], p["positionSide"]) for p in sim.positions()] == [("SOL-USDT", "SHORT")]
+    assert [(p["symbol"], p["positionAmt"]) for p in sim.positions()] == [("SOL-USDT", "-3.0")]
 
 
 def test_request_log_has_no_signature(sim, ex):

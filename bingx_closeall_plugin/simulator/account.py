@@ -212,13 +212,16 @@ class Account:
         else:
             liq = p.entry * (1.0 + 1.0 / p.leverage - MAINT_MARGIN_RATE)
         inf = self.info[p.symbol]
+        # One-way accounts: BingX reports positionSide BOTH with a signed amount (negative = short);
+        # hedge-mode accounts report LONG/SHORT legs with positive amounts.
+        signed = -p.qty if (p.side == "SHORT" and not self.hedge_mode) else p.qty
         row = {
             "positionId": str(p.position_id),
             "symbol": p.symbol,
             "currency": inf["settle"],
-            "positionAmt": self._fmt_qty(p.symbol, p.qty),
-            "availableAmt": self._fmt_qty(p.symbol, p.qty),
-            "positionSide": p.side,
+            "positionAmt": self._fmt_qty(p.symbol, signed),
+            "availableAmt": self._fmt_qty(p.symbol, signed),
+            "positionSide": p.side if self.hedge_mode else "BOTH",
             "isolated": p.isolated,
             "avgPrice": self._fmt_price(p.symbol, p.entry),
             "initialMargin": self._fmt_money(p.symbol, margin),
