@@ -217,3 +217,28 @@ def test_on_a_terminal_it_shows_what_is_open_and_asks_first(sim, cli_env):
 
     code, out, err = run_on_terminal([], cli_env, "y\n")
     assert code == 0 and sim.positions() == []
+
+
+def test_config_urls_point_the_cli_where_the_bot_points(sim, cli_env, tmp_path):
+    seed_account(sim)
+    urls = {section: sim.base_url + "/openApi" for section in ("swap", "cswap", "spot", "contract")}
+    path = tmp_path / "bot.json"
+    path.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": API_SECRET,
+                                             "ccxt_config": {"urls": {"api": urls}}}}))
+    env = {k: v for k, v in cli_env.items() if k != "BINGX_BASE_URL"}
+
+    done = run_cli(["--yes", "--config", str(path)], env)
+
+    assert done.returncode == 0, done.stderr
+    assert sim.positions() == []
+
+
+def test_coin_m_flag_closes_coin_m_positions_only(sim, cli_env):
+    sim.seed_position("BTC-USD", "SHORT", 3)
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+
+    done = run_cli(["--yes", "--coin-m", "--keep-orders"], cli_env)
+
+    assert done.returncode == 0, done.stderr
+    assert [p["symbol"] for p in sim.positions()] == ["BTC-USDT"]
+    assert [r.path for r in sim.requests_to("closeAllPositions")] == ["/openApi/cswap/v1/trade/closeAllPositions"]
