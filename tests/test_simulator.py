@@ -12,26 +12,7 @@ import pytest
 
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault, RequestRecord
 
-KEY, SECRET = "sim-key", "sim-secret"
-
-
-@pytest.fixture(scope="module")
-def _sim_module():
-    sim = BingXSimulator(api_key=KEY, api_secret=SECRET).start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def sim(_sim_module):
-    _sim_module.reset()
-    _sim_module.latency_ms = 0
-    _sim_module.clock_offset_ms = 0
-    yield _sim_module
-    _sim_module.reset()
-    _sim_module.clock_offset_ms = 0
+from conftest import API_KEY as KEY, API_SECRET as SECRET
 
 
 def _client(sim, key=KEY, secret=SECRET, timeout=5000):
@@ -42,8 +23,8 @@ def _client(sim, key=KEY, secret=SECRET, timeout=5000):
 
 
 @pytest.fixture(scope="module")
-def _markets(_sim_module):
-    ex = _client(_sim_module)
+def _markets(simulator):
+    ex = _client(simulator)
     return ex.load_markets()
 
 

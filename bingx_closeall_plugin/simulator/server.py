@@ -91,8 +91,8 @@ class BingXSimulator:
                  hedge_mode: bool = False, clock_offset_ms: int = 0, host: str = "127.0.0.1", port: int = 0):
         self.api_key = api_key
         self._api_secret = api_secret
-        self.latency_ms = latency_ms
-        self.clock_offset_ms = clock_offset_ms
+        self.latency_ms = self._initial_latency_ms = latency_ms
+        self.clock_offset_ms = self._initial_clock_offset_ms = clock_offset_ms
         self.host = host
         self.port = port
         self._initial_hedge = hedge_mode
@@ -185,8 +185,11 @@ class BingXSimulator:
         self.stop()
 
     def reset(self) -> None:
-        """Clean account, no faults, empty request log and rate-limit windows; key/secret/port kept."""
+        """Clean account, no faults, empty request log and rate-limit windows, the latency and clock
+        offset given at construction; key/secret/port kept."""
         self.account.reset(hedge_mode=self._initial_hedge)
+        self.latency_ms = self._initial_latency_ms
+        self.clock_offset_ms = self._initial_clock_offset_ms
         self._faults.clear()
         self.clear_requests()
         with self._rate_lock:
