@@ -96,7 +96,7 @@ class FreqtradeBot:
         self.tmp = tmp
         self.config = config
         self.config_path = tmp / "config.json"
-        self.log_path = tmp / "freqtrade.log"
+        self.log_path = tmp / "stdout.log"  # freqtrade logs to stderr, captured here with stdout
         self.db_path = Path(config["db_url"].removeprefix("sqlite:///")) if "db_url" in config else None
         self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
@@ -109,9 +109,9 @@ class FreqtradeBot:
         (self.tmp / "user_data").mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self.config, indent=2))
         args = self.args or ["trade", "-c", str(self.config_path), "--strategy", STRATEGY,
-                             "--strategy-path", str(STRATEGY_DIR), "--logfile", str(self.log_path)]
+                             "--strategy-path", str(STRATEGY_DIR)]
         env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1")
-        with open(self.tmp / "stdout.log", "wb") as out:
+        with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(launcher_command() + args, stdout=out, stderr=subprocess.STDOUT,
                                          cwd=self.tmp, env=env, start_new_session=True)
         return self
@@ -163,11 +163,7 @@ class FreqtradeBot:
 
     # ---------------------------------------------------------------- observation
     def output(self) -> str:
-        parts = []
-        for path in (self.tmp / "stdout.log", self.log_path):
-            if path.exists():
-                parts.append(path.read_text(errors="replace"))
-        return "\n".join(parts)
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def api(self, method: str, path: str, json: Any = None, timeout: float = 30) -> Any:
         resp = requests.request(method, f"{self.api_url}{path}", json=json, auth=self.auth, timeout=timeout)
