@@ -33,8 +33,9 @@ What it models
   fixed function of time around each contract's default price; only the candle containing "now"
   closes at the current (settable) price. Order book: evenly spaced levels one tick apart; asks listed
   far-to-near as BingX does. Depth ``limit`` must be one of 5/10/20/50/100/500/1000.
-* Fault injection per path suffix (:class:`Fault`), latency, a request log without secrets
-  (:class:`RequestRecord`), and ``GET /_sim/state``.
+* Fault injection per path suffix (:class:`Fault`, an arbitrary answer body included), latency, a
+  request log without secrets (:class:`RequestRecord`), a record of fills that reversed or over-closed a
+  position (``reversals()``), and ``GET /_sim/state``.
 
 What it does NOT model
 ----------------------

@@ -102,6 +102,8 @@ class Account:
             self.positions: dict[tuple[str, str], Position] = {}
             self.orders: dict[int, Order] = {}
             self.fills: list[dict[str, Any]] = []
+            # fills that took a position past zero or beyond its size: see BingXSimulator.reversals()
+            self.reversals: list[dict[str, Any]] = []
             self.income: list[dict[str, Any]] = []
             self.leverage: dict[str, dict[str, int]] = {}
             self.margin_type: dict[str, str] = {}
@@ -631,6 +633,9 @@ class Account:
             if opening:
                 self._increase(symbol, position_side, qty, price, leverage, now)
                 return 0.0
+            if pos is None or qty > pos.qty + eps:
+                self.reversals.append({"symbol": symbol, "side": side, "positionSide": position_side, "qty": qty,
+                                       "positionQty": pos.qty if pos is not None else 0.0, "time": now})
             if pos is None:
                 return 0.0
             return self._decrease(pos, min(qty, pos.qty), price, now)
@@ -643,6 +648,8 @@ class Account:
         pnl = self._decrease(pos, close_qty, price, now)
         rest = qty - close_qty
         if rest > eps:
+            self.reversals.append({"symbol": symbol, "side": side, "positionSide": position_side, "qty": qty,
+                                   "positionQty": close_qty, "time": now})
             self._increase(symbol, want, rest, price, leverage, now)
         return pnl
 

@@ -49,6 +49,14 @@ class Fault:
         return cls(kind="http_error", status=int(status), body=body, executed=bool(executed))
 
     @classmethod
+    def body(cls, text: str, status: int = 200, executed: bool = False) -> "Fault":
+        """Answer exactly ``text`` (as application/json) with ``status``, after executing or not.
+
+        For malformed answers: a body that is not JSON, lacks ``data``, carries float ids, and so on.
+        """
+        return cls(kind="body", status=int(status), body=str(text), executed=bool(executed))
+
+    @classmethod
     def failed(cls, symbols: list[str] | tuple[str, ...] | str) -> "Fault":
         """closeAllPositions leaves these symbols open and lists their positionIds in ``failed``."""
         if isinstance(symbols, str):

@@ -215,6 +215,14 @@ class BingXSimulator:
     def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
         return self.account.list_positions(symbol)
 
+    def reversals(self) -> list[dict[str, Any]]:
+        """Every fill that took a position past zero (one-way) or beyond its size (hedge), oldest first.
+
+        A close must never do either; tests of the close path expect this to stay empty.
+        """
+        with self.account.lock:
+            return [dict(r) for r in self.account.reversals]
+
     def open_orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         return self.account.list_orders(symbol, open_only=True)
 
@@ -366,6 +374,8 @@ class BingXSimulator:
                     return done(None, None)
                 if fault.kind == "http_error":
                     return done(web.Response(text=fault.body, status=fault.status, content_type="text/html"), None)
+                if fault.kind == "body":
+                    return done(self._raw(fault), None)
             payload = self._execute(request, rel, handler, private, params, signature, signed, fault)
             code = payload.get("code")
             if fault is not None and fault.kind == "lost_reply":
@@ -373,11 +383,17 @@ class BingXSimulator:
                 return done(None, code)
             if fault is not None and fault.kind == "http_error":
                 return done(web.Response(text=fault.body, status=fault.status, content_type="text/html"), None)
+            if fault is not None and fault.kind == "body":
+                return done(self._raw(fault), code)
             if fault is not None and fault.kind == "delay":
                 await asyncio.sleep(fault.seconds)
             return done(self._json(payload), code)
         except _Drop:
             raise web.HTTPException() from None  # unreachable in practice; connection already closed
+
+    @staticmethod
+    def _raw(fault: Fault) -> web.Response:
+        return web.Response(text=fault.body, status=fault.status, content_type="application/json")
 
     @staticmethod
     def _drop(request: web.Request) -> None:
