@@ -177,6 +177,9 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         if report.error is not None:
             code = exit_code_for(report.error)
             return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error))
+        if report.orders_left:
+            # Positions may be flat, but a resting order left behind can reopen one: not done.
+            return Outcome(account, EXIT_OPEN, report, f"open orders may remain: {report.cancel_error}")
         return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
     except (ccxt.BaseError, ConfigError) as e:
         return Outcome(account, exit_code_for(e), message=describe_error(e))

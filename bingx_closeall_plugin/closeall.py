@@ -200,6 +200,16 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
     if recv_window is not None:
         params["recvWindow"] = recv_window
     close = Call(CLOSE_METHOD[inverse], params)
+    sent = [0]
+    try:
+        return (yield from _close_rounds(exchange, symbol, inverse, close, sent))
+    except Exception as e:
+        # Callers that report request counts (flatten) read how many closes went out before the error.
+        e.close_requests = sent[0]  # type: ignore[attr-defined]
+        raise
+
+
+def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call, sent: list[int]) -> Plan:
     requests = 0
     resynced = False
     backoff = iter(VERIFY_BACKOFF_S)
@@ -228,6 +238,7 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
             verify = False
         try:
             requests += 1
+            sent[0] = requests
             response = yield close
             return result_from_response(response, symbol, requests, recovered_from)
         except ClockSkew:

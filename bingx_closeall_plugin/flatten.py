@@ -50,6 +50,7 @@ class FlattenReport:
     remaining_positions: list[dict[str, Any]] = field(default_factory=list)
     closed_orders: list[dict[str, Any]] = field(default_factory=list)  #: the close's orders, as BingX's history has them
     error: BaseException | None = None  #: what stopped the re-close rounds early (e.g. a rate limit)
+    refused_close_requests: int = 0  #: close requests sent whose round ended in ``error``
 
     @property
     def success(self) -> list[str]:
@@ -65,7 +66,12 @@ class FlattenReport:
 
     @property
     def close_requests(self) -> int:
-        return sum(close.requests for close in self.closes)
+        return sum(close.requests for close in self.closes) + self.refused_close_requests
+
+    @property
+    def orders_left(self) -> bool:
+        """Open orders were to be cancelled and the cancel did not go through: they may reopen positions."""
+        return self.cancel_error is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +82,7 @@ class FlattenReport:
             "closed_orders": self.closed_orders,
             "cancelled_orders": self.cancelled_orders,
             "close_requests": self.close_requests,
+            "cancel_error": self.cancel_error,
             "flat": self.flat,
         }
 
@@ -132,13 +139,23 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         (closed, close_error), (cancel_answer, cancel_error) = yield Together(
             (close_plan(exchange, symbol, recv_window, inverse), _call(Call(CANCEL_ALL_METHOD[inverse], scope)))
         )
+        if close_error is not None:
+            raise close_error
+        if isinstance(cancel_error, (ccxt.InvalidNonce, ccxt.NetworkError)) and not isinstance(
+            cancel_error, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)
+        ):
+            # Refused for its timestamp (the close has resynchronised the clock since) or lost: cancelling
+            # is idempotent, so once more, now that the close is out.
+            logger.warning("cancelling open orders failed (%s); trying once more", type(cancel_error).__name__)
+            try:
+                cancel_answer, cancel_error = (yield Call(CANCEL_ALL_METHOD[inverse], scope)), None
+            except ccxt.BaseError as e:
+                cancel_error = e
         if cancel_error is not None:
             report.cancel_error = f"{type(cancel_error).__name__}: {cancel_error}"
             logger.warning("cancelling open orders failed: %s", report.cancel_error)
         else:
             report.cancelled_orders = _cancelled_ids(cancel_answer)
-        if close_error is not None:
-            raise close_error
     else:
         closed = yield from close_plan(exchange, symbol, recv_window, inverse)
     report.closes.append(closed)
@@ -153,6 +170,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
     except (ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.NetworkError) as e:
         # The first close went out; report what is known rather than lose it.
         report.error = e
+        report.refused_close_requests = getattr(e, "close_requests", 0)
         logger.warning("re-close rounds stopped: %s", e)
     if report.success:
         try:
