@@ -24,7 +24,7 @@ from .errors import InvalidInput, RateLimited
 from .exchange import BingX
 from .flatten import FlattenReport, flatten, read_account
 from .closeall import MAX_RECV_WINDOW_MS, check_arguments
-from .redaction import SecretMasker
+from .redaction import SecretMasker, error_text, mask
 
 logger = logging.getLogger("bingx_closeall_plugin.cli")
 
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask; close at once")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     parser.add_argument("--keep-orders", action="store_true", help="do not cancel open orders (they can reopen positions)")
-    parser.add_argument("--base-url", default=os.environ.get("BINGX_BASE_URL"),
+    parser.add_argument("--base-url", default=None,
                         help="root of a BingX-compatible API, e.g. http://127.0.0.1:8765 (env BINGX_BASE_URL)")
     parser.add_argument("--sandbox", action="store_true", help="BingX's demo-money environment")
     parser.add_argument("--config", action="append", default=[], metavar="FILE",
@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def api_urls(base_url: str) -> dict[str, str]:
     base = base_url.strip().rstrip("/")
+    if not base:
+        raise ConfigError("--base-url is empty: give the API root, e.g. http://127.0.0.1:8765, or leave the flag out")
     if not base.startswith(("http://", "https://")):
         raise ConfigError(f"--base-url {base_url!r} must start with http:// or https://")
     if base.endswith("/openApi"):
@@ -89,7 +91,9 @@ def api_urls(base_url: str) -> dict[str, str]:
 
 
 def accounts_from(args: argparse.Namespace) -> list[Account]:
-    urls = api_urls(args.base_url) if args.base_url else None
+    # An empty --base-url (a script's unset variable) is an error, never a silent fall back to live BingX.
+    base_url = args.base_url if args.base_url is not None else (os.environ.get("BINGX_BASE_URL") or None)
+    urls = api_urls(base_url) if base_url is not None else None
     if args.sandbox and urls:
         raise ConfigError("--sandbox and --base-url exclude each other: the sandbox has its own address")
     if not args.config:
@@ -118,9 +122,13 @@ def account_from_config(path: str, urls: dict[str, str] | None, sandbox: bool) -
     for field_name, value in (("key", key), ("secret", secret)):
         if not isinstance(value, str) or not value:
             raise ConfigError(f"config {path!r}: exchange.{field_name} is missing or empty")
+    ccxt_config = exchange.get("ccxt_config") or {}
+    url_section = ccxt_config.get("urls") if isinstance(ccxt_config, dict) else None
+    if not isinstance(ccxt_config, dict) or not isinstance(url_section or {}, dict):
+        raise ConfigError(f"config {path!r}: exchange.ccxt_config must be an object, and its urls too")
     if urls is None:
         # A bot pointed at another root (the simulator, a proxy) keeps it: the same urls freqtrade's ccxt uses.
-        config_urls = (exchange.get("ccxt_config") or {}).get("urls", {}).get("api")
+        config_urls = (url_section or {}).get("api")
         if isinstance(config_urls, dict) and config_urls:
             urls = {str(k): str(v) for k, v in config_urls.items()}
         elif isinstance(config_urls, str):
@@ -152,21 +160,23 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_OPEN
 
 
-def describe_error(error: BaseException) -> str:
+def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """What went wrong, for the operator; masked, as ccxt's network errors carry the signed URL."""
     if isinstance(error, ccxt.RateLimitExceeded):
         retry_after = getattr(error, "retry_after", None)
         if retry_after:
             wait = max(0.0, retry_after / 1000 - time.time())
             at = dt.datetime.fromtimestamp(retry_after / 1000).strftime("%Y-%m-%d %H:%M:%S")
-            return f"rate limited by BingX: retry after {at} local time (in {wait:.1f} s). {error}"
-        return f"rate limited by BingX: retry in a few seconds. {error}"
+            return mask(f"rate limited by BingX: retry after {at} local time (in {wait:.1f} s). {error}", secrets)
+        return mask(f"rate limited by BingX: retry in a few seconds. {error}", secrets)
     if isinstance(error, ccxt.BaseError):
-        return f"{type(error).__name__}: {error}"
-    return str(error)
+        return error_text(error, secrets)
+    return mask(str(error), secrets)
 
 
 def run_account(account: Account, args: argparse.Namespace, native: str | None, inverse: bool) -> Outcome:
     exchange = make_exchange(account, args.verbose)
+    secrets = (account.key, account.secret)
     try:
         if args.dry_run:
             positions, orders = read_account(exchange, native, inverse=inverse)
@@ -176,13 +186,13 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders)
         if report.error is not None:
             code = exit_code_for(report.error)
-            return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error))
+            return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error, secrets))
         if report.orders_left:
             # Positions may be flat, but a resting order left behind can reopen one: not done.
             return Outcome(account, EXIT_OPEN, report, f"open orders may remain: {report.cancel_error}")
         return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
     except (ccxt.BaseError, ConfigError) as e:
-        return Outcome(account, exit_code_for(e), message=describe_error(e))
+        return Outcome(account, exit_code_for(e), message=describe_error(e, secrets))
 
 
 def confirm(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool) -> int | None:

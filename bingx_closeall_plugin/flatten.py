@@ -14,6 +14,7 @@ from typing import Any
 
 import ccxt
 
+from .redaction import error_text
 from .closeall import (
     POSITIONS_METHOD,
     Call,
@@ -152,7 +153,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
             except ccxt.BaseError as e:
                 cancel_error = e
         if cancel_error is not None:
-            report.cancel_error = f"{type(cancel_error).__name__}: {cancel_error}"
+            report.cancel_error = error_text(cancel_error)
             logger.warning("cancelling open orders failed: %s", report.cancel_error)
         else:
             report.cancelled_orders = _cancelled_ids(cancel_answer)
@@ -171,13 +172,13 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         # The first close went out; report what is known rather than lose it.
         report.error = e
         report.refused_close_requests = getattr(e, "close_requests", 0)
-        logger.warning("re-close rounds stopped: %s", e)
+        logger.warning("re-close rounds stopped: %s", error_text(e))
     if report.success:
         try:
             history = yield Call(ORDER_HISTORY_METHOD[inverse], {**scope, "limit": 1000})
             report.closed_orders = _describe_orders(history, report.success)
         except ccxt.BaseError as e:
-            logger.warning("could not read the close's orders for the report: %s", e)
+            logger.warning("could not read the close's orders for the report: %s", error_text(e))
     return report
 
 

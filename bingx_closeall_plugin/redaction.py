@@ -13,7 +13,7 @@ import re
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MASK", "SecretMasker", "mask"]
+__all__ = ["MASK", "SecretMasker", "error_text", "mask"]
 
 MASK = "***"
 # BingX signatures are hex HMAC-SHA256 digests, sent as a query parameter or a JSON field.
@@ -28,6 +28,11 @@ def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
             text = text.replace(secret, MASK)
     text = _SIGNATURE.sub(lambda m: m.group(1) + MASK, text)
     return _API_KEY_HEADER.sub(lambda m: m.group(1) + MASK, text)
+
+
+def error_text(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """``"ClassName: message"`` safe to show or log: ccxt's network errors carry the signed URL."""
+    return mask(f"{type(error).__name__}: {error}", secrets)
 
 
 class SecretMasker(logging.Filter):

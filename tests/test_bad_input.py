@@ -126,7 +126,7 @@ BAD_ARGS = st.one_of(
     st.tuples(st.just("--recv-window"), st.one_of(st.integers(max_value=0), st.integers(min_value=60_001)).map(str)),
     st.tuples(st.just("--recv-window"), st.text(alphabet=string.ascii_letters + ".,e ", min_size=1, max_size=6)),
     st.tuples(st.just("--symbol"), bad_symbols()),
-    # The empty value has its own (xfail) test below: it means the live exchange today.
+    # The empty value has its own test below.
     st.tuples(st.just("--base-url"), st.text(min_size=1, max_size=20).filter(
         lambda u: not u.strip().startswith(("http://", "https://")) and not u.startswith("-"))),
     st.tuples(st.just("--config"), st.sampled_from(["/nonexistent/bot.json", "/", "/proc/self/mem-nope.json"])),
@@ -153,8 +153,6 @@ def test_bad_cli_arguments_exit_2_with_a_message_and_send_nothing(sim, in_proces
     assert len(sim.positions()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: an empty --base-url is falsy, so accounts_from() silently falls back to "
-                   "live BingX (ignoring BINGX_BASE_URL too) instead of refusing it as a usage error")
 def test_an_empty_base_url_is_a_usage_error_not_the_live_exchange(sim, in_process_cli, monkeypatch):
     def no_live_exchange(account, verbose):
         assert account.urls, "bingx-closeall would have sent this to live BingX"
@@ -239,8 +237,6 @@ def test_config_without_read_permission_exits_2(sim, in_process_cli, tmp_path):
     assert code == 2 and "cannot read config" in err and sim.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: cli.account_from_config calls .get on exchange.ccxt_config and on its "
-                   "'urls' without checking they are objects, so a wrong type ends in an AttributeError traceback, not exit 2")
 @pytest.mark.parametrize("ccxt_config", ["http://127.0.0.1:9", {"urls": "http://127.0.0.1:9"}, ["urls"]])
 def test_config_with_a_wrongly_typed_ccxt_config_exits_2(sim, in_process_cli, tmp_path, ccxt_config):
     path = tmp_path / "config.json"

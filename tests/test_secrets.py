@@ -90,8 +90,6 @@ def test_cli_output_carries_no_secret(sim, cli_env, name, verbose):
         assert "signature=***" in done.stderr or "signature': '***" in done.stderr or "***" in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: the CLI prints an error's text (outcome.message, report.cancel_error) "
-                   "without masking; ccxt's network errors carry the signed URL, so the signature reaches stdout/stderr")
 @pytest.mark.parametrize("case", ["connection-refused", "cancel-5xx"])
 def test_cli_network_error_text_carries_no_signature(sim, cli_env, case):
     seed(sim)
