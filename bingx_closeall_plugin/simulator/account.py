@@ -107,7 +107,10 @@ class Account:
             self.income: list[dict[str, Any]] = []
             self.leverage: dict[str, dict[str, int]] = {}
             self.margin_type: dict[str, str] = {}
-            self._ids = itertools.count(1)
+            # Ids keep counting across resets, as BingX never reuses one: a bot whose database outlives a
+            # reset must not meet an old order id again.
+            if not hasattr(self, "_ids"):
+                self._ids = itertools.count(1)
             self.last_funding_ms = self.now_ms()
 
     def next_id(self) -> int:
