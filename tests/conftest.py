@@ -66,3 +66,28 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None, time
         env=env, input=stdin if stdin is not None else "", capture_output=True, text=True, timeout=timeout,
         cwd=Path(__file__).parent,
     )
+
+
+@pytest.fixture(scope="module")
+def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Start real ``freqtrade-bingx trade`` processes for this module; every one is stopped at its end.
+
+    ``start_bot(base_url, name="bot", wait=True, **config_overrides)`` returns a running
+    :class:`freqtrade_bot.FreqtradeBot` (REST API up, state running), with this suite's key and secret.
+    """
+    pytest.importorskip("freqtrade")
+    from freqtrade_bot import FreqtradeBot, make_config
+
+    started: list[Any] = []
+
+    def start(base_url: str, name: str = "bot", wait: bool = True, tmp: Path | None = None, **overrides: Any) -> Any:
+        directory = tmp or tmp_path_factory.mktemp(name)
+        bot = FreqtradeBot(directory, make_config(directory, base_url, key=API_KEY, secret=API_SECRET, **overrides))
+        started.append(bot)
+        return bot.start() if wait else bot.launch()
+
+    try:
+        yield start
+    finally:
+        for bot in started:
+            bot.stop()

@@ -49,9 +49,10 @@ def launcher_command() -> list[str]:
 
 
 def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret: str = "sim-secret",
-                dry_run: bool = False, api_port: int | None = None, **overrides: Any) -> dict[str, Any]:
-    exchange: dict[str, Any] = {"name": "bingx", "key": key, "secret": secret, "pair_whitelist": list(PAIRS),
-                                "pair_blacklist": []}
+                dry_run: bool = False, api_port: int | None = None, pairs: list[str] | None = None,
+                **overrides: Any) -> dict[str, Any]:
+    exchange: dict[str, Any] = {"name": "bingx", "key": key, "secret": secret,
+                                "pair_whitelist": list(pairs or PAIRS), "pair_blacklist": []}
     if base_url:
         urls = bingx_urls(base_url)
         exchange["ccxt_config"] = {"urls": urls}

@@ -135,8 +135,101 @@ def install() -> list[Patch]:
         _apply(ft_exchange, "Bingx", Bingx,
                "ExchangeResolver looks exchange classes up by name in freqtrade.exchange; "
                "freqtrade's Bingx is spot-only")
+        _install_flatten_hooks()
         logger.info("bingx-closeall-plugin installed into freqtrade (%s)", _versions())
         return list(PATCHES)
+
+
+def _check_signature(function: Any, expected: tuple[str, ...], where: str) -> None:
+    import inspect
+
+    if not callable(function):
+        raise IncompatibleFreqtrade(f"cannot hook {where}: it is not callable ({_versions()})")
+    found = tuple(inspect.signature(function).parameters)
+    if found != expected:
+        raise IncompatibleFreqtrade(
+            f"cannot hook {where}: expected parameters {expected}, found {found} ({_versions()})"
+        )
+
+
+def _install_flatten_hooks() -> None:
+    """The one-request flatten under /forceexit all, /closeall (REST, Telegram) and crash recovery."""
+    from freqtrade.freqtradebot import FreqtradeBot
+    from freqtrade.rpc import RPC
+    from freqtrade.rpc.api_server.webserver import ApiServer
+    from freqtrade.rpc.telegram import Telegram
+
+    from . import telegram as tg
+    from .flatten import get_flattener, register_bot
+    from .reconcile import recover_interrupted
+    from .rest_api import router
+
+    targets = [
+        (RPC, "_rpc_force_exit", ("self", "trade_id", "ordertype", "amount", "price")),
+        (FreqtradeBot, "startup", ("self",)),
+        (ApiServer, "configure_app", ("self", "app", "config")),
+        (Telegram, "_init_telegram_app", ("self",)),
+        (Telegram, "_force_exit_action", ("self", "trade_id")),
+    ]
+    for cls, name, params in targets:
+        _check_signature(getattr(cls, name, None), params, f"{cls.__name__}.{name}")
+
+    original_force_exit = RPC._rpc_force_exit
+
+    def _rpc_force_exit(self: Any, trade_id: str, ordertype: str | None = None, *,
+                        amount: float | None = None, price: float | None = None) -> dict[str, Any]:
+        if str(trade_id) == "all" and amount is None and price is None:
+            from freqtrade.enums import State
+            from freqtrade.rpc import RPCException
+
+            flattener = get_flattener(self._freqtrade)
+            if flattener.applies():
+                if self._freqtrade.state == State.STOPPED:
+                    raise RPCException("trader is not running")
+                return flattener.force_exit_all()
+        return original_force_exit(self, trade_id, ordertype, amount=amount, price=price)
+
+    original_startup = FreqtradeBot.startup
+
+    def startup(self: Any) -> None:
+        original_startup(self)
+        register_bot(self)
+        if get_flattener(self).applies():
+            recover_interrupted(self)
+
+    original_configure_app = ApiServer.configure_app
+
+    def configure_app(self: Any, app: Any, config: Any) -> Any:
+        from fastapi import Depends
+        from freqtrade.rpc.api_server.api_auth import http_basic_or_jwt_token
+        from freqtrade.rpc.api_server.deps import is_trading_mode
+
+        # Registered before freqtrade's routers: Starlette serves the first route that matches.
+        app.include_router(router, prefix="/api/v1", tags=["BingX"],
+                           dependencies=[Depends(http_basic_or_jwt_token), Depends(is_trading_mode)])
+        return original_configure_app(self, app, config)
+
+    original_init_app = Telegram._init_telegram_app
+
+    def _init_telegram_app(self: Any) -> Any:
+        app = original_init_app(self)
+        for handler in tg.handlers(self):
+            app.add_handler(handler)
+        return app
+
+    original_force_exit_action = Telegram._force_exit_action
+
+    async def _force_exit_action(self: Any, trade_id: str) -> None:
+        await tg.force_exit_action(original_force_exit_action, self, trade_id)
+
+    _apply(RPC, "_rpc_force_exit", _rpc_force_exit,
+           "/forceexit all from every front end: one BingX closeAllPositions instead of one order per trade")
+    _apply(FreqtradeBot, "startup", startup,
+           "register the bot for the strategy hook; finish a flatten the bot died in")
+    _apply(ApiServer, "configure_app", configure_app,
+           "POST /api/v1/closeall, and /forceexit answers that keep the flatten's details")
+    _apply(Telegram, "_init_telegram_app", _init_telegram_app, "the /closeall command and its confirmation")
+    _apply(Telegram, "_force_exit_action", _force_exit_action, "/forceexit all says what happened")
 
 
 def uninstall() -> None:

@@ -1,0 +1,341 @@
+"""Flatten from inside freqtrade: ``/forceexit all``, ``/closeall`` and the strategy hook, one BingX request.
+
+freqtrade's own ``/forceexit all`` exits trade by trade under the exit lock (six to eight signed requests
+each; one exception ends the loop). On the plugin's BingX futures exchange, live, the :class:`Flattener`
+replaces that loop:
+
+``/forceexit all`` (bot-owned positions only)
+    ask ``confirm_trade_exit`` per trade -> read positions and open orders (one round trip) -> cancel the
+    bot's open orders, stoploss included (one cancel-all request when every open order is the bot's) ->
+    persist the intent -> ONE closeAllPositions when the account holds only the bot's positions, else one
+    per bot symbol -> attach BingX's fills to the trades (:mod:`.reconcile`) -> per-trade force exit,
+    freqtrade's own, for anything BingX could not close.
+``/closeall`` (the account-wide kill switch)
+    pause entries -> close every position on the account (or one symbol) with the cancel of every open
+    order beside it (the core's :func:`~bingx_closeall_plugin.flatten.flatten`) -> reconcile the bot's trades.
+
+Two flattens at once make one exchange call: the second is told one is in progress. In dry-run, and on
+any other exchange or trading mode, ``/forceexit all`` is freqtrade's own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import ccxt
+from freqtrade.enums import ExitCheckTuple, ExitType, State, TradingMode
+from freqtrade.persistence import Trade
+from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
+
+from ..closeall import close_all_positions, open_positions
+from ..flatten import FlattenReport, flatten, read_account
+from ..symbols import to_native
+from . import reconcile
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Flattener", "get_flattener", "register_bot", "request_flatten"]
+
+CANCEL_REASON = "BingX flatten"
+POSITIONS_METHOD = "swapV2PrivateGetUserPositions"
+CANCEL_ALL_METHOD = "swapV2PrivateDeleteTradeAllOpenOrders"
+
+_registry_lock = threading.Lock()
+_bot: Any = None  # the FreqtradeBot of this process, for the strategy hook
+
+
+def register_bot(freqtrade: Any) -> None:
+    """Remember this process's bot (called from the start-up hook) so strategies can reach it."""
+    global _bot
+    with _registry_lock:
+        _bot = freqtrade
+
+
+def get_flattener(freqtrade: Any) -> Flattener:
+    with _registry_lock:
+        flattener = getattr(freqtrade, "_bingx_flattener", None)
+        if flattener is None:
+            flattener = Flattener(freqtrade)
+            freqtrade._bingx_flattener = flattener
+        return flattener
+
+
+class Flattener:
+    """The one flatten path of a bot; at most one runs at a time."""
+
+    def __init__(self, freqtrade: Any) -> None:
+        self.ft = freqtrade
+        self._busy = threading.Lock()
+        self._worker: ThreadPoolExecutor | None = None
+
+    def applies(self) -> bool:
+        """Live futures on the plugin's BingX class: the only case the one-request path replaces."""
+        from .exchange import Bingx
+
+        return (
+            isinstance(self.ft.exchange, Bingx)
+            and self.ft.trading_mode == TradingMode.FUTURES
+            and not self.ft.config.get("dry_run", True)
+        )
+
+    # ------------------------------------------------------------------ entry points
+    def force_exit_all(self) -> dict[str, Any]:
+        """``/forceexit all``: the bot's positions, one request when the account holds only them."""
+        return self._exclusive(self._force_exit_all)
+
+    def close_all(self, symbol: str | None = None) -> dict[str, Any]:
+        """``/closeall [symbol]``: stop entries, cancel all orders, close every position on the account."""
+        native = to_native(symbol) if symbol else None  # bad input refused before anything happens
+        return self._exclusive(lambda: self._close_all(native))
+
+    def submit(self, *, account_wide: bool = False, symbol: str | None = None) -> Future:
+        """Run a flatten on the plugin's worker thread: safe from any strategy callback, locked or not."""
+        with _registry_lock:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-flatten")
+        return self._worker.submit(self._in_worker, account_wide, symbol)
+
+    def _in_worker(self, account_wide: bool, symbol: str | None) -> dict[str, Any]:
+        try:
+            if not self.applies():
+                from freqtrade.rpc import RPC
+
+                # dry-run or another mode: freqtrade's own per-trade force exit, as /forceexit all does there.
+                return RPC(self.ft)._rpc_force_exit("all")
+            return self.close_all(symbol) if account_wide else self.force_exit_all()
+        except Exception:
+            logger.exception("BingX flatten requested by the strategy failed")
+            raise
+        finally:
+            Trade.session.remove()
+
+    def _exclusive(self, work: Any) -> dict[str, Any]:
+        if not self._busy.acquire(blocking=False):
+            logger.warning("A BingX flatten is already in progress; not sending another.")
+            return {"result": "A BingX flatten is already in progress; its report follows when it is done.",
+                    "status": "in_progress"}
+        try:
+            with self.ft._exit_lock:
+                return work()
+        finally:
+            self._busy.release()
+
+    # ------------------------------------------------------------------ /forceexit all
+    def _force_exit_all(self) -> dict[str, Any]:
+        api = self.ft.exchange._api
+        trades = Trade.get_open_trades()
+        if not trades:
+            return _answer("No open trades to exit.", status="done")
+        confirmed, vetoed = self._confirm(trades)
+        if not confirmed:
+            return _answer(f"Every open trade's exit was denied by the strategy ({len(vetoed)}).",
+                           vetoed=[t.id for t in vetoed], status="done")
+        positions, orders = read_account(api)
+        bot_symbols = {to_native(t.pair) for t in confirmed}
+        account_symbols = {p["symbol"] for p in positions}
+        # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
+        single = account_symbols <= bot_symbols
+        confirmed = self._cancel_bot_orders(confirmed, orders, single)
+        if not confirmed:
+            return _answer("No open trade was left to exit after cancelling open entry orders.", status="done")
+        intent = reconcile.persist_intent(confirmed, api.milliseconds())
+        symbols = [None] if single else sorted(bot_symbols & account_symbols)
+        closes, error = self._close(symbols)
+        attached = reconcile.attach_exit_orders(self.ft, confirmed, intent.started_ms)
+        fallbacks = self._fall_back(confirmed)
+        reconcile.clear_intent(confirmed)
+        self.ft.wallets.update()
+        failed = [entry for close in closes for entry in close.failed]
+        closed = [_closed(t, attached) for t in confirmed if t.id in attached]
+        result = (f"Closed {len(closed)} trade(s) with {sum(c.requests for c in closes)} BingX closeAllPositions "
+                  f"request(s); {len(failed)} failed at BingX; {len(fallbacks)} exited one by one; "
+                  f"{len(vetoed)} kept by the strategy.")
+        if error is not None:
+            result += f" BingX refused the close: {error}."
+        return _answer(result, closed=closed, failed=failed, fallbacks=fallbacks, vetoed=[t.id for t in vetoed],
+                       close_requests=sum(c.requests for c in closes), error=str(error) if error else None,
+                       status="done" if not error else "partial")
+
+    def _confirm(self, trades: list[Trade]) -> tuple[list[Trade], list[Trade]]:
+        """freqtrade asks ``confirm_trade_exit`` before every force exit; so does the flatten."""
+        confirmed, vetoed = [], []
+        now = datetime.now(UTC)
+        for trade in trades:
+            try:
+                rate = self.ft.exchange.get_rate(trade.pair, side="exit", is_short=trade.is_short, refresh=False)
+            except Exception:  # noqa: BLE001 - a missing rate must not stop the panic button
+                rate = trade.open_rate
+            allowed = strategy_safe_wrapper(self.ft.strategy.confirm_trade_exit, default_retval=True)(
+                pair=trade.pair, trade=trade, order_type="market", amount=trade.amount, rate=rate,
+                time_in_force="GTC", exit_reason=ExitType.FORCE_EXIT.value,
+                sell_reason=ExitType.FORCE_EXIT.value, current_time=now,
+            )
+            (confirmed if allowed else vetoed).append(trade)
+            if not allowed:
+                logger.info(f"Strategy denied the force exit of trade {trade.id} ({trade.pair}); leaving it open.")
+        return confirmed, vetoed
+
+    def _cancel_bot_orders(self, trades: list[Trade], account_orders: list[dict[str, Any]],
+                           single: bool) -> list[Trade]:
+        """Cancel the trades' open orders (stoploss included) before the close, so none reopens a position."""
+        bot_orders = {o.order_id: (t, o) for t in trades for o in t.orders if o.ft_is_open}
+        on_exchange = {str(o.get("orderId")) for o in account_orders}
+        if not bot_orders:
+            return trades
+        api = self.ft.exchange._api
+        cancelled: dict[str, dict[str, Any]] = {}
+        if single and on_exchange and on_exchange <= set(bot_orders):
+            answer = api.swapV2PrivateDeleteTradeAllOpenOrders({})
+            data = answer.get("data") if isinstance(answer, dict) else None
+            for row in (data or {}).get("success") or []:
+                order = api.parse_order(row)
+                cancelled[str(order["id"])] = order
+        else:
+            for order_id, (trade, order_obj) in bot_orders.items():
+                if order_id not in on_exchange:
+                    continue
+                try:
+                    if order_obj.ft_order_side == "stoploss":
+                        cancelled[order_id] = self.ft.exchange.cancel_stoploss_order_with_result(
+                            order_id, trade.pair, trade.amount)
+                    else:
+                        cancelled[order_id] = self.ft.exchange.cancel_order_with_result(
+                            order_id, trade.pair, trade.amount)
+                except Exception as e:  # noqa: BLE001 - reported, and the close still goes out
+                    logger.warning(f"Could not cancel order {order_id} of trade {trade.id}: {e}")
+        remaining = []
+        for trade in trades:
+            for order_obj in [o for o in trade.orders if o.ft_is_open and o.order_id in cancelled]:
+                order = cancelled[order_obj.order_id]
+                if order_obj.ft_order_side == "stoploss":
+                    self.ft.update_trade_state(trade, order_obj.order_id, order, stoploss_order=True)
+                elif order_obj.ft_order_side == trade.entry_side:
+                    if self.ft.handle_cancel_enter(trade, order, order_obj, CANCEL_REASON):
+                        logger.info(f"Trade {trade.id} had no fill before its entry was cancelled.")
+                else:
+                    self.ft.handle_cancel_exit(trade, order, order_obj, CANCEL_REASON)
+            Trade.commit()
+            if trade.is_open and Trade.session.get(Trade, trade.id) is not None:
+                remaining.append(trade)
+        return remaining
+
+    def _close(self, symbols: list[str | None]) -> tuple[list[Any], BaseException | None]:
+        api = self.ft.exchange._api
+        closes = []
+        for symbol in symbols:
+            try:
+                closes.append(close_all_positions(api, symbol))
+            except ccxt.BaseError as e:
+                # Nothing is retried blindly: what stays open is found below and exited one by one.
+                logger.error(f"BingX closeAllPositions{' for ' + symbol if symbol else ''} failed: "
+                             f"{e.__class__.__name__}: {e}")
+                return closes, e
+        return closes, None
+
+    def _fall_back(self, trades: list[Trade]) -> list[int]:
+        """freqtrade's own per-trade exit for every trade whose position BingX did not close."""
+        open_trades = [t for t in trades if t.is_open]
+        if not open_trades:
+            return []
+        still = {p["symbol"] for p in open_positions(self.ft.exchange._api.swapV2PrivateGetUserPositions({}))}
+        fallbacks = []
+        for trade in open_trades:
+            if to_native(trade.pair) not in still:
+                # The position is gone but no close order was found for it: freqtrade's own recovery.
+                self.ft.handle_onexchange_order(trade)
+                continue
+            logger.warning(f"Trade {trade.id} ({trade.pair}) is still open at BingX; exiting it one by one.")
+            rate = self.ft.exchange.get_rate(trade.pair, side="exit", is_short=trade.is_short, refresh=True)
+            if self.ft.execute_trade_exit(trade, rate, ExitCheckTuple(exit_type=ExitType.FORCE_EXIT),
+                                          ordertype="market"):
+                fallbacks.append(trade.id)
+        Trade.commit()
+        return fallbacks
+
+    # ------------------------------------------------------------------ /closeall
+    def _close_all(self, symbol: str | None) -> dict[str, Any]:
+        if self.ft.state == State.RUNNING:
+            self.ft.state = State.PAUSED  # no new entries: the bot must not re-enter on its next loop
+            logger.warning("BingX /closeall: entries paused (use /start to resume).")
+        api = self.ft.exchange._api
+        trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair) == symbol]
+        intent = reconcile.persist_intent(trades, api.milliseconds())
+        try:
+            report = flatten(api, symbol)
+        except ccxt.BaseError as e:
+            logger.error(f"BingX /closeall failed: {e.__class__.__name__}: {e}")
+            return _answer(f"BingX refused the close-all: {e.__class__.__name__}: {e}. Nothing was closed; "
+                           "entries stay paused.", status="failed", error=str(e))
+        self._mark_cancelled(trades, report)
+        attached = reconcile.attach_exit_orders(self.ft, trades, intent.started_ms)
+        fallbacks = self._fall_back(trades)
+        reconcile.clear_intent(trades)
+        self.ft.wallets.update()
+        per_symbol = _per_symbol(report, trades, attached)
+        result = (f"Closed {len(report.closed_orders)} position(s) in {report.close_requests} BingX request(s); "
+                  f"{len(report.failed)} failed; {len(report.remaining_positions)} still open; "
+                  f"{len(attached)} bot trade(s) closed; entries paused.")
+        return _answer(result, per_symbol=per_symbol, failed=report.failed, fallbacks=fallbacks,
+                       remaining_positions=report.to_dict()["remaining_positions"],
+                       cancelled_orders=report.cancelled_orders, close_requests=report.close_requests,
+                       closed=[_closed(t, attached) for t in trades if t.id in attached],
+                       status="done" if report.flat and not report.orders_left else "partial",
+                       error=str(report.error) if report.error else report.cancel_error)
+
+    def _mark_cancelled(self, trades: list[Trade], report: FlattenReport) -> None:
+        """The cancel-all beside the close ended the bot's open orders: tell freqtrade's order records."""
+        cancelled = set(report.cancelled_orders or [])
+        for trade in trades:
+            for order_obj in [o for o in trade.orders if o.ft_is_open and o.order_id in cancelled]:
+                stop = order_obj.ft_order_side == "stoploss"
+                order = self.ft.exchange.fetch_order_or_stoploss_order(order_obj.order_id, trade.pair, stop)
+                if stop:
+                    self.ft.update_trade_state(trade, order_obj.order_id, order, stoploss_order=True)
+                elif order_obj.ft_order_side == trade.entry_side:
+                    self.ft.handle_cancel_enter(trade, order, order_obj, CANCEL_REASON)
+                else:
+                    self.ft.handle_cancel_exit(trade, order, order_obj, CANCEL_REASON)
+        Trade.commit()
+
+
+def _closed(trade: Trade, attached: dict[int, list[str]]) -> dict[str, Any]:
+    return {"trade_id": trade.id, "pair": trade.pair, "order_ids": attached.get(trade.id, []),
+            "close_rate": trade.close_rate, "is_open": trade.is_open}
+
+
+def _per_symbol(report: FlattenReport, trades: list[Trade], attached: dict[int, list[str]]) -> dict[str, Any]:
+    by_symbol: dict[str, Any] = {}
+    trade_by_symbol = {to_native(t.pair): t for t in trades}
+    for order in report.closed_orders:
+        entry = by_symbol.setdefault(order["symbol"], {"orders": [], "trade_id": None})
+        entry["orders"].append(order)
+        trade = trade_by_symbol.get(order["symbol"])
+        if trade is not None and trade.id in attached:
+            entry["trade_id"] = trade.id
+    for position in report.remaining_positions:
+        by_symbol.setdefault(position.get("symbol"), {"orders": [], "trade_id": None})["still_open"] = True
+    return by_symbol
+
+
+def _answer(result: str, **details: Any) -> dict[str, Any]:
+    """freqtrade's ``{"result": ...}`` shape (FreqUI, freqtrade-client), the details as extra keys."""
+    return {"result": result, **{k: v for k, v in details.items() if v is not None}}
+
+
+def request_flatten(strategy: Any = None, *, account_wide: bool = False, symbol: str | None = None) -> Future | None:
+    """Flatten from a strategy callback, e.g. a drawdown kill switch in ``bot_loop_start``.
+
+    Runs on the plugin's worker thread, so it is safe whether or not the caller holds the bot's exit lock
+    (it waits for it). Returns a Future with the same answer as ``/forceexit all`` (``account_wide=False``)
+    or ``/closeall`` (``account_wide=True``), or None outside a running bot (backtesting, hyperopt).
+    """
+    with _registry_lock:
+        bot = _bot
+    if bot is None:
+        logger.warning("request_flatten() outside a running freqtrade-bingx bot (backtesting?): ignored.")
+        return None
+    return get_flattener(bot).submit(account_wide=account_wide, symbol=symbol)

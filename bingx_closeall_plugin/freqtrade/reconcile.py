@@ -1,0 +1,142 @@
+"""Exit orders -> trades: BingX's real fills attached to freqtrade's trades, and crash recovery.
+
+closeAllPositions answers with order ids only, and BingX's single-order query needs the symbol, so the
+close's orders are read from ONE order-history query (``GET /openApi/swap/v2/trade/allOrders`` takes no
+symbol) and attached to their trades as freqtrade's own ``handle_onexchange_order`` attaches orders it
+did not place: ``Order.parse_from_ccxt_object`` + ``update_trade_state``, so freqtrade's order handling
+closes each trade with BingX's fill price and fees, and sends its usual notifications.
+
+Crash safety: before a close request goes out, every trade it may close carries an *intent* (trade
+custom data, committed). If the bot dies between BingX's answer and the database commit, the next
+start-up finds the intent and attaches the fills from the order history; it never sends a close, so no
+position is closed twice and none is reversed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from freqtrade.enums import ExitType
+from freqtrade.persistence import Order, Trade
+
+from ..symbols import to_native
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "clear_intent", "persist_intent", "recover_interrupted"]
+
+INTENT_KEY = "bingx_flatten_intent"
+# The order history is read from a little before the intent, for clock differences between bot and BingX.
+HISTORY_MARGIN_MS = 10_000
+HISTORY_LIMIT = 1000  # BingX's maximum rows per allOrders request
+ORDER_HISTORY_METHOD = "swapV2PrivateGetTradeAllOrders"
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    started_ms: int
+
+    def to_json(self) -> str:
+        return json.dumps({"id": self.id, "started_ms": self.started_ms})
+
+    @classmethod
+    def from_json(cls, text: Any) -> Intent | None:
+        try:
+            data = json.loads(text) if isinstance(text, str) else text
+            return cls(str(data["id"]), int(data["started_ms"]))
+        except (TypeError, ValueError, KeyError):
+            return None
+
+
+def persist_intent(trades: list[Trade], now_ms: int) -> Intent:
+    """Mark ``trades`` as about to be closed by BingX, committed before the request goes out."""
+    intent = Intent(uuid.uuid4().hex[:16], now_ms)
+    for trade in trades:
+        trade.set_custom_data(INTENT_KEY, intent.to_json())
+    Trade.commit()
+    return intent
+
+
+def clear_intent(trades: list[Trade]) -> None:
+    for trade in trades:
+        trade.delete_custom_data(INTENT_KEY)
+    Trade.commit()
+
+
+def read_history(api: Any, since_ms: int) -> list[dict[str, Any]]:
+    """Every order since ``since_ms`` in one request, parsed by ccxt (markets are loaded in a bot)."""
+    answer = api.swapV2PrivateGetTradeAllOrders({"startTime": since_ms - HISTORY_MARGIN_MS, "limit": HISTORY_LIMIT})
+    data = answer.get("data") if isinstance(answer, dict) else None
+    rows = data.get("orders") if isinstance(data, dict) else data
+    return [api.parse_order(row) for row in rows or [] if isinstance(row, dict)]
+
+
+def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int) -> list[dict[str, Any]]:
+    """Filled orders on the trade's symbol, on its exit side, placed after the intent and unknown to the bot.
+
+    On a one-way account such an order can only have reduced the bot's position: it is the close.
+    """
+    native = to_native(trade.pair)
+    found = []
+    for order in history:
+        if (
+            (order.get("info") or {}).get("symbol") == native
+            and order.get("side") == trade.exit_side
+            and order.get("status") == "closed"
+            and float(order.get("filled") or 0) > 0
+            and int(order.get("timestamp") or 0) >= since_ms - HISTORY_MARGIN_MS
+            and Order.order_by_id(str(order["id"]), trade.pair) is None
+        ):
+            found.append(order)
+    return found
+
+
+def attach_exit_orders(freqtrade: Any, trades: list[Trade], since_ms: int,
+                       history: list[dict[str, Any]] | None = None) -> dict[int, list[str]]:
+    """Attach each trade's close order(s) from BingX's history; returns trade id -> attached order ids."""
+    if history is None:
+        history = read_history(freqtrade.exchange._api, since_ms)
+    attached: dict[int, list[str]] = {}
+    for trade in trades:
+        if not trade.is_open:
+            continue
+        for order in exit_orders_for(trade, history, since_ms):
+            order_obj = Order.parse_from_ccxt_object(order, trade.pair, trade.exit_side)
+            order_obj.ft_order_tag = ExitType.FORCE_EXIT.value
+            trade.orders.append(order_obj)
+            trade.exit_order_status = ""
+            trade.exit_reason = ExitType.FORCE_EXIT.value
+            Trade.commit()
+            freqtrade._notify_exit(trade, "market", order=order_obj)
+            # freqtrade's own order handling: amount, fees, close rate, profit, EXIT_FILL notification.
+            freqtrade.update_trade_state(trade, order_obj.order_id, order)
+            attached.setdefault(trade.id, []).append(order_obj.order_id)
+            logger.info(f"Attached BingX close order {order_obj.order_id} to trade {trade.id} ({trade.pair}).")
+    Trade.commit()
+    return attached
+
+
+def recover_interrupted(freqtrade: Any) -> dict[int, list[str]]:
+    """At start-up: finish a flatten the bot died in, from BingX's order history. Sends nothing that trades."""
+    pending = []
+    for trade in Trade.get_open_trades():
+        intent = Intent.from_json(trade.get_custom_data(INTENT_KEY))
+        if intent is not None:
+            pending.append((trade, intent))
+    if not pending:
+        return {}
+    since_ms = min(intent.started_ms for _, intent in pending)
+    trades = [trade for trade, _ in pending]
+    logger.warning(f"Found an interrupted BingX flatten for {len(trades)} trade(s); reconciling from order history.")
+    attached = attach_exit_orders(freqtrade, trades, since_ms)
+    clear_intent(trades)
+    still_open = [t.id for t in trades if t.is_open]
+    if still_open:
+        logger.warning(f"Trades {still_open} had no BingX close order: their positions were not closed, "
+                       "they stay open.")
+    return attached

@@ -1,0 +1,218 @@
+"""/forceexit all and /closeall in a real freqtrade-bingx bot: one BingX request, every trade reconciled.
+
+One live bot (sqlite database, REST API) trades on this module's simulator; each test opens its own
+trades, flattens them through the REST API exactly as FreqUI or freqtrade-client would, then reads the
+simulator's request log and the bot's database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+import requests
+
+from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin.simulator import Fault
+from bingx_closeall_plugin.simulator.markets import linear_contracts
+
+from conftest import make_client
+
+pytestmark = pytest.mark.freqtrade
+
+CLOSE = "trade/closeAllPositions"
+PAIRS = [f"{c['asset']}/USDT:USDT" for c in linear_contracts()[:22]]
+
+
+@pytest.fixture(scope="module")
+def bot(simulator, start_bot):
+    simulator.reset()
+    return start_bot(simulator.base_url, name="flatten-bot", pairs=PAIRS, max_open_trades=len(PAIRS))
+
+
+@pytest.fixture
+def sim(simulator, bot):
+    """The bot's simulator, with no faults left and a fresh request log; the bot starts each test flat."""
+    assert not bot.api("GET", "/status"), "a previous test left trades open"
+    assert not simulator.positions(), "a previous test left positions open"
+    simulator.clear_requests()
+    return simulator
+
+
+def enter(bot, pairs, side="long", sim=None):
+    """Force-enter ``pairs``; wait until every entry is filled and its stoploss rests on the exchange."""
+    for pair in pairs:
+        bot.api("POST", "/forceenter", {"pair": pair, "side": side})
+    trades = bot.wait_for(
+        lambda: (lambda trades: trades if len(trades) == len(pairs) and not any(t["has_open_orders"] for t in trades)
+                 else None)(bot.api("GET", "/status")),
+        timeout=60, what=f"{len(pairs)} filled trades")
+    if sim is not None:
+        bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= len(pairs),
+                     timeout=30, what="a stoploss on the exchange for every trade")
+    return trades
+
+
+def new_orders(sim):
+    """Orders placed (not queries): POST trade/order."""
+    return [r for r in sim.requests_to("trade/order") if r.method == "POST"]
+
+
+def db_trades(bot):
+    with sqlite3.connect(bot.db_path) as db:
+        db.row_factory = sqlite3.Row
+        return {row["id"]: dict(row) for row in db.execute("SELECT * FROM trades")}
+
+
+def db_exit_orders(bot, trade_id):
+    with sqlite3.connect(bot.db_path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute(
+            "SELECT o.* FROM orders o JOIN trades t ON t.id = o.ft_trade_id "
+            "WHERE o.ft_trade_id = ? AND o.ft_order_side = CASE WHEN t.is_short THEN 'buy' ELSE 'sell' END",
+            (trade_id,))]
+
+
+def assert_closed_with_bingx_fills(bot, sim, trade_ids):
+    """Every trade closed in the database, exit reason force_exit, at BingX's real fill price."""
+    trades = db_trades(bot)
+    fills = {str(o["orderId"]): o for o in sim.orders() if o["status"] == "FILLED"}
+    for trade_id in trade_ids:
+        trade = trades[trade_id]
+        assert trade["is_open"] == 0 and trade["exit_reason"] == "force_exit", trade
+        (exit_order,) = db_exit_orders(bot, trade_id)
+        fill = fills[exit_order["order_id"]]
+        assert trade["close_rate"] == pytest.approx(float(fill["avgPrice"]))
+        assert exit_order["filled"] == pytest.approx(abs(float(fill["executedQty"])))
+
+
+@pytest.mark.parametrize("count", [1, 5, 20])
+def test_forceexit_all_is_one_close_request_and_no_per_trade_order(bot, sim, count):
+    trades = enter(bot, PAIRS[:count], side="long" if count != 5 else "short", sim=sim)
+    stops = [o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
+
+    assert len(sim.requests_to(CLOSE)) == 1
+    assert sim.requests_to(CLOSE)[0].params.get("symbol") is None
+    assert new_orders(sim) == [], "no per-trade exit order"
+    assert sim.positions() == [] and sim.open_orders() == []
+    assert len(stops) == count and len(sim.requests_to("trade/allOpenOrders")) == 1
+    assert answer["result"].startswith(f"Closed {count} trade(s) with 1 BingX")
+    assert sorted(c["trade_id"] for c in answer["closed"]) == sorted(t["trade_id"] for t in trades)
+    assert answer["failed"] == [] and answer["fallbacks"] == []
+    assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
+    assert bot.api("GET", "/status") == []
+
+
+def test_mixed_account_leaves_positions_the_bot_does_not_own(bot, sim):
+    trades = enter(bot, PAIRS[:2], sim=sim)
+    sim.seed_position("DOT-USDT", "SHORT", 10)  # opened by hand, not by the bot
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
+
+    symbols = sorted(r.params["symbol"] for r in sim.requests_to(CLOSE))
+    assert symbols == sorted(p.replace("/USDT:USDT", "-USDT") for p in PAIRS[:2])
+    assert [p["symbol"] for p in sim.positions()] == ["DOT-USDT"]
+    assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
+    assert len(answer["closed"]) == 2
+    # The hand-opened position is not the bot's: its owner closes it.
+    close_all_positions(make_client(BingX, sim), "DOT-USDT")
+
+
+def test_partial_failed_answer_falls_back_to_freqtrades_exit_for_that_trade(bot, sim):
+    trades = enter(bot, PAIRS[:3], sim=sim)
+    failed_pair = PAIRS[1]
+    sim.inject(CLOSE, Fault.failed([failed_pair.replace("/USDT:USDT", "-USDT")]))
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
+
+    failed_trade = next(t["trade_id"] for t in trades if t["pair"] == failed_pair)
+    assert len(answer["failed"]) == 1 and answer["fallbacks"] == [failed_trade]
+    assert len(sim.requests_to(CLOSE)) == 1
+    assert len(new_orders(sim)) == 1  # freqtrade's own exit, for that trade only
+    bot.wait_for(lambda: not bot.api("GET", "/status"), what="every trade closed")
+    assert sim.positions() == []
+    assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
+
+
+def test_lost_reply_is_verified_and_trades_reconciled_from_history(bot, sim):
+    trades = enter(bot, PAIRS[:3], sim=sim)
+    sim.inject(CLOSE, Fault.lost_reply(executed=True))
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
+
+    assert len(sim.requests_to(CLOSE)) == 1, "a lost answer is verified, never blindly repeated"
+    assert new_orders(sim) == []
+    assert sim.positions() == []
+    assert len(answer["closed"]) == 3
+    assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
+
+
+def test_two_concurrent_flattens_make_one_exchange_call(bot, sim):
+    enter(bot, PAIRS[:2], sim=sim)
+    sim.inject(CLOSE, Fault.delay(1.5))
+    sim.clear_requests()
+    answers = []
+
+    def press():
+        answers.append(bot.api("POST", "/forceexit", {"tradeid": "all"}))
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert len(sim.requests_to(CLOSE)) == 1
+    assert sorted(a.get("status") for a in answers) == ["done", "in_progress"]
+    assert sim.positions() == [] and bot.api("GET", "/status") == []
+
+
+def test_closeall_needs_freqtrades_login(bot, sim):
+    response = requests.post(f"{bot.api_url}/closeall", json={}, timeout=10)
+    assert response.status_code == 401
+    assert sim.requests == []
+
+
+def test_closeall_rejects_a_bad_symbol_before_anything(bot, sim):
+    response = requests.post(f"{bot.api_url}/closeall", json={"symbol": "btc-usdt"}, auth=bot.auth, timeout=10)
+    assert response.status_code == 400 and "capital letters" in response.json()["detail"]
+    assert sim.requests == []
+    assert bot.api("GET", "/show_config")["state"] == "running"
+
+
+def test_closeall_flattens_the_whole_account_pauses_entries_and_reports_per_symbol(bot, sim):
+    trades = enter(bot, PAIRS[:2], side="short", sim=sim)
+    sim.seed_position("DOT-USDT", "LONG", 10)
+    sim.seed_order("DOT-USDT", side="SELL", type="TAKE_PROFIT_MARKET", quantity=10, stop_price=50.0, reduce_only=True)
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/closeall", {})
+
+    assert len(sim.requests_to(CLOSE)) == 1 and sim.requests_to(CLOSE)[0].params.get("symbol") is None
+    assert sim.positions() == [] and sim.open_orders() == []
+    assert set(answer["per_symbol"]) == {"DOT-USDT", *(p.replace("/USDT:USDT", "-USDT") for p in PAIRS[:2])}
+    assert answer["per_symbol"]["DOT-USDT"]["trade_id"] is None
+    assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
+    assert bot.api("GET", "/show_config")["state"] == "paused"
+    bot.api("POST", "/start")
+
+
+def test_closeall_with_a_symbol_closes_only_that_symbol(bot, sim):
+    trades = enter(bot, PAIRS[:2], sim=sim)
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/closeall", {"symbol": PAIRS[0]})
+
+    assert [r.params.get("symbol") for r in sim.requests_to(CLOSE)] == [PAIRS[0].replace("/USDT:USDT", "-USDT")]
+    assert [p["symbol"] for p in sim.positions()] == [PAIRS[1].replace("/USDT:USDT", "-USDT")]
+    assert [c["trade_id"] for c in answer["closed"]] == [trades[0]["trade_id"]]
+    bot.api("POST", "/start")
+    bot.api("POST", "/forceexit", {"tradeid": "all"})
+    assert sim.positions() == [] and bot.api("GET", "/status") == []
