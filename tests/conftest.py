@@ -80,9 +80,11 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     started: list[Any] = []
 
-    def start(base_url: str, name: str = "bot", wait: bool = True, tmp: Path | None = None, **overrides: Any) -> Any:
+    def start(base_url: str, name: str = "bot", wait: bool = True, tmp: Path | None = None,
+              strategy: str | None = None, **overrides: Any) -> Any:
         directory = tmp or tmp_path_factory.mktemp(name)
-        bot = FreqtradeBot(directory, make_config(directory, base_url, key=API_KEY, secret=API_SECRET, **overrides))
+        config = make_config(directory, base_url, key=API_KEY, secret=API_SECRET, **overrides)
+        bot = FreqtradeBot(directory, config, **({"strategy": strategy} if strategy else {}))
         started.append(bot)
         return bot.start() if wait else bot.launch()
 

@@ -93,13 +93,15 @@ def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret
 class FreqtradeBot:
     """One ``freqtrade-bingx`` process with its config, log file and REST API."""
 
-    def __init__(self, tmp: Path, config: dict[str, Any], args: list[str] | None = None) -> None:
+    def __init__(self, tmp: Path, config: dict[str, Any], args: list[str] | None = None,
+                 strategy: str = STRATEGY) -> None:
         self.tmp = tmp
         self.config = config
         self.config_path = tmp / "config.json"
         self.log_path = tmp / "stdout.log"  # freqtrade logs to stderr, captured here with stdout
         self.db_path = Path(config["db_url"].removeprefix("sqlite:///")) if "db_url" in config else None
         self.args = args
+        self.strategy = strategy
         self.proc: subprocess.Popen[bytes] | None = None
         api = config.get("api_server") or {}
         self.api_url = f"http://127.0.0.1:{api.get('listen_port')}/api/v1"
@@ -109,7 +111,7 @@ class FreqtradeBot:
     def launch(self) -> FreqtradeBot:
         (self.tmp / "user_data").mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self.config, indent=2))
-        args = self.args or ["trade", "-c", str(self.config_path), "--strategy", STRATEGY,
+        args = self.args or ["trade", "-c", str(self.config_path), "--strategy", self.strategy,
                              "--strategy-path", str(STRATEGY_DIR)]
         env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1")
         with open(self.log_path, "wb") as out:
@@ -142,6 +144,13 @@ class FreqtradeBot:
         except subprocess.TimeoutExpired:
             self.stop()
             raise
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once: a crash, with no chance to clean up."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         proc, self.proc = self.proc, None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from .install import PATCHES, IncompatibleFreqtrade, install, is_installed, uninstall
 
-__all__ = ["PATCHES", "IncompatibleFreqtrade", "install", "is_installed", "uninstall"]
+__all__ = ["PATCHES", "IncompatibleFreqtrade", "install", "is_installed", "request_flatten", "uninstall"]
 
 install()
+
+from .flatten import request_flatten  # noqa: E402 - after install(): it imports the plugin's exchange class

@@ -21,6 +21,7 @@ any other exchange or trading mode, ``/forceexit all`` is freqtrade's own.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -73,11 +74,16 @@ class Flattener:
         self._worker: ThreadPoolExecutor | None = None
 
     def applies(self) -> bool:
-        """Live futures on the plugin's BingX class: the only case the one-request path replaces."""
+        """Live futures on the plugin's BingX class: the only case the one-request path replaces.
+
+        ``BINGX_ONE_REQUEST_FLATTEN=0`` in the bot's environment switches the override off (freqtrade's own
+        per-trade loop, e.g. to compare the two).
+        """
         from .exchange import Bingx
 
         return (
-            isinstance(self.ft.exchange, Bingx)
+            os.environ.get("BINGX_ONE_REQUEST_FLATTEN", "1").strip().lower() not in ("0", "false", "no", "off")
+            and isinstance(self.ft.exchange, Bingx)
             and self.ft.trading_mode == TradingMode.FUTURES
             and not self.ft.config.get("dry_run", True)
         )

@@ -1,0 +1,106 @@
+"""Flattening a bot safely: a crash between BingX's answer and the database commit, the strategy's own kill
+switch, and dry-run left exactly as freqtrade does it. Each test runs its own real bot process."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+import requests
+
+from bingx_closeall_plugin.simulator import Fault
+
+pytestmark = pytest.mark.freqtrade
+
+CLOSE = "trade/closeAllPositions"
+PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+
+
+def wait_filled(bot, sim, count):
+    bot.wait_for(lambda: (lambda t: len(t) == count and not any(x["has_open_orders"] for x in t))(bot.api("GET", "/status")),
+                 timeout=60, what=f"{count} filled trades")
+    bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == count,
+                 timeout=30, what="the stoplosses on the exchange")
+
+
+def trades_in_db(bot):
+    with sqlite3.connect(bot.db_path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT id, pair, is_open, exit_reason, close_rate FROM trades ORDER BY id")]
+
+
+def test_crash_between_answer_and_commit_is_reconciled_at_restart(sim, start_bot, tmp_path_factory):
+    home = tmp_path_factory.mktemp("crash-bot")
+    bot = start_bot(sim.base_url, tmp=home)
+    for pair in PAIRS[:2]:
+        bot.api("POST", "/forceenter", {"pair": pair, "side": "long"})
+    wait_filled(bot, sim, 2)
+    # The close executes and is answered; the order-history read that follows hangs: kill -9 the bot there.
+    sim.inject("trade/allOrders", Fault.delay(60))
+    sim.clear_requests()
+    outcome = []
+
+    def press():
+        try:
+            outcome.append(bot.api("POST", "/forceexit", {"tradeid": "all"}, timeout=90))
+        except requests.RequestException as e:  # the bot dies with the request in flight
+            outcome.append(e)
+
+    presser = threading.Thread(target=press, daemon=True)
+    presser.start()
+    bot.wait_for(lambda: sim.positions() == [] and sim.requests_to("trade/allOrders"), timeout=30,
+                 what="the close executed and the history read under way")
+    bot.kill()
+    presser.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], requests.RequestException)
+    assert [t["is_open"] for t in trades_in_db(bot)] == [1, 1], "the crash came before the commit"
+
+    restarted = start_bot(sim.base_url, tmp=home)  # same database, same config
+
+    restarted.wait_for(lambda: all(t["is_open"] == 0 for t in trades_in_db(restarted)), timeout=60,
+                       what="both trades closed by the start-up reconciliation")
+    assert len(sim.requests_to(CLOSE)) == 1, "no position closed twice"
+    assert [r for r in sim.requests_to("trade/order") if r.method == "POST"] == [], "no order sent at restart"
+    assert sim.reversals() == [] and sim.positions() == []
+    fills = {str(o["orderId"]): float(o["avgPrice"]) for o in sim.orders() if o["status"] == "FILLED"}
+    for trade in trades_in_db(restarted):
+        assert trade["exit_reason"] == "force_exit" and trade["close_rate"] in fills.values()
+    assert "interrupted BingX flatten" in restarted.output()
+    restarted.stop()
+
+
+def test_strategy_kill_switch_flattens_in_one_request(sim, start_bot):
+    bot = start_bot(sim.base_url, name="kill-switch-bot", strategy="BingxKillSwitch")
+    for pair in PAIRS:
+        bot.api("POST", "/forceenter", {"pair": pair, "side": "long"})
+    wait_filled(bot, sim, 3)
+    sim.clear_requests()
+
+    # -2.5 % on every pair: -7.5 % of stake at 3x, past the strategy's 5 % limit, short of its 10 % stop.
+    for position in sim.positions():
+        sim.set_price(position["symbol"], float(position["avgPrice"]) * 0.975)
+
+    bot.wait_for(lambda: sim.positions() == [] and not bot.api("GET", "/status"), timeout=60,
+                 what="the kill switch to flatten every trade")
+    assert len(sim.requests_to(CLOSE)) == 1
+    assert [r for r in sim.requests_to("trade/order") if r.method == "POST"] == []
+    assert all(t["exit_reason"] == "force_exit" for t in trades_in_db(bot))
+    bot.stop()
+
+
+def test_dry_run_forceexit_all_is_freqtrades_own(sim, start_bot):
+    bot = start_bot(sim.base_url, name="dry-bot", dry_run=True)
+    for pair in PAIRS[:2]:
+        bot.api("POST", "/forceenter", {"pair": pair, "side": "short"})
+    bot.wait_for(lambda: len(bot.api("GET", "/status")) == 2, what="two dry-run trades")
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
+
+    assert answer == {"result": "Created exit orders for all open trades."}
+    bot.wait_for(lambda: not bot.api("GET", "/status"), what="freqtrade's dry-run exits")
+    assert sim.requests_to(CLOSE) == [] and [r for r in sim.requests if r.method != "GET"] == []
+    response = requests.post(f"{bot.api_url}/closeall", json={}, auth=bot.auth, timeout=10)
+    assert response.status_code == 502 and "live" in response.json()["error"]
+    bot.stop()
