@@ -13,7 +13,7 @@ import re
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MASK", "SecretMasker", "error_text", "mask"]
+__all__ = ["MASK", "SecretMasker", "error_text", "mask", "mask_root_handlers"]
 
 MASK = "***"
 # BingX signatures are hex HMAC-SHA256 digests, sent as a query parameter or a JSON field.
@@ -53,3 +53,20 @@ class SecretMasker(logging.Filter):
             record.exc_text = mask(logging.Formatter().formatException(record.exc_info), self.secrets)
             record.exc_info = None
         return True
+
+
+def mask_root_handlers(*secrets: str) -> SecretMasker:
+    """Attach one :class:`SecretMasker` (with ``secrets`` added) to every handler of the root logger.
+
+    For hosts that own logging (freqtrade configures its handlers before it builds the exchange, and again
+    on a config reload, before building the next one): call it once the handlers exist. Idempotent.
+    """
+    root = logging.getLogger()
+    masker = next((f for h in root.handlers for f in h.filters if isinstance(f, SecretMasker)), None)
+    if masker is None:
+        masker = SecretMasker()
+    masker.add(*secrets)
+    for handler in root.handlers:
+        if masker not in handler.filters:
+            handler.addFilter(masker)
+    return masker

@@ -80,13 +80,19 @@ def test_install_patches_the_resolver_seam_once_and_undoes():
     import freqtrade.exchange as ft_exchange
     from freqtrade.exchange.bingx import Bingx as Stock
 
+    from freqtrade.rpc import RPC
+
     assert ft_exchange.Bingx is Bingx
-    assert [p.name for p in plugin.PATCHES] == ["freqtrade.exchange.Bingx"]
+    patched = ["freqtrade.exchange.Bingx", "RPC._rpc_force_exit", "FreqtradeBot.startup", "ApiServer.configure_app",
+               "Telegram._init_telegram_app", "Telegram._force_exit_action"]
+    assert [p.name for p in plugin.PATCHES] == patched
     assert plugin.install() == plugin.PATCHES  # idempotent
-    assert len(plugin.PATCHES) == 1
+    assert len(plugin.PATCHES) == len(patched)
+    flatten_hook = RPC._rpc_force_exit
     plugin.uninstall()
     try:
         assert ft_exchange.Bingx is Stock and not plugin.is_installed()
+        assert RPC._rpc_force_exit is not flatten_hook and RPC._rpc_force_exit.__module__ == "freqtrade.rpc.rpc"
     finally:
         plugin.install()
     assert ft_exchange.Bingx is Bingx
@@ -256,3 +262,19 @@ def test_stop_loss_type_mapping_is_bingx_working_type():
 
     mapping = Bingx._ft_has_futures["stop_price_type_value_mapping"]
     assert mapping[PriceType.MARK] == "MARK_PRICE" and mapping[PriceType.LAST] == "CONTRACT_PRICE"
+
+
+def test_a_hook_target_of_another_shape_fails_loudly_at_start_up(mocker):
+    from freqtrade.rpc import RPC
+
+    plugin.uninstall()
+    try:
+        mocker.patch.object(RPC, "_rpc_force_exit", lambda self, trade_id: None)  # a freqtrade that changed it
+        with pytest.raises(plugin.IncompatibleFreqtrade, match=r"RPC\._rpc_force_exit: expected parameters"):
+            plugin.install()
+        assert not plugin.is_installed()  # all or nothing
+    finally:
+        mocker.stopall()
+        plugin.uninstall()
+        plugin.install()
+    assert plugin.is_installed()

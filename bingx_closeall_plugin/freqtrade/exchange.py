@@ -30,6 +30,7 @@ from freqtrade.util import dt_ts
 from ..async_exchange import AsyncBingX
 from ..errors import AlreadySubmitted, InvalidParameter, OrderMissing, RateLimited
 from ..exchange import BingX
+from ..redaction import mask_root_handlers
 from . import tiers as tier_source
 
 logger = logging.getLogger(__name__)
@@ -142,10 +143,15 @@ class Bingx(FreqtradeBingx):
         (TradingMode.FUTURES, MarginMode.CROSS),
     ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
         # (margin mode, leverage) last set per pair, so repeated entries don't resend them
         self._pair_settings: dict[str, tuple[str, int]] = {}
-        super().__init__(*args, **kwargs)
+        # ccxt logs every request at DEBUG with its signed URL and key header, and its errors carry the
+        # URL into freqtrade's warnings, its /logs endpoint and Telegram: mask them in every handler,
+        # which freqtrade has configured by now.
+        exchange_config = config.get("exchange", {}) if isinstance(config, dict) else {}
+        mask_root_handlers(str(exchange_config.get("key") or ""), str(exchange_config.get("secret") or ""))
+        super().__init__(config, *args, **kwargs)
 
     # ------------------------------------------------------------------ ccxt objects
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict[str, Any]) -> ccxt.Exchange:

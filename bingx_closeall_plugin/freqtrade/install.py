@@ -1,10 +1,20 @@
 """install(): every patch the plugin applies to freqtrade, guarded, listed in PATCHES, undoable.
 
-freqtrade has no entry point for third-party exchanges: ``ExchangeResolver._load_exchange`` looks the
-class up by name with ``getattr(freqtrade.exchange, exchange_name.title())``. The one seam is therefore
-the attribute ``freqtrade.exchange.Bingx``, replaced by the plugin's subclass. Each patch checks that its
-target exists and has the expected shape, keeps the original and is recorded in :data:`PATCHES`, so
-:func:`uninstall` can put everything back. Set ``BINGX_FREQTRADE_PLUGIN=0`` to switch it off.
+freqtrade has no entry point for third-party exchanges or RPC commands, so the plugin patches, and only
+these (each listed with its reason in :data:`PATCHES` once applied):
+
+- ``freqtrade.exchange.Bingx``: ``ExchangeResolver._load_exchange`` looks exchange classes up by name
+  (``getattr(freqtrade.exchange, name.title())``); the plugin's futures subclass takes the name.
+- ``RPC._rpc_force_exit``: ``/forceexit all`` from every front end (Telegram, REST, FreqUI,
+  freqtrade-client) goes through it; ``all`` on live BingX futures becomes the one-request flatten.
+- ``FreqtradeBot.startup``: registers the bot for the strategy hook and finishes an interrupted flatten.
+- ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
+- ``Telegram._init_telegram_app`` and ``Telegram._force_exit_action``: ``/closeall`` and words for
+  ``/forceexit all``.
+
+Each patch checks that its target exists and has the expected signature, keeps the original and is
+recorded in :data:`PATCHES`, so :func:`uninstall` can put everything back; a failed install undoes what
+it did. Set ``BINGX_FREQTRADE_PLUGIN=0`` to switch it off.
 """
 
 from __future__ import annotations
@@ -132,10 +142,14 @@ def install() -> list[Patch]:
         stock = ft_exchange.Bingx
         if not issubclass(Bingx, stock):
             raise IncompatibleFreqtrade(f"the plugin's Bingx does not subclass freqtrade's ({_versions()})")
-        _apply(ft_exchange, "Bingx", Bingx,
-               "ExchangeResolver looks exchange classes up by name in freqtrade.exchange; "
-               "freqtrade's Bingx is spot-only")
-        _install_flatten_hooks()
+        try:
+            _apply(ft_exchange, "Bingx", Bingx,
+                   "ExchangeResolver looks exchange classes up by name in freqtrade.exchange; "
+                   "freqtrade's Bingx is spot-only")
+            _install_flatten_hooks()
+        except BaseException:
+            uninstall()  # all or nothing: never a half-installed plugin
+            raise
         logger.info("bingx-closeall-plugin installed into freqtrade (%s)", _versions())
         return list(PATCHES)
 
