@@ -14,24 +14,18 @@ from bingx_closeall_plugin.simulator import BingXSimulator  # noqa: E402
 
 pytestmark = pytest.mark.freqtrade
 
-KEY, SECRET = "bot-key", "bot-secret"
+from conftest import API_KEY as KEY, API_SECRET as SECRET  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def sim():
-    simulator = BingXSimulator(api_key=KEY, api_secret=SECRET).start()
-    yield simulator
-    simulator.stop()
+def sim(simulator):
+    simulator.reset()
+    return simulator
 
 
 @pytest.fixture(scope="module")
-def bot(sim, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("live-bot")
-    process = FreqtradeBot(tmp, make_config(tmp, sim.base_url, key=KEY, secret=SECRET))
-    try:
-        yield process.start()
-    finally:
-        process.stop()
+def bot(sim, start_bot):
+    return start_bot(sim.base_url, name="live-bot")
 
 
 def open_trade(bot: FreqtradeBot, pair: str) -> dict:

@@ -6,6 +6,7 @@ import importlib
 import json
 from pathlib import Path
 
+import ccxt
 import pytest
 
 pytest.importorskip("freqtrade")
@@ -29,21 +30,21 @@ from freqtrade_bot import bingx_urls  # noqa: E402
 # the package re-exports install(), which shadows the submodule of the same name
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
 
-KEY, SECRET = "unit-key", "unit-secret"
+from conftest import API_KEY as KEY, API_SECRET as SECRET  # noqa: E402
+
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
 
 @pytest.fixture(scope="module")
-def sim():
-    simulator = BingXSimulator(api_key=KEY, api_secret=SECRET).start()
-    yield simulator
-    simulator.stop()
+def sim(simulator):
+    """The module's simulator (conftest), shared by tests that only read it."""
+    return simulator
 
 
 @pytest.fixture
-def fresh_sim(sim):
-    sim.reset()
-    return sim
+def fresh_sim(simulator):
+    simulator.reset()
+    return simulator
 
 
 def ft_config(tmp_path: Path, base_url: str, *, keys: bool = True, runmode: RunMode = RunMode.LIVE,
@@ -278,3 +279,20 @@ def test_a_hook_target_of_another_shape_fails_loudly_at_start_up(mocker):
         plugin.uninstall()
         plugin.install()
     assert plugin.is_installed()
+
+
+@pytest.mark.parametrize("error, expected", [
+    (ccxt.AuthenticationError("bad key"), "OperationalException"),
+    (ccxt.PermissionDenied("ip"), "OperationalException"),  # before ExchangeError: never retried forever
+    (ccxt.RateLimitExceeded("slow down"), "DDosProtection"),  # not a DDoSProtection in ccxt 4.5, backed off all the same
+    (ccxt.DDoSProtection("slow down"), "DDosProtection"),
+    (ccxt.BadRequest("109400"), "TemporaryError"),
+    (ccxt.ExchangeNotAvailable("503"), "TemporaryError"),
+    (ccxt.BaseError("odd"), "OperationalException"),
+])
+def test_ccxt_errors_translate_specific_to_general(error, expected):
+    from bingx_closeall_plugin.freqtrade.exchange import freqtrade_error
+
+    translated = freqtrade_error(error, "set leverage")
+    assert type(translated).__name__ == expected
+    assert str(error) in str(translated)

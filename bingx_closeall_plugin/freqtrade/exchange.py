@@ -35,7 +35,7 @@ from . import tiers as tier_source
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HEDGE_MODE_MESSAGE", "Bingx", "FtRateLimited", "normalise_position"]
+__all__ = ["HEDGE_MODE_MESSAGE", "Bingx", "FtRateLimited", "freqtrade_error", "normalise_position"]
 
 # BingX's answers to cancelling an order that already ended (filled, cancelled or expired): 109400 (generic
 # "parameter invalid" since the 2025-10-16 renumbering), 109201 (same order submitted twice within 1 s),
@@ -80,6 +80,22 @@ class FreqtradeBingXSync(_FreqtradeErrors, BingX):  # type: ignore[misc]
 
 class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
     """The plugin's async ccxt BingX as freqtrade's async API object."""
+
+
+def freqtrade_error(e: ccxt.BaseError, action: str) -> Exception:
+    """freqtrade's exception for a ccxt error, specific to general, as freqtrade's own exchanges translate.
+
+    Authentication comes first: under a broad ``ExchangeError -> TemporaryError`` a wrong key would be
+    retried forever. A rate limit (``RateLimitExceeded`` is not a ``DDoSProtection`` in ccxt 4.5) backs off.
+    """
+    message = f"Could not {action} due to {e.__class__.__name__}. Message: {e}"
+    if isinstance(e, (ccxt.AuthenticationError, ccxt.PermissionDenied)):
+        return OperationalException(message)
+    if isinstance(e, (ccxt.DDoSProtection, ccxt.RateLimitExceeded)):
+        return DDosProtection(e)
+    if isinstance(e, (ccxt.OperationFailed, ccxt.ExchangeError)):
+        return TemporaryError(message)
+    return OperationalException(e)
 
 
 def normalise_position(position: CcxtPosition) -> CcxtPosition:
@@ -181,18 +197,8 @@ class Bingx(FreqtradeBingx):
         try:
             mode = self._api.fetch_position_mode()
             self._log_exchange_response("fetch_position_mode", mode)
-        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
-            raise OperationalException(
-                f"Could not read the BingX position mode due to {e.__class__.__name__}. Message: {e}"
-            ) from e
-        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
-            raise DDosProtection(e) from e
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
-            raise TemporaryError(
-                f"Could not read the BingX position mode due to {e.__class__.__name__}. Message: {e}"
-            ) from e
         except ccxt.BaseError as e:
-            raise OperationalException(e) from e
+            raise freqtrade_error(e, "read the BingX position mode") from e
         if mode.get("hedged"):
             raise OperationalException(HEDGE_MODE_MESSAGE)
         logger.info("BingX position mode: one-way.")
@@ -228,25 +234,13 @@ class Bingx(FreqtradeBingx):
             res = self._api.set_leverage(value, pair, {"side": "BOTH"})
             self._log_exchange_response("set_leverage", res)
             return True
-        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
-            raise OperationalException(
-                f"Could not set leverage due to {e.__class__.__name__}. Message: {e}"
-            ) from e
-        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
-            raise DDosProtection(e) from e
         except (ccxt.BadRequest, ccxt.OperationRejected, ccxt.InsufficientFunds) as e:
             if not accept_fail:
-                raise TemporaryError(
-                    f"Could not set leverage due to {e.__class__.__name__}. Message: {e}"
-                ) from e
+                raise freqtrade_error(e, "set leverage") from e
             logger.warning(f"Could not set leverage for {pair}: {e.__class__.__name__}: {e}")
             return False
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
-            raise TemporaryError(
-                f"Could not set leverage due to {e.__class__.__name__}. Message: {e}"
-            ) from e
         except ccxt.BaseError as e:
-            raise OperationalException(e) from e
+            raise freqtrade_error(e, "set leverage") from e
 
     @retrier
     def set_margin_mode(
@@ -262,25 +256,13 @@ class Bingx(FreqtradeBingx):
         except ccxt.MarginModeAlreadySet as e:
             logger.debug(f"Margin mode already set for {pair}. Message: {e}")
             return True
-        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
-            raise OperationalException(
-                f"Could not set margin mode due to {e.__class__.__name__}. Message: {e}"
-            ) from e
-        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
-            raise DDosProtection(e) from e
         except (ccxt.BadRequest, ccxt.OperationRejected) as e:
             if not accept_fail:
-                raise TemporaryError(
-                    f"Could not set margin mode due to {e.__class__.__name__}. Message: {e}"
-                ) from e
+                raise freqtrade_error(e, "set margin mode") from e
             logger.warning(f"Could not set margin mode for {pair}: {e.__class__.__name__}: {e}")
             return False
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
-            raise TemporaryError(
-                f"Could not set margin mode due to {e.__class__.__name__}. Message: {e}"
-            ) from e
         except ccxt.BaseError as e:
-            raise OperationalException(e) from e
+            raise freqtrade_error(e, "set margin mode") from e
 
     def get_max_leverage(self, pair: str, stake_amount: float | None) -> float:
         # Integer, as BingX only accepts integers: freqtrade caps the strategy's leverage with this.
@@ -329,18 +311,8 @@ class Bingx(FreqtradeBingx):
                     break
                 since_ms = max(int(row["timestamp"]) for row in rows) + 1
             return total
-        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
-            raise OperationalException(
-                f"Could not get funding fees due to {e.__class__.__name__}. Message: {e}"
-            ) from e
-        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
-            raise DDosProtection(e) from e
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
-            raise TemporaryError(
-                f"Could not get funding fees due to {e.__class__.__name__}. Message: {e}"
-            ) from e
         except ccxt.BaseError as e:
-            raise OperationalException(e) from e
+            raise freqtrade_error(e, "get funding fees") from e
 
     # ------------------------------------------------------------------ leverage tiers
     def load_leverage_tiers(self) -> dict[str, list[dict]]:
