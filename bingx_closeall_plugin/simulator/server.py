@@ -244,6 +244,14 @@ class BingXSimulator:
     def inject(self, path_suffix: str, fault: Fault, times: int = 1) -> None:
         self._faults.add(path_suffix, fault, times)
 
+    def clear_faults(self) -> None:
+        """Disarm every fault, leaving the account as it is (``reset()`` also wipes the account)."""
+        self._faults.clear()
+
+    def pending_faults(self) -> list[dict[str, Any]]:
+        """The faults still armed: suffix, kind, shots remaining."""
+        return self._faults.pending()
+
     # ------------------------------------------------------------------ HTTP plumbing
     @staticmethod
     def _json(payload: Any, status: int = 200) -> web.Response:
