@@ -153,8 +153,7 @@ class Flattener:
         closes, error = self._close(symbols)
         attached = reconcile.attach_exit_orders(self.ft, confirmed, intent.started_ms)
         fallbacks = self._fall_back(confirmed)
-        reconcile.clear_intent(confirmed)
-        self.ft.wallets.update()
+        reconcile.clear_intent(confirmed)  # the wallets were refreshed once by attach_exit_orders
         failed = [entry for close in closes for entry in close.failed]
         closed = [_closed(t, attached) for t in confirmed if t.id in attached]
         result = (f"Closed {len(closed)} trade(s) with {sum(c.requests for c in closes)} BingX closeAllPositions "
@@ -279,8 +278,7 @@ class Flattener:
         self._mark_cancelled(trades, report)
         attached = reconcile.attach_exit_orders(self.ft, trades, intent.started_ms)
         fallbacks = self._fall_back(trades)
-        reconcile.clear_intent(trades)
-        self.ft.wallets.update()
+        reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
         per_symbol = _per_symbol(report, trades, attached)
         result = (f"Closed {len(report.closed_orders)} position(s) in {report.close_requests} BingX request(s); "
                   f"{len(report.failed)} failed; {len(report.remaining_positions)} still open; "

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,11 +98,35 @@ def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int) 
     return found
 
 
+@contextmanager
+def one_wallet_sync(freqtrade: Any) -> Iterator[None]:
+    """Hold back freqtrade's wallet refresh while many trades close, then refresh once.
+
+    ``update_trade_state`` refreshes the wallets (balance and positions, two signed requests) after every
+    filled order: for 50 trades closed by one closeAllPositions that is 100 requests, and seconds, before
+    the last trade is closed in the database. One refresh after all of them gives the same wallets.
+    """
+    wallets = freqtrade.wallets
+    if not callable(getattr(type(wallets), "update", None)):
+        raise TypeError(f"{type(wallets).__name__} has no update() to defer")
+    wallets.update = lambda *args, **kwargs: None  # instance attribute: shadows the method
+    try:
+        yield
+    finally:
+        del wallets.update
+        wallets.update()
+
+
 def attach_exit_orders(freqtrade: Any, trades: list[Trade], since_ms: int,
                        history: list[dict[str, Any]] | None = None) -> dict[int, list[str]]:
     """Attach each trade's close order(s) from BingX's history; returns trade id -> attached order ids."""
     if history is None:
         history = read_history(freqtrade.exchange._api, since_ms)
+    with one_wallet_sync(freqtrade):
+        return _attach(freqtrade, trades, since_ms, history)
+
+
+def _attach(freqtrade: Any, trades: list[Trade], since_ms: int, history: list[dict[str, Any]]) -> dict[int, list[str]]:
     attached: dict[int, list[str]] = {}
     for trade in trades:
         if not trade.is_open:
