@@ -1,0 +1,234 @@
+"""The fault matrix's freqtrade column: a live freqtrade-bingx bot flattening through its REST API under faults.
+
+One real bot (sqlite database, REST API) trades on this module's simulator. Each cell force-enters a long
+(BTC) and a short (ETH) trade, waits for both stoplosses to rest on the exchange, injects ONE fault, presses
+``/forceexit all`` (or ``/closeall``) exactly as FreqUI or freqtrade-client would, and then checks the end
+state, not the exception: the positions left on the simulator, every trade in the bot's database (closed at
+BingX's fill price with exit reason force_exit, or still open exactly where its position is), the REST
+answer (status, failed, fallbacks), the exact number of closeAllPositions requests and of per-trade exit
+orders, and that no fill ever reversed or over-closed a position. tests/test_fault_matrix.py is the same
+matrix for the Python API and the CLI.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+
+from conftest import make_client
+from freqtrade_bot import bingx_urls
+
+pytestmark = pytest.mark.freqtrade
+
+CLOSE = "trade/closeAllPositions"
+HISTORY = "trade/allOrders"
+LONG, SHORT = "BTC/USDT:USDT", "ETH/USDT:USDT"
+PAIRS = [LONG, SHORT, "SOL/USDT:USDT"]
+BOTH = ("BTC-USDT", "ETH-USDT")
+FLAT: tuple[str, ...] = ()
+CCXT_TIMEOUT_MS = 2500  # the bot's client timeout: the slow-reply cell answers after 3 s
+UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249"
+
+
+def native(pair: str) -> str:
+    return pair.replace("/USDT:USDT", "-USDT")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fault and where a bot's flatten ends under it."""
+
+    id: str
+    arm: Callable[[BingXSimulator], None]
+    closes: int  # closeAllPositions requests the simulator received
+    exit_orders: int = 0  # freqtrade's own per-trade exit orders (POST trade/order)
+    status: str = "done"  # the REST answer's status
+    failed: int = 0  # BingX `failed` entries in the answer
+    fallbacks: tuple[str, ...] = ()  # pairs exited one by one by freqtrade's own force exit
+    remaining: tuple[str, ...] = FLAT  # native symbols still open when the cell ends
+    endpoint: str = "/forceexit"
+    error: str | None = None  # a word the answer's `error` carries
+
+
+def on_close(fault: Fault, times: int = 1) -> Callable[[BingXSimulator], None]:
+    return lambda sim: sim.inject(CLOSE, fault, times=times)
+
+
+def error(code: int, msg: str) -> Callable[[BingXSimulator], None]:
+    return on_close(Fault.error(code, msg))
+
+
+def skew(sim: BingXSimulator) -> None:
+    sim.clock_offset_ms = 90_000  # beyond the largest recvWindow BingX accepts (60 s)
+
+
+def refused(code: int, msg: str, word: str, endpoint: str = "/forceexit") -> Cell:
+    """BingX refuses the close outright: nothing was closed, so freqtrade exits both trades one by one."""
+    if endpoint == "/closeall":  # the account-wide kill switch reports the refusal and leaves the account alone
+        return Cell(f"{code}-{word}-closeall", error(code, msg), closes=1, status="failed", remaining=BOTH,
+                    endpoint=endpoint, error=word)
+    return Cell(f"{code}-{word}", error(code, msg), closes=1, exit_orders=2, status="partial",
+                fallbacks=(LONG, SHORT), error=word)
+
+
+CELLS = [
+    # One code per error class of errors.ERROR_TABLE.
+    Cell("80014-ClockSkew", error(80014, "Invalid parameters, timestamp is invalid"), closes=2),
+    refused(100419, "IP does not match IP whitelist", "IP"),
+    refused(100413, "Incorrect apiKey", "apiKey"),
+    refused(100001, "Signature verification failed", "Signature"),
+    refused(80020, "risk forbidden", "risk"),
+    refused(100410, UNBLOCK, "unblocked"),
+    refused(109400, "BTC-USDT,symbol not exist, please verify it in api: /openApi/swap/v2/quote/contracts",
+            "symbol"),
+    refused(109400, "Invalid parameters, quantity: This field is required.", "parameters"),
+    Cell("109201-AlreadySubmitted", error(109201, "The same order number is only allowed to be submitted once "
+                                                  "within 1 second"), closes=2),
+    refused(80018, "order is already filled, The order doesn't exist", "order"),
+    # BingX says "nothing to close" while both positions are open: the bot finds them and exits one by one.
+    Cell("101205-NoPositionToClose", error(101205, "No position to close"), closes=1, exit_orders=2,
+         fallbacks=(LONG, SHORT)),
+    Cell("109500-ServiceUnavailable", error(109500, "system busy"), closes=2),
+    Cell("lost-reply-executed", on_close(Fault.lost_reply(executed=True)), closes=1),
+    Cell("lost-reply-not-executed", on_close(Fault.lost_reply(executed=False)), closes=2),
+    Cell("slow-reply-past-timeout", on_close(Fault.delay(3.0)), closes=1),
+    Cell("html-502-executed", on_close(Fault.http_error(502, executed=True)), closes=1),
+    Cell("html-503-not-executed", on_close(Fault.http_error(503, "<html>503 Service Unavailable</html>")), closes=2),
+    Cell("failed-entry", on_close(Fault.failed("ETH-USDT")), closes=1, exit_orders=1, failed=1, fallbacks=(SHORT,)),
+    Cell("position-reappears", on_close(Fault.reopen("BTC-USDT", "LONG", 0.001)), closes=2),
+    Cell("clock-skew-beyond-recv-window", skew, closes=2),
+    Cell("history-read-fails", lambda sim: sim.inject(HISTORY, Fault.http_error(502)), closes=1),
+    # /closeall, the account-wide kill switch (the core's flatten: cancel beside the close, re-close rounds).
+    Cell("lost-reply-not-executed-closeall", on_close(Fault.lost_reply(executed=False)), closes=2,
+         endpoint="/closeall"),
+    Cell("failed-entry-closeall", on_close(Fault.failed("ETH-USDT")), closes=2, failed=1, endpoint="/closeall"),
+    Cell("position-reappears-closeall", on_close(Fault.reopen("BTC-USDT", "LONG", 0.001)), closes=2,
+         endpoint="/closeall"),
+    refused(100413, "Incorrect apiKey", "apiKey", endpoint="/closeall"),
+]
+
+
+@pytest.fixture(scope="module")
+def bot(simulator, start_bot):
+    simulator.reset()
+    urls = bingx_urls(simulator.base_url)
+    from conftest import API_KEY, API_SECRET
+
+    exchange = {"name": "bingx", "key": API_KEY, "secret": API_SECRET, "pair_whitelist": PAIRS, "pair_blacklist": [],
+                "ccxt_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS},
+                "ccxt_async_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS}}
+    return start_bot(simulator.base_url, name="fault-matrix-bot", exchange=exchange)
+
+
+@pytest.fixture
+def sim(simulator, bot):
+    """The bot's simulator: flat, no fault armed, a fresh request log; made flat again after the cell."""
+    assert not simulator.positions() and not bot.api("GET", "/status"), "a previous cell left something open"
+    simulator.clear_requests()
+    try:
+        yield simulator
+    finally:
+        simulator.clear_faults()
+        simulator.clock_offset_ms = 0
+        make_flat(bot, simulator)
+
+
+def make_flat(bot, sim) -> None:
+    """Whatever a cell left open is closed, so the next cell starts flat (its own checks are already done)."""
+    if bot.api("GET", "/show_config")["state"] != "running":
+        bot.api("POST", "/start")
+    if bot.api("GET", "/status"):
+        bot.api("POST", "/forceexit", {"tradeid": "all"})
+        bot.wait_for(lambda: not bot.api("GET", "/status"), timeout=30, what="the cell's trades closed")
+    if sim.positions():
+        close_all_positions(make_client(BingX, sim))
+
+
+def enter(bot, sim) -> dict[str, int]:
+    """Force-enter BTC long and ETH short; wait until both are filled and both stoplosses rest on BingX."""
+    bot.api("POST", "/forceenter", {"pair": LONG, "side": "long"})
+    bot.api("POST", "/forceenter", {"pair": SHORT, "side": "short"})
+    trades = bot.wait_for(
+        lambda: (lambda t: t if len(t) == 2 and not any(x["has_open_orders"] for x in t) else None)(
+            bot.api("GET", "/status")), timeout=60, interval=0.2, what="two filled trades")
+    bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == 2,
+                 timeout=30, interval=0.2, what="both stoplosses on the exchange")
+    return {t["pair"]: t["trade_id"] for t in trades}
+
+
+def exit_orders(sim) -> list:
+    """freqtrade's own per-trade exits: market orders placed (stoplosses freqtrade re-places are not exits)."""
+    return [r for r in sim.requests_to("trade/order") if r.method == "POST" and r.params.get("type") == "MARKET"]
+
+
+def db_trades(bot, ids) -> dict[int, dict]:
+    with sqlite3.connect(bot.db_path) as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute(f"SELECT * FROM trades WHERE id IN ({','.join('?' * len(ids))})", list(ids))
+        return {row["id"]: dict(row) for row in rows}
+
+
+def db_exit_orders(bot, trade_id) -> list[dict]:
+    with sqlite3.connect(bot.db_path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute(
+            "SELECT o.* FROM orders o JOIN trades t ON t.id = o.ft_trade_id WHERE o.ft_trade_id = ? "
+            "AND o.ft_order_side = CASE WHEN t.is_short THEN 'buy' ELSE 'sell' END AND o.status = 'closed'",
+            (trade_id,))]
+
+
+def settled(bot, sim, ids) -> bool:
+    """The database says what the exchange says: an open trade exactly where its position is open."""
+    open_symbols = {native(t["pair"]) for t in db_trades(bot, ids.values()).values() if t["is_open"]}
+    return open_symbols == {p["symbol"] for p in sim.positions()}
+
+
+def assert_database_matches_exchange(bot, sim, ids) -> None:
+    trades = db_trades(bot, ids.values())
+    fills = {str(o["orderId"]): o for o in sim.orders() if o["status"] == "FILLED"}
+    positions = {p["symbol"] for p in sim.positions()}
+    for pair, trade_id in ids.items():
+        trade = trades[trade_id]
+        if native(pair) in positions:
+            assert trade["is_open"] == 1, f"{pair}: the position is open, the trade must be too: {trade}"
+            continue
+        assert trade["is_open"] == 0 and trade["exit_reason"] == "force_exit", trade
+        (exit_order,) = db_exit_orders(bot, trade_id)
+        fill = fills[exit_order["order_id"]]
+        assert trade["close_rate"] == pytest.approx(float(fill["avgPrice"])), "BingX's fill price"
+        assert exit_order["filled"] == pytest.approx(abs(float(fill["executedQty"])))
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=lambda cell: cell.id)
+def test_fault(bot, sim, cell):
+    ids = enter(bot, sim)
+    log_start = len(bot.output())
+    sim.clear_requests()
+    cell.arm(sim)
+
+    response = requests.post(f"{bot.api_url}{cell.endpoint}", json={"tradeid": "all"} if cell.endpoint == "/forceexit"
+                             else {}, auth=bot.auth, timeout=60)
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    bot.wait_for(lambda: settled(bot, sim, ids), timeout=30, interval=0.2, what="the database to match the exchange")
+    assert sorted(p["symbol"] for p in sim.positions()) == sorted(cell.remaining)
+    assert sim.reversals() == []
+    assert len(sim.requests_to(CLOSE)) == cell.closes
+    assert answer.get("close_requests", 0) == cell.closes
+    assert len(exit_orders(sim)) == cell.exit_orders
+    assert answer["status"] == cell.status, answer
+    assert len(answer.get("failed", [])) == cell.failed
+    assert sorted(answer.get("fallbacks", [])) == sorted(ids[p] for p in cell.fallbacks)
+    if cell.error:
+        assert cell.error in answer["error"], answer
+    assert_database_matches_exchange(bot, sim, ids)
+    bot.wait_for(lambda: not sim.open_orders(), timeout=15, interval=0.2, what="no order left resting")
+    assert "Traceback" not in bot.output()[log_start:]
