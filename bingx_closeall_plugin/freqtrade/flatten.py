@@ -150,19 +150,20 @@ class Flattener:
             return _answer("No open trade was left to exit after cancelling open entry orders.", status="done")
         intent = reconcile.persist_intent(confirmed, api.milliseconds())
         symbols = [None] if single else sorted(bot_symbols & account_symbols)
-        closes, error = self._close(symbols)
+        closes, error, refused = self._close(symbols)
+        close_requests = sum(c.requests for c in closes) + refused
         attached = reconcile.attach_exit_orders(self.ft, confirmed, intent.started_ms)
         fallbacks = self._fall_back(confirmed)
         reconcile.clear_intent(confirmed)  # the wallets were refreshed once by attach_exit_orders
         failed = [entry for close in closes for entry in close.failed]
         closed = [_closed(t, attached) for t in confirmed if t.id in attached]
-        result = (f"Closed {len(closed)} trade(s) with {sum(c.requests for c in closes)} BingX closeAllPositions "
+        result = (f"Closed {len(closed)} trade(s) with {close_requests} BingX closeAllPositions "
                   f"request(s); {len(failed)} failed at BingX; {len(fallbacks)} exited one by one; "
                   f"{len(vetoed)} kept by the strategy.")
         if error is not None:
             result += f" BingX refused the close: {error}."
         return _answer(result, closed=closed, failed=failed, fallbacks=fallbacks, vetoed=[t.id for t in vetoed],
-                       close_requests=sum(c.requests for c in closes), error=str(error) if error else None,
+                       close_requests=close_requests, error=str(error) if error else None,
                        status="done" if not error else "partial")
 
     def _confirm(self, trades: list[Trade]) -> tuple[list[Trade], list[Trade]]:
@@ -228,7 +229,8 @@ class Flattener:
                 remaining.append(trade)
         return remaining
 
-    def _close(self, symbols: list[str | None]) -> tuple[list[Any], BaseException | None]:
+    def _close(self, symbols: list[str | None]) -> tuple[list[Any], BaseException | None, int]:
+        """(closes answered, the error that stopped them, close requests sent for the refused one)."""
         api = self.ft.exchange._api
         closes = []
         for symbol in symbols:
@@ -238,8 +240,9 @@ class Flattener:
                 # Nothing is retried blindly: what stays open is found below and exited one by one.
                 logger.error(f"BingX closeAllPositions{' for ' + symbol if symbol else ''} failed: "
                              f"{e.__class__.__name__}: {e}")
-                return closes, e
-        return closes, None
+                # The refused close went out too (once, or more after a resync or a verified re-send).
+                return closes, e, getattr(e, "close_requests", 1)
+        return closes, None, 0
 
     def _fall_back(self, trades: list[Trade]) -> list[int]:
         """freqtrade's own per-trade exit for every trade whose position BingX did not close."""
@@ -274,7 +277,8 @@ class Flattener:
         except ccxt.BaseError as e:
             logger.error(f"BingX /closeall failed: {e.__class__.__name__}: {e}")
             return _answer(f"BingX refused the close-all: {e.__class__.__name__}: {e}. Nothing was closed; "
-                           "entries stay paused.", status="failed", error=str(e))
+                           "entries stay paused.", status="failed", error=str(e),
+                           close_requests=getattr(e, "close_requests", 1))
         self._mark_cancelled(trades, report)
         attached = reconcile.attach_exit_orders(self.ft, trades, intent.started_ms)
         fallbacks = self._fall_back(trades)
