@@ -153,7 +153,17 @@ class Flattener:
         closes, error, refused = self._close(symbols)
         close_requests = sum(c.requests for c in closes) + refused
         attached = reconcile.attach_exit_orders(self.ft, confirmed, intent.started_ms)
-        fallbacks = self._fall_back(confirmed)
+        leftovers: list[str] = []
+        fallbacks = self._fall_back(confirmed, leftovers)
+        if leftovers:
+            # A late fill (a stop or an entry that raced the cancel) reopened a position the close had just closed:
+            # no trade owns it any more, so the bot would never manage or exit it. Close it (bounded: once).
+            logger.warning(f"Position(s) on {', '.join(leftovers)} reappeared after the close and belong to no "
+                           "open trade; closing them.")
+            more, leftover_error, more_refused = self._close(leftovers)
+            closes += more
+            close_requests += sum(c.requests for c in more) + more_refused
+            error = error or leftover_error
         reconcile.clear_intent(confirmed)  # the wallets were refreshed once by attach_exit_orders
         failed = [entry for close in closes for entry in close.failed]
         closed = [_closed(t, attached) for t in confirmed if t.id in attached]
@@ -244,12 +254,18 @@ class Flattener:
                 return closes, e, getattr(e, "close_requests", 1)
         return closes, None, 0
 
-    def _fall_back(self, trades: list[Trade]) -> list[int]:
-        """freqtrade's own per-trade exit for every trade whose position BingX did not close."""
+    def _fall_back(self, trades: list[Trade], leftovers: list[str] | None = None) -> list[int]:
+        """freqtrade's own per-trade exit for every trade whose position BingX did not close.
+
+        ``leftovers``, when given, receives the trades' symbols that hold a position although every trade on
+        them is closed now (read from the same positions answer).
+        """
         open_trades = [t for t in trades if t.is_open]
-        if not open_trades:
+        if not open_trades and leftovers is None:
             return []
         still = {p["symbol"] for p in open_positions(self.ft.exchange._api.swapV2PrivateGetUserPositions({}))}
+        if leftovers is not None:
+            leftovers.extend(sorted(still & {to_native(t.pair) for t in trades} - {to_native(t.pair) for t in open_trades}))
         fallbacks = []
         for trade in open_trades:
             if to_native(trade.pair) not in still:
