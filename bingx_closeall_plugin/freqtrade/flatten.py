@@ -32,8 +32,10 @@ from freqtrade.enums import ExitCheckTuple, ExitType, State, TradingMode
 from freqtrade.persistence import Trade
 from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
-from ..closeall import close_all_positions, open_positions
+from ..closeall import close_all_positions, open_positions, set_clock_offset
+from ..errors import ClockSkew
 from ..flatten import FlattenReport, flatten, read_account
+from ..redaction import error_text
 from ..symbols import to_native
 from . import reconcile
 
@@ -140,7 +142,12 @@ class Flattener:
         if not confirmed:
             return _answer(f"Every open trade's exit was denied by the strategy ({len(vetoed)}).",
                            vetoed=[t.id for t in vetoed], status="done")
-        positions, orders = read_account(api)
+        try:
+            positions, orders = self._read_account()
+        except ccxt.BaseError as e:
+            logger.error(f"BingX /forceexit all: could not read positions and open orders: {error_text(e)}")
+            return _answer(f"Could not read BingX positions and open orders ({error_text(e)}); nothing was sent, "
+                           "every trade stays open.", status="failed", error=error_text(e), close_requests=0)
         bot_symbols = {to_native(t.pair) for t in confirmed}
         account_symbols = {p["symbol"] for p in positions}
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
@@ -175,6 +182,16 @@ class Flattener:
         return _answer(result, closed=closed, failed=failed, fallbacks=fallbacks, vetoed=[t.id for t in vetoed],
                        close_requests=close_requests, error=str(error) if error else None,
                        status="done" if not error else "partial")
+
+    def _read_account(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Positions and open orders; a read refused for its timestamp resynchronises with BingX's clock once."""
+        api = self.ft.exchange._api
+        try:
+            return read_account(api)
+        except ClockSkew:
+            logger.warning("BingX refused the account read's timestamp; resynchronising the clock and reading again")
+            set_clock_offset(api, api.swapV2PublicGetServerTime({}))
+            return read_account(api)
 
     def _confirm(self, trades: list[Trade]) -> tuple[list[Trade], list[Trade]]:
         """freqtrade asks ``confirm_trade_exit`` before every force exit; so does the flatten."""
