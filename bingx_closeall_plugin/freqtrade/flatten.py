@@ -159,7 +159,8 @@ class Flattener:
         symbols = [None] if single else sorted(bot_symbols & account_symbols)
         closes, error, refused = self._close(symbols)
         close_requests = sum(c.requests for c in closes) + refused
-        attached = reconcile.attach_exit_orders(self.ft, confirmed, intent.started_ms)
+        attached, history_error = self._attach(confirmed, intent.started_ms)
+        error = error or history_error
         leftovers: list[str] = []
         fallbacks = self._fall_back(confirmed, leftovers)
         if leftovers:
@@ -270,6 +271,17 @@ class Flattener:
                 # The refused close went out too (once, or more after a resync or a verified re-send).
                 return closes, e, getattr(e, "close_requests", 1)
         return closes, None, 0
+
+    def _attach(self, trades: list[Trade], since_ms: int) -> tuple[dict[int, list[str]], BaseException | None]:
+        """BingX's fills onto the trades; an unreadable history is reported, not raised after the close went out.
+
+        The trades it leaves open whose position is gone get freqtrade's own recovery in :meth:`_fall_back`.
+        """
+        try:
+            return reconcile.attach_exit_orders(self.ft, trades, since_ms), None
+        except ccxt.BaseError as e:
+            logger.error(f"Could not read BingX's order history to reconcile the trades: {error_text(e)}")
+            return {}, e
 
     def _fall_back(self, trades: list[Trade], leftovers: list[str] | None = None) -> list[int]:
         """freqtrade's own per-trade exit for every trade whose position BingX did not close.

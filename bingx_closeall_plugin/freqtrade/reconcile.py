@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import ccxt
 from freqtrade.enums import ExitType
 from freqtrade.persistence import Order, Trade
 
@@ -35,6 +37,7 @@ INTENT_KEY = "bingx_flatten_intent"
 # The order history is read from a little before the intent, for clock differences between bot and BingX.
 HISTORY_MARGIN_MS = 10_000
 HISTORY_LIMIT = 1000  # BingX's maximum rows per allOrders request
+HISTORY_RETRY_S = (0.5, 1.0, None)  # pause before each further attempt; None: the last attempt
 ORDER_HISTORY_METHOD = "swapV2PrivateGetTradeAllOrders"
 
 
@@ -71,8 +74,21 @@ def clear_intent(trades: list[Trade]) -> None:
 
 
 def read_history(api: Any, since_ms: int) -> list[dict[str, Any]]:
-    """Every order since ``since_ms`` in one request, parsed by ccxt (markets are loaded in a bot)."""
-    answer = api.swapV2PrivateGetTradeAllOrders({"startTime": since_ms - HISTORY_MARGIN_MS, "limit": HISTORY_LIMIT})
+    """Every order since ``since_ms`` in one request, parsed by ccxt (markets are loaded in a bot).
+
+    A read lost or refused as transient is tried again (reading sends nothing that trades), a bounded number of
+    times: once the close is out, this read is what tells the trades they are closed.
+    """
+    params = {"startTime": since_ms - HISTORY_MARGIN_MS, "limit": HISTORY_LIMIT}
+    for delay in HISTORY_RETRY_S:
+        try:
+            answer = api.swapV2PrivateGetTradeAllOrders(dict(params))
+            break
+        except ccxt.NetworkError as e:  # timeouts, resets, HTML 5xx, 80001/109500 and rate limits
+            if delay is None:
+                raise
+            logger.warning(f"Reading BingX's order history failed ({type(e).__name__}); trying again in {delay} s")
+            time.sleep(delay)
     data = answer.get("data") if isinstance(answer, dict) else None
     rows = data.get("orders") if isinstance(data, dict) else data
     return [api.parse_order(row) for row in rows or [] if isinstance(row, dict)]
