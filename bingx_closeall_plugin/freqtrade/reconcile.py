@@ -36,6 +36,7 @@ __all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "clear_intent", "persis
 INTENT_KEY = "bingx_flatten_intent"
 # The order history is read from a little before the intent, for clock differences between bot and BingX.
 HISTORY_MARGIN_MS = 10_000
+AMOUNT_TOLERANCE = 1e-9  # float noise when comparing filled amounts with the trade's
 HISTORY_LIMIT = 1000  # BingX's maximum rows per allOrders request
 HISTORY_RETRY_S = (0.5, 1.0, None)  # pause before each further attempt; None: the last attempt
 ORDER_HISTORY_METHOD = "swapV2PrivateGetTradeAllOrders"
@@ -97,20 +98,30 @@ def read_history(api: Any, since_ms: int) -> list[dict[str, Any]]:
 def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int) -> list[dict[str, Any]]:
     """Filled orders on the trade's symbol, on its exit side, placed after the intent and unknown to the bot.
 
-    On a one-way account such an order can only have reduced the bot's position: it is the close.
+    On a one-way account such an order can only have reduced a position on the symbol: oldest first, they are
+    the trade's close until its amount is covered. A later one closed a position that reappeared after the
+    close (a late fill, re-closed by the flatten): it is not the trade's and is left unattached; so is one placed
+    before the trade's entry (e.g. the close of such a position, inside the history's clock margin).
     """
     native = to_native(trade.pair)
+    entries = [o.order_date_utc for o in trade.orders if o.ft_order_side == trade.entry_side and o.order_date]
+    opened_ms = int(min(entries).timestamp() * 1000) if entries else 0  # BingX's clock, as the history's
     found = []
-    for order in history:
+    covered = 0.0
+    candidates = sorted(history, key=lambda order: int(order.get("timestamp") or 0))
+    for order in candidates:
+        if covered >= trade.amount * (1 - AMOUNT_TOLERANCE):
+            break
         if (
             (order.get("info") or {}).get("symbol") == native
             and order.get("side") == trade.exit_side
             and order.get("status") == "closed"
             and float(order.get("filled") or 0) > 0
-            and int(order.get("timestamp") or 0) >= since_ms - HISTORY_MARGIN_MS
+            and int(order.get("timestamp") or 0) >= max(since_ms - HISTORY_MARGIN_MS, opened_ms)
             and Order.order_by_id(str(order["id"]), trade.pair) is None
         ):
             found.append(order)
+            covered += float(order["filled"])
     return found
 
 
