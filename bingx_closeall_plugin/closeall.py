@@ -210,7 +210,7 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
 
 
 def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call, sent: list[int]) -> Plan:
-    requests = 0
+    # sent[0] counts the close requests, shared with close_plan, which reports it on an error
     resynced = False
     backoff = iter(VERIFY_BACKOFF_S)
     recovered_from: str | None = None
@@ -220,7 +220,7 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             delay = next(backoff, None)
             if delay is None:
                 raise ServiceUnavailable(
-                    f"bingx closeAllPositions: no answer could be confirmed after {requests} close requests; "
+                    f"bingx closeAllPositions: no answer could be confirmed after {sent[0]} close requests; "
                     "positions may remain open"
                 )
             if delay:
@@ -233,14 +233,13 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             remaining = open_positions(positions, symbol)
             if not remaining:
                 logger.info("verified after %s: no position remains", recovered_from)
-                return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=requests)
+                return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
             logger.warning("%d position(s) remain after %s; closing what remains", len(remaining), recovered_from)
             verify = False
         try:
-            requests += 1
-            sent[0] = requests
+            sent[0] += 1
             response = yield close
-            return result_from_response(response, symbol, requests, recovered_from)
+            return result_from_response(response, symbol, sent[0], recovered_from)
         except ClockSkew:
             if resynced:
                 raise
@@ -248,7 +247,7 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             logger.warning("BingX refused the request's timestamp; resynchronising the clock and retrying once")
             set_clock_offset(exchange, (yield Call(SERVER_TIME_METHOD, {})))
         except NoPositionToClose:
-            return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=requests)
+            return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
         except (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
             # The close may or may not have executed: find out before sending anything that trades.
             recovered_from = type(e).__name__
