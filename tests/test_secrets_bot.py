@@ -1,0 +1,134 @@
+"""A live freqtrade-bingx bot at full debug leaks no key, secret or signature: console, logfile, /api/v1/logs.
+
+The bot runs with ``-vvv`` (freqtrade's most verbose logging), ccxt ``verbose: true`` (ccxt prints every
+request and answer, signed URL and headers included, to stdout) and a ``--logfile``, through its paths:
+force entries with their stoplosses on the exchange, ``/forceexit all``, ``/closeall``, a close refused for a
+rate limit (freqtrade then exits trade by trade) and ``/api/v1/logs``. The plugin attaches its
+``SecretMasker`` to every root handler when its exchange class is built; everything captured is scanned for
+the key, the secret, any 64-hex string after ``signature`` and the real HMAC of every request the simulator
+received. Also: ``/closeall`` refuses callers without freqtrade's login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+
+import pytest
+import requests
+
+from bingx_closeall_plugin.simulator import Fault
+
+from conftest import API_KEY, API_SECRET
+
+pytestmark = pytest.mark.freqtrade
+
+CLOSE = "trade/closeAllPositions"
+PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+SIGNATURE = re.compile(r"signature\W{0,6}[0-9a-fA-F]{64}", re.IGNORECASE)
+RATE_LIMITED = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249"
+
+
+def signatures_of(requests_seen) -> set[str]:
+    """The HMAC BingX checks for each request the simulator logged (its params in the order they were sent)."""
+    return {hmac.new(API_SECRET.encode(), "&".join(f"{k}={v}" for k, v in r.params.items()).encode(),
+                     hashlib.sha256).hexdigest() for r in requests_seen if r.api_key_ok}
+
+
+def leaks(text: str, hmacs: set[str]) -> list[str]:
+    found = [name for name, secret in (("key", API_KEY), ("secret", API_SECRET)) if secret in text]
+    found += [f"signature: {m.group(0)[:24]}..." for m in SIGNATURE.finditer(text)]
+    found += [f"hmac {s[:12]}..." for s in hmacs if s in text or s.upper() in text]
+    return found
+
+
+@pytest.fixture(scope="module")
+def verbose_bot(simulator, tmp_path_factory):
+    """A bot at -vvv with ccxt verbose and a logfile; stopped at the module's end whatever happened."""
+    pytest.importorskip("freqtrade")
+    from freqtrade_bot import STRATEGY_DIR, FreqtradeBot, bingx_urls, make_config
+
+    simulator.reset()
+    home = tmp_path_factory.mktemp("secrets-bot")
+    urls = bingx_urls(simulator.base_url)
+    exchange = {"name": "bingx", "key": API_KEY, "secret": API_SECRET, "pair_whitelist": PAIRS, "pair_blacklist": [],
+                "ccxt_config": {"urls": urls, "verbose": True}, "ccxt_async_config": {"urls": urls, "verbose": True}}
+    config = make_config(home, simulator.base_url, key=API_KEY, secret=API_SECRET, exchange=exchange)
+    logfile = home / "freqtrade.log"
+    args = ["trade", "-c", str(home / "config.json"), "--strategy", "BingxFuturesSample",
+            "--strategy-path", str(STRATEGY_DIR), "-vvv", "--logfile", str(logfile)]
+    bot = FreqtradeBot(home, config, args=args)
+    bot.logfile = logfile
+    try:
+        # freqtrade skips its whole logging set-up (handlers, logfile) when PYTEST_VERSION is set, and the bot
+        # inherits this process's environment: without this the scan would read a log freqtrade never builds.
+        with pytest.MonkeyPatch.context() as env:
+            env.delenv("PYTEST_VERSION", raising=False)
+            bot.start()
+        yield bot
+    finally:
+        bot.stop()
+
+
+def enter(bot, sim, pairs):
+    for pair, side in pairs:
+        bot.api("POST", "/forceenter", {"pair": pair, "side": side})
+    bot.wait_for(lambda: (lambda t: len(t) == len(pairs) and not any(x["has_open_orders"] for x in t))(
+        bot.api("GET", "/status")), timeout=60, what="filled trades")
+    bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == len(pairs),
+                 timeout=30, what="stoplosses on the exchange")
+
+
+def test_debug_logs_of_every_path_carry_no_secret(verbose_bot, simulator):
+    bot, sim = verbose_bot, simulator
+    seen = []
+
+    enter(bot, sim, [(PAIRS[0], "long"), (PAIRS[1], "short")])
+    assert bot.api("POST", "/forceexit", {"tradeid": "all"})["status"] == "done"
+    seen += sim.requests
+    sim.clear_requests()
+
+    enter(bot, sim, [(PAIRS[2], "long")])
+    assert bot.api("POST", "/closeall", {})["status"] == "done"
+    bot.api("POST", "/start")
+    seen += sim.requests
+    sim.clear_requests()
+
+    enter(bot, sim, [(PAIRS[0], "short"), (PAIRS[2], "short")])
+    sim.inject(CLOSE, Fault.error(100410, RATE_LIMITED))
+    answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
+    assert answer["status"] == "partial" and "unblocked" in answer["error"]
+    bot.wait_for(lambda: not bot.api("GET", "/status") and not sim.positions(), timeout=30,
+                 what="the per-trade exits after the rate-limited close")
+    logs = bot.api("GET", "/logs")
+    seen += sim.requests
+
+    console = bot.output()
+    logfile = bot.logfile.read_text(errors="replace")
+    logs_text = json.dumps(logs)
+    hmacs = signatures_of(seen)
+    assert len(hmacs) > 30 and len(sim.reversals()) == 0
+    # The trace was really there, masked: ccxt verbose printed signed URLs, the debug log carried requests.
+    assert "signature=***" in console and "X-BX-APIKEY" in console
+    assert "closeAllPositions" in logfile and "unblocked" in logfile
+    assert any("closeAllPositions" in str(row) for row in logs["logs"])
+    for where, text in (("stdout/stderr", console), ("logfile", logfile), ("/api/v1/logs", logs_text)):
+        assert leaks(text, hmacs) == [], f"{where} leaks: {leaks(text, hmacs)}"
+
+
+def test_closeall_refuses_callers_without_freqtrades_login(verbose_bot, simulator):
+    bot, sim = verbose_bot, simulator
+    sim.clear_requests()
+    url = f"{bot.api_url}/closeall"
+    forged = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZGVudGl0eSI6eyJ1IjoiYmluZ3gifSwidHlwZSI6ImFjY2VzcyJ9."
+              "c2lnbmVkLXdpdGgtdGhlLXdyb25nLWtleQ")
+
+    anonymous = requests.post(url, json={}, timeout=10)
+    wrong_password = requests.post(url, json={}, auth=(bot.auth[0], "not-the-password"), timeout=10)
+    wrong_user = requests.post(url, json={}, auth=("someone", bot.auth[1]), timeout=10)
+    forged_jwt = requests.post(url, json={}, headers={"Authorization": f"Bearer {forged}"}, timeout=10)
+
+    assert [r.status_code for r in (anonymous, wrong_password, wrong_user, forged_jwt)] == [401] * 4
+    assert sim.requests_to(CLOSE) == [] and bot.api("GET", "/show_config")["state"] == "running"
