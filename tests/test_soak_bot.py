@@ -1,0 +1,42 @@
+"""The bot soak at CI size: seeded open-then-flatten cycles through a live bot, a random fault each, 0 violations.
+
+The cycles, faults and invariants live in benchmarks/soak_bot.py (which prints the same figures for longer
+runs); this test runs them against conftest's simulator and a bot from ``start_bot``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import API_KEY, API_SECRET
+
+pytestmark = pytest.mark.freqtrade
+
+SOAK_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "soak_bot.py"
+CYCLES, SEED = 12, 3
+
+
+def load_soak():
+    spec = importlib.util.spec_from_file_location("bingx_soak_bot", SOAK_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bot_soak_has_no_violation(simulator, start_bot, tmp_path_factory):
+    soak = load_soak()
+    simulator.reset()
+    home = tmp_path_factory.mktemp("soak-bot")
+    config = soak.bot_config(home, simulator, API_KEY, API_SECRET)
+    bot = start_bot(simulator.base_url, tmp=home, exchange=config["exchange"], max_open_trades=len(soak.PAIRS))
+
+    figures = soak.run(bot, simulator, CYCLES, SEED, API_KEY, API_SECRET)
+
+    print(figures.report(SEED))
+    assert figures.violations == []
+    assert figures.cycles == CYCLES and len(figures.faults) >= 8
