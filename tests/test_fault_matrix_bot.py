@@ -55,6 +55,7 @@ class Cell:
     remaining: tuple[str, ...] = FLAT  # native symbols still open when the cell ends
     endpoint: str = "/forceexit"
     error: str | None = None  # a word the answer's `error` carries
+    exit_reason: str = "force_exit"  # of every trade closed
 
 
 def on_close(fault: Fault, times: int = 1) -> Callable[[BingXSimulator], None]:
@@ -66,7 +67,7 @@ def error(code: int, msg: str) -> Callable[[BingXSimulator], None]:
 
 
 def skew(sim: BingXSimulator) -> None:
-    sim.clock_offset_ms = 90_000  # beyond the largest recvWindow BingX accepts (60 s)
+    sim.clock_offset_ms += 90_000  # beyond the largest recvWindow BingX accepts (60 s)
 
 
 def refused(code: int, msg: str, word: str, endpoint: str = "/forceexit") -> Cell:
@@ -103,11 +104,11 @@ CELLS = [
     Cell("html-503-not-executed", on_close(Fault.http_error(503, "<html>503 Service Unavailable</html>")), closes=2),
     Cell("failed-entry", on_close(Fault.failed("ETH-USDT")), closes=1, exit_orders=1, failed=1, fallbacks=(SHORT,)),
     Cell("position-reappears", on_close(Fault.reopen("BTC-USDT", "LONG", 0.001)), closes=2),
-    Cell("clock-skew-beyond-recv-window", skew, closes=2),
+    # The account read in front of the close is refused first; it resyncs, so the close goes out once.
+    Cell("clock-skew-beyond-recv-window", skew, closes=1),
+    # The close executed; the order-history read that tells the trades is lost once: read again.
     Cell("history-read-fails", lambda sim: sim.inject(HISTORY, Fault.http_error(502)), closes=1),
     # /closeall, the account-wide kill switch (the core's flatten: cancel beside the close, re-close rounds).
-    Cell("lost-reply-not-executed-closeall", on_close(Fault.lost_reply(executed=False)), closes=2,
-         endpoint="/closeall"),
     Cell("failed-entry-closeall", on_close(Fault.failed("ETH-USDT")), closes=2, failed=1, endpoint="/closeall"),
     Cell("position-reappears-closeall", on_close(Fault.reopen("BTC-USDT", "LONG", 0.001)), closes=2,
          endpoint="/closeall"),
@@ -136,7 +137,7 @@ def sim(simulator, bot):
         yield simulator
     finally:
         simulator.clear_faults()
-        simulator.clock_offset_ms = 0
+        # A skewed clock stays skewed: the bot has resynchronised to it, and nothing else resyncs the bot.
         make_flat(bot, simulator)
 
 
@@ -186,11 +187,13 @@ def db_exit_orders(bot, trade_id) -> list[dict]:
 
 def settled(bot, sim, ids) -> bool:
     """The database says what the exchange says: an open trade exactly where its position is open."""
-    open_symbols = {native(t["pair"]) for t in db_trades(bot, ids.values()).values() if t["is_open"]}
-    return open_symbols == {p["symbol"] for p in sim.positions()}
+    trades = db_trades(bot, ids.values()).values()
+    open_symbols = {native(t["pair"]) for t in trades if t["is_open"]}
+    reasons_written = all(t["exit_reason"] for t in trades if not t["is_open"])
+    return reasons_written and open_symbols == {p["symbol"] for p in sim.positions()}
 
 
-def assert_database_matches_exchange(bot, sim, ids) -> None:
+def assert_database_matches_exchange(bot, sim, ids, exit_reason="force_exit") -> None:
     trades = db_trades(bot, ids.values())
     fills = {str(o["orderId"]): o for o in sim.orders() if o["status"] == "FILLED"}
     positions = {p["symbol"] for p in sim.positions()}
@@ -199,7 +202,7 @@ def assert_database_matches_exchange(bot, sim, ids) -> None:
         if native(pair) in positions:
             assert trade["is_open"] == 1, f"{pair}: the position is open, the trade must be too: {trade}"
             continue
-        assert trade["is_open"] == 0 and trade["exit_reason"] == "force_exit", trade
+        assert trade["is_open"] == 0 and trade["exit_reason"] == exit_reason, trade
         (exit_order,) = db_exit_orders(bot, trade_id)
         fill = fills[exit_order["order_id"]]
         assert trade["close_rate"] == pytest.approx(float(fill["avgPrice"])), "BingX's fill price"
@@ -229,6 +232,6 @@ def test_fault(bot, sim, cell):
     assert sorted(answer.get("fallbacks", [])) == sorted(ids[p] for p in cell.fallbacks)
     if cell.error:
         assert cell.error in answer["error"], answer
-    assert_database_matches_exchange(bot, sim, ids)
+    assert_database_matches_exchange(bot, sim, ids, cell.exit_reason)
     bot.wait_for(lambda: not sim.open_orders(), timeout=15, interval=0.2, what="no order left resting")
     assert "Traceback" not in bot.output()[log_start:]
