@@ -55,8 +55,8 @@ def enter(bot, pairs, side="long", sim=None):
 
 
 def new_orders(sim):
-    """Orders placed (not queries): POST trade/order."""
-    return [r for r in sim.requests_to("trade/order") if r.method == "POST"]
+    """Exit orders placed (not queries, and not a stoploss the bot's loop re-placed meanwhile)."""
+    return [r for r in sim.requests_to("trade/order") if r.method == "POST" and "stopPrice" not in r.params]
 
 
 def db_trades(bot):

@@ -61,8 +61,11 @@ def test_crash_between_answer_and_commit_is_reconciled_at_restart(sim, start_bot
     restarted.wait_for(lambda: all(t["is_open"] == 0 for t in trades_in_db(restarted)), timeout=60,
                        what="both trades closed by the start-up reconciliation")
     assert len(sim.requests_to(CLOSE)) == 1, "no position closed twice"
-    assert [r for r in sim.requests_to("trade/order") if r.method == "POST"] == [], "no order sent at restart"
+    exits = [r for r in sim.requests_to("trade/order") if r.method == "POST" and "stopPrice" not in r.params]
+    assert exits == [], "no exit order, before or after the restart"
     assert sim.reversals() == [] and sim.positions() == []
+    # a stop the loop re-placed before the crash does not outlive its trade
+    restarted.wait_for(lambda: sim.open_orders() == [], timeout=30, what="no open order left")
     fills = {str(o["orderId"]): float(o["avgPrice"]) for o in sim.orders() if o["status"] == "FILLED"}
     for trade in trades_in_db(restarted):
         assert trade["exit_reason"] == "force_exit" and trade["close_rate"] in fills.values()

@@ -14,8 +14,10 @@ replaces that loop:
     pause entries -> close every position on the account (or one symbol) with the cancel of every open
     order beside it (the core's :func:`~bingx_closeall_plugin.flatten.flatten`) -> reconcile the bot's trades.
 
-Two flattens at once make one exchange call: the second is told one is in progress. In dry-run, and on
-any other exchange or trading mode, ``/forceexit all`` is freqtrade's own.
+Everything up to the close goes out at once, with ccxt's throttle off; the bookkeeping (order records,
+fills, fallbacks) then waits for the bot's exit lock, which its loop holds while it checks every trade's
+stoploss. Two flattens at once make one exchange call: the second is told one is in progress. In dry-run,
+and on any other exchange or trading mode, ``/forceexit all`` is freqtrade's own.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,6 +77,7 @@ class Flattener:
     def __init__(self, freqtrade: Any) -> None:
         self.ft = freqtrade
         self._busy = threading.Lock()
+        self._holding_exit_lock = False  # taken at once when free; see _exclusive
         self._worker: ThreadPoolExecutor | None = None
 
     def applies(self) -> bool:
@@ -126,11 +131,36 @@ class Flattener:
             logger.warning("A BingX flatten is already in progress; not sending another.")
             return {"result": "A BingX flatten is already in progress; its report follows when it is done.",
                     "status": "in_progress"}
+        # Most of the time the bot's loop is idle and the exit lock free: then it is held throughout and the
+        # loop cannot touch a trade mid-flatten. Otherwise the close goes out without waiting for it.
+        self._holding_exit_lock = self.ft._exit_lock.acquire(blocking=False)
         try:
-            with self.ft._exit_lock:
+            with unthrottled(self.ft.exchange._api):
                 return work()
         finally:
+            if self._holding_exit_lock:
+                self._holding_exit_lock = False
+                self.ft._exit_lock.release()
             self._busy.release()
+
+    @contextmanager
+    def _bookkeeping(self, trades: list[Trade]) -> Iterator[list[Trade]]:
+        """The bot's exit lock, for everything that writes trades and orders, with the trades read afresh.
+
+        The close itself goes out before this lock is taken: the bot's loop holds it while it checks every
+        trade's stoploss (a signed request each), which would put seconds between the panic button and
+        BingX. Meanwhile the bot can only reduce (freqtrade's futures exits are reduce-only), so nothing it
+        does can reverse a position; what it closed on its own is read back here and left alone.
+        """
+        ids = [trade.id for trade in trades]
+        if self._holding_exit_lock:
+            yield trades
+            return
+        with self.ft._exit_lock:
+            Trade.session.expire_all()
+            fresh = Trade.get_trades([Trade.id.in_(ids)]).all() if ids else []
+            yield fresh
+            reconcile.cancel_orphan_stops(self.ft, fresh)
 
     # ------------------------------------------------------------------ /forceexit all
     def _force_exit_all(self) -> dict[str, Any]:
@@ -152,12 +182,17 @@ class Flattener:
         account_symbols = {p["symbol"] for p in positions}
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
         single = account_symbols <= bot_symbols
-        confirmed = self._cancel_bot_orders(confirmed, orders, single)
-        if not confirmed:
-            return _answer("No open trade was left to exit after cancelling open entry orders.", status="done")
+        cancelled = self._cancel_bot_orders(confirmed, orders, single)
         intent = reconcile.persist_intent(confirmed, api.milliseconds())
         symbols = [None] if single else sorted(bot_symbols & account_symbols)
         closes, error, refused = self._close(symbols)
+        with self._bookkeeping(confirmed) as confirmed:
+            return self._force_exit_bookkeeping(confirmed, vetoed, cancelled, intent, closes, error, refused)
+
+    def _force_exit_bookkeeping(self, confirmed: list[Trade], vetoed: list[Trade], cancelled: dict[str, Any],
+                                intent: Any, closes: list[Any], error: BaseException | None,
+                                refused: int) -> dict[str, Any]:
+        confirmed = self._record_cancelled(confirmed, cancelled)
         close_requests = sum(c.requests for c in closes) + refused
         attached, history_error = self._attach(confirmed, intent.started_ms)
         error = error or history_error
@@ -214,38 +249,50 @@ class Flattener:
         return confirmed, vetoed
 
     def _cancel_bot_orders(self, trades: list[Trade], account_orders: list[dict[str, Any]],
-                           single: bool) -> list[Trade]:
-        """Cancel the trades' open orders (stoploss included) before the close, so none reopens a position."""
+                           single: bool) -> dict[str, Any]:
+        """Cancel the trades' open orders (stoploss included) before the close, so none reopens a position.
+
+        Returns order id -> the cancelled order as BingX answered it, for :meth:`_record_cancelled`.
+        """
         bot_orders = {o.order_id: (t, o) for t in trades for o in t.orders if o.ft_is_open}
         on_exchange = {str(o.get("orderId")) for o in account_orders}
+        cancelled: dict[str, Any] = {}
         if not bot_orders:
-            return trades
+            return cancelled
         api = self.ft.exchange._api
-        cancelled: dict[str, dict[str, Any]] = {}
         if single and on_exchange and on_exchange <= set(bot_orders):
-            answer = api.swapV2PrivateDeleteTradeAllOpenOrders({})
+            answer = api.swapV2PrivateDeleteTradeAllOpenOrders({})  # every open order is the bot's: one request
             data = answer.get("data") if isinstance(answer, dict) else None
             for row in (data or {}).get("success") or []:
                 order = api.parse_order(row)
                 cancelled[str(order["id"])] = order
-        else:
-            for order_id, (trade, order_obj) in bot_orders.items():
-                if order_id not in on_exchange:
-                    continue
-                try:
-                    if order_obj.ft_order_side == "stoploss":
-                        cancelled[order_id] = self.ft.exchange.cancel_stoploss_order_with_result(
-                            order_id, trade.pair, trade.amount)
-                    else:
-                        cancelled[order_id] = self.ft.exchange.cancel_order_with_result(
-                            order_id, trade.pair, trade.amount)
-                except Exception as e:  # noqa: BLE001 - reported, and the close still goes out
-                    logger.warning(f"Could not cancel order {order_id} of trade {trade.id}: {e}")
+            return cancelled
+        for order_id, (trade, order_obj) in bot_orders.items():
+            if order_id not in on_exchange:
+                continue
+            try:
+                if order_obj.ft_order_side == "stoploss":
+                    cancelled[order_id] = self.ft.exchange.cancel_stoploss_order_with_result(
+                        order_id, trade.pair, trade.amount)
+                else:
+                    cancelled[order_id] = self.ft.exchange.cancel_order_with_result(order_id, trade.pair, trade.amount)
+            except Exception as e:  # noqa: BLE001 - reported, and the close still goes out
+                logger.warning(f"Could not cancel order {order_id} of trade {trade.id}: {error_text(e)}")
+        return cancelled
+
+    def _record_cancelled(self, trades: list[Trade], cancelled: dict[str, Any]) -> list[Trade]:
+        """freqtrade's order records for orders the flatten cancelled; returns the trades still open.
+
+        ``cancelled`` maps order id -> BingX's answer, or None where only the id is known (then it is read).
+        An entry cancelled with no fill ends its trade, as freqtrade's own cancel does.
+        """
         remaining = []
         for trade in trades:
             for order_obj in [o for o in trade.orders if o.ft_is_open and o.order_id in cancelled]:
-                order = cancelled[order_obj.order_id]
-                if order_obj.ft_order_side == "stoploss":
+                stop = order_obj.ft_order_side == "stoploss"
+                order = cancelled[order_obj.order_id] or self.ft.exchange.fetch_order_or_stoploss_order(
+                    order_obj.order_id, trade.pair, stop)
+                if stop:
                     self.ft.update_trade_state(trade, order_obj.order_id, order, stoploss_order=True)
                 elif order_obj.ft_order_side == trade.entry_side:
                     if self.ft.handle_cancel_enter(trade, order, order_obj, CANCEL_REASON):
@@ -320,39 +367,39 @@ class Flattener:
         try:
             report = flatten(api, symbol)
         except ccxt.BaseError as e:
-            logger.error(f"BingX /closeall failed: {e.__class__.__name__}: {e}")
-            return _answer(f"BingX refused the close-all: {e.__class__.__name__}: {e}. Nothing was closed; "
-                           "entries stay paused.", status="failed", error=str(e),
-                           close_requests=getattr(e, "close_requests", 1))
-        self._mark_cancelled(trades, report)
-        attached = reconcile.attach_exit_orders(self.ft, trades, intent.started_ms)
-        fallbacks = self._fall_back(trades)
-        reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
-        per_symbol = _per_symbol(report, trades, attached)
+            reconcile.clear_intent(trades)
+            logger.error(f"BingX /closeall failed: {error_text(e)}")
+            return _answer(f"BingX refused the close-all: {error_text(e)}. Nothing was closed; entries stay paused.",
+                           status="failed", error=error_text(e), close_requests=getattr(e, "close_requests", 1))
+        with self._bookkeeping(trades) as trades:
+            # The cancel-all beside the close answered with ids only: each bot order is read back once.
+            trades = self._record_cancelled(trades, dict.fromkeys(report.cancelled_orders or []))
+            attached, history_error = self._attach(trades, intent.started_ms)
+            fallbacks = self._fall_back(trades)
+            reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
+            per_symbol = _per_symbol(report, trades, attached)
+            closed = [_closed(t, attached) for t in trades if t.id in attached]
         result = (f"Closed {len(report.closed_orders)} position(s) in {report.close_requests} BingX request(s); "
                   f"{len(report.failed)} failed; {len(report.remaining_positions)} still open; "
                   f"{len(attached)} bot trade(s) closed; entries paused.")
+        error = report.error or history_error
         return _answer(result, per_symbol=per_symbol, failed=report.failed, fallbacks=fallbacks,
                        remaining_positions=report.to_dict()["remaining_positions"],
-                       cancelled_orders=report.cancelled_orders, close_requests=report.close_requests,
-                       closed=[_closed(t, attached) for t in trades if t.id in attached],
-                       status="done" if report.flat and not report.orders_left else "partial",
-                       error=str(report.error) if report.error else report.cancel_error)
+                       cancelled_orders=report.cancelled_orders, close_requests=report.close_requests, closed=closed,
+                       status="done" if report.flat and not report.orders_left and not history_error else "partial",
+                       error=error_text(error) if error else report.cancel_error)
 
-    def _mark_cancelled(self, trades: list[Trade], report: FlattenReport) -> None:
-        """The cancel-all beside the close ended the bot's open orders: tell freqtrade's order records."""
-        cancelled = set(report.cancelled_orders or [])
-        for trade in trades:
-            for order_obj in [o for o in trade.orders if o.ft_is_open and o.order_id in cancelled]:
-                stop = order_obj.ft_order_side == "stoploss"
-                order = self.ft.exchange.fetch_order_or_stoploss_order(order_obj.order_id, trade.pair, stop)
-                if stop:
-                    self.ft.update_trade_state(trade, order_obj.order_id, order, stoploss_order=True)
-                elif order_obj.ft_order_side == trade.entry_side:
-                    self.ft.handle_cancel_enter(trade, order, order_obj, CANCEL_REASON)
-                else:
-                    self.ft.handle_cancel_exit(trade, order, order_obj, CANCEL_REASON)
-        Trade.commit()
+
+@contextmanager
+def unthrottled(api: Any) -> Iterator[None]:
+    """ccxt's own throttle off while a flatten runs: it spaces BingX requests 100-200 ms apart, and the
+    flatten's handful of requests (about six) is far inside BingX's limits (closeAllPositions: 5/s per UID)."""
+    previous = api.enableRateLimit
+    api.enableRateLimit = False
+    try:
+        yield
+    finally:
+        api.enableRateLimit = previous
 
 
 def _closed(trade: Trade, attached: dict[int, list[str]]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from ..symbols import to_native
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "clear_intent", "persist_intent", "recover_interrupted"]
+__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "cancel_orphan_stops", "clear_intent", "persist_intent", "recover_interrupted"]
 
 INTENT_KEY = "bingx_flatten_intent"
 # The order history is read from a little before the intent, for clock differences between bot and BingX.
@@ -174,6 +174,18 @@ def _attach(freqtrade: Any, trades: list[Trade], since_ms: int, history: list[di
     return attached
 
 
+def cancel_orphan_stops(freqtrade: Any, trades: list[Trade]) -> None:
+    """Cancel the stoplosses still open for trades that are closed now.
+
+    While a flatten's close is out but its bookkeeping waits (for the exit lock, or for a restart), the bot's
+    loop can see a stop the flatten cancelled and place a new one; it must not outlive its trade.
+    """
+    for trade in trades:
+        if not trade.is_open and trade.has_open_sl_orders:
+            freqtrade.cancel_stoploss_on_exchange(trade)
+    Trade.commit()
+
+
 def recover_interrupted(freqtrade: Any) -> dict[int, list[str]]:
     """At start-up: finish a flatten the bot died in, from BingX's order history. Sends nothing that trades."""
     pending = []
@@ -187,6 +199,7 @@ def recover_interrupted(freqtrade: Any) -> dict[int, list[str]]:
     trades = [trade for trade, _ in pending]
     logger.warning(f"Found an interrupted BingX flatten for {len(trades)} trade(s); reconciling from order history.")
     attached = attach_exit_orders(freqtrade, trades, since_ms)
+    cancel_orphan_stops(freqtrade, trades)
     clear_intent(trades)
     still_open = [t.id for t in trades if t.is_open]
     if still_open:
