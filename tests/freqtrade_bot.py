@@ -114,6 +114,8 @@ class FreqtradeBot:
         args = self.args or ["trade", "-c", str(self.config_path), "--strategy", self.strategy,
                              "--strategy-path", str(STRATEGY_DIR)]
         env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1")
+        # freqtrade skips its whole logging set-up when it sees pytest's variable: the bot must log as in production.
+        env.pop("PYTEST_VERSION", None)
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(launcher_command() + args, stdout=out, stderr=subprocess.STDOUT,
                                          cwd=self.tmp, env=env, start_new_session=True)

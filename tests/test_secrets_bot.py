@@ -62,11 +62,7 @@ def verbose_bot(simulator, tmp_path_factory):
     bot = FreqtradeBot(home, config, args=args)
     bot.logfile = logfile
     try:
-        # freqtrade skips its whole logging set-up (handlers, logfile) when PYTEST_VERSION is set, and the bot
-        # inherits this process's environment: without this the scan would read a log freqtrade never builds.
-        with pytest.MonkeyPatch.context() as env:
-            env.delenv("PYTEST_VERSION", raising=False)
-            bot.start()
+        bot.start()  # FreqtradeBot drops PYTEST_VERSION: freqtrade builds its real handlers and the logfile
         yield bot
     finally:
         bot.stop()
