@@ -107,3 +107,31 @@ def test_dry_run_forceexit_all_is_freqtrades_own(sim, start_bot):
     response = requests.post(f"{bot.api_url}/closeall", json={}, auth=bot.auth, timeout=10)
     assert response.status_code == 502 and "live" in response.json()["error"]
     bot.stop()
+
+
+def test_unreadable_order_history_keeps_the_intent_for_the_next_start_up(sim, start_bot, tmp_path_factory):
+    home = tmp_path_factory.mktemp("history-outage-bot")
+    bot = start_bot(sim.base_url, tmp=home)
+    for pair in PAIRS[:2]:
+        bot.api("POST", "/forceenter", {"pair": pair, "side": "short"})
+    wait_filled(bot, sim, 2)
+    sim.inject("trade/allOrders", Fault.http_error(502), times=1000)  # BingX's order history is down
+    sim.clear_requests()
+
+    answer = bot.api("POST", "/forceexit", {"tradeid": "all"}, timeout=60)
+
+    assert sim.positions() == [] and len(sim.requests_to(CLOSE)) == 1
+    assert answer["status"] == "partial" and answer["closed"] == []
+    assert [t["is_open"] for t in trades_in_db(bot)] == [1, 1]  # not guessed: BingX's fills are unknown
+    bot.stop()
+    sim.clear_faults()  # the history is back
+
+    restarted = start_bot(sim.base_url, tmp=home)
+
+    restarted.wait_for(lambda: all(t["is_open"] == 0 for t in trades_in_db(restarted)), timeout=60,
+                       what="the trades reconciled from the history at start-up")
+    fills = {float(o["avgPrice"]) for o in sim.orders() if o["status"] == "FILLED"}
+    for trade in trades_in_db(restarted):
+        assert trade["exit_reason"] == "force_exit" and trade["close_rate"] in fills
+    assert len(sim.requests_to(CLOSE)) == 1 and sim.reversals() == []
+    restarted.stop()

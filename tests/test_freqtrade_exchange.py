@@ -296,3 +296,18 @@ def test_ccxt_errors_translate_specific_to_general(error, expected):
     translated = freqtrade_error(error, "set leverage")
     assert type(translated).__name__ == expected
     assert str(error) in str(translated)
+
+
+def test_freqtrades_own_requests_survive_a_skewed_clock_with_one_resync(live, fresh_sim):
+    fresh_sim.clock_offset_ms = 90_000  # beyond any recvWindow
+    fresh_sim.clear_requests()
+
+    balance = live.get_balances()
+
+    assert "USDT" in balance
+    paths = [r.path.rsplit("/", 2)[-2] + "/" + r.path.rsplit("/", 1)[-1] for r in fresh_sim.requests]
+    assert paths.count("server/time") == 1
+    assert [r.code for r in fresh_sim.requests if not r.path.endswith("server/time")][-1] == 0
+    fresh_sim.clear_requests()
+    live.get_balances()  # the offset sticks: no more refusals
+    assert {r.code for r in fresh_sim.requests} == {0}

@@ -28,7 +28,8 @@ from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas
 from freqtrade.util import dt_ts
 
 from ..async_exchange import AsyncBingX
-from ..errors import AlreadySubmitted, InvalidParameter, OrderMissing, RateLimited
+from ..closeall import set_clock_offset
+from ..errors import AlreadySubmitted, ClockSkew, InvalidParameter, OrderMissing, RateLimited
 from ..exchange import BingX
 from ..redaction import mask_root_handlers
 from . import tiers as tier_source
@@ -74,12 +75,33 @@ class _FreqtradeErrors:
                                 raw=e.raw) from e
 
 
+# Every request freqtrade signs goes through fetch2. BingX refuses a timestamp outside recvWindow of its own
+# clock (80014/100421/109400 "timestamp", before executing anything), and freqtrade's retrier would send the
+# same skewed timestamp again: resynchronise with BingX's server time once and send it once more.
 class FreqtradeBingXSync(_FreqtradeErrors, BingX):  # type: ignore[misc]
     """The plugin's ccxt BingX as freqtrade's sync API object."""
+
+    def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006 - ccxt's
+               config: Any = {}) -> Any:  # noqa: B006
+        try:
+            return super().fetch2(path, api, method, params, config)
+        except ClockSkew:
+            logger.warning("BingX refused a request's timestamp; resynchronising the clock and sending it again.")
+            set_clock_offset(self, self.swapV2PublicGetServerTime({}))
+            return super().fetch2(path, api, method, params, config)
 
 
 class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
     """The plugin's async ccxt BingX as freqtrade's async API object."""
+
+    async def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006
+                     config: Any = {}) -> Any:  # noqa: B006
+        try:
+            return await super().fetch2(path, api, method, params, config)
+        except ClockSkew:
+            logger.warning("BingX refused a request's timestamp; resynchronising the clock and sending it again.")
+            set_clock_offset(self, await self.swapV2PublicGetServerTime({}))
+            return await super().fetch2(path, api, method, params, config)
 
 
 def freqtrade_error(e: ccxt.BaseError, action: str) -> Exception:

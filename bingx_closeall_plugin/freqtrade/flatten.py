@@ -197,7 +197,8 @@ class Flattener:
         attached, history_error = self._attach(confirmed, intent.started_ms)
         error = error or history_error
         leftovers: list[str] = []
-        fallbacks = self._fall_back(confirmed, leftovers)
+        unreconciled: list[Trade] = []
+        fallbacks = self._fall_back(confirmed, leftovers, unreconciled if history_error else None)
         if leftovers:
             # A late fill (a stop or an entry that raced the cancel) reopened a position the close had just closed:
             # no trade owns it any more, so the bot would never manage or exit it. Close it (bounded: once).
@@ -207,7 +208,11 @@ class Flattener:
             closes += more
             close_requests += sum(c.requests for c in more) + more_refused
             error = error or leftover_error
-        reconcile.clear_intent(confirmed)  # the wallets were refreshed once by attach_exit_orders
+        # the wallets were refreshed once by attach_exit_orders; an unreconciled trade keeps its intent
+        reconcile.clear_intent([t for t in confirmed if t not in unreconciled])
+        if unreconciled:
+            logger.error(f"Trades {[t.id for t in unreconciled]}: their positions are closed at BingX but the order "
+                         "history could not be read; they will be reconciled from it at the next start-up.")
         failed = [entry for close in closes for entry in close.failed]
         closed = [_closed(t, attached) for t in confirmed if t.id in attached]
         result = (f"Closed {len(closed)} trade(s) with {close_requests} BingX closeAllPositions "
@@ -322,7 +327,8 @@ class Flattener:
     def _attach(self, trades: list[Trade], since_ms: int) -> tuple[dict[int, list[str]], BaseException | None]:
         """BingX's fills onto the trades; an unreadable history is reported, not raised after the close went out.
 
-        The trades it leaves open whose position is gone get freqtrade's own recovery in :meth:`_fall_back`.
+        The trades it leaves open whose position is gone keep their intent: the next start-up finishes them
+        from the history (:func:`.reconcile.recover_interrupted`), unless freqtrade's own loop does first.
         """
         try:
             return reconcile.attach_exit_orders(self.ft, trades, since_ms), None
@@ -330,11 +336,14 @@ class Flattener:
             logger.error(f"Could not read BingX's order history to reconcile the trades: {error_text(e)}")
             return {}, e
 
-    def _fall_back(self, trades: list[Trade], leftovers: list[str] | None = None) -> list[int]:
+    def _fall_back(self, trades: list[Trade], leftovers: list[str] | None = None,
+                   unreconciled: list[Trade] | None = None) -> list[int]:
         """freqtrade's own per-trade exit for every trade whose position BingX did not close.
 
         ``leftovers``, when given, receives the trades' symbols that hold a position although every trade on
-        them is closed now (read from the same positions answer).
+        them is closed now (read from the same positions answer). ``unreconciled``, when given (the history
+        could not be read), receives the trades whose position is gone, instead of handing them to
+        freqtrade's ``handle_onexchange_order``, which reads the same history per pair.
         """
         open_trades = [t for t in trades if t.is_open]
         if not open_trades and leftovers is None:
@@ -345,6 +354,9 @@ class Flattener:
         fallbacks = []
         for trade in open_trades:
             if to_native(trade.pair) not in still:
+                if unreconciled is not None:
+                    unreconciled.append(trade)
+                    continue
                 # The position is gone but no close order was found for it: freqtrade's own recovery.
                 self.ft.handle_onexchange_order(trade)
                 continue

@@ -38,7 +38,9 @@ INTENT_KEY = "bingx_flatten_intent"
 HISTORY_MARGIN_MS = 10_000
 AMOUNT_TOLERANCE = 1e-9  # float noise when comparing filled amounts with the trade's
 HISTORY_LIMIT = 1000  # BingX's maximum rows per allOrders request
-HISTORY_RETRY_S = (0.5, 1.0, None)  # pause before each further attempt; None: the last attempt
+# Pause before each further attempt (None: the last attempt): about 7 s in all, with the bot's exit lock held,
+# so the bot's own loop does not start a recovery of its own on these trades meanwhile.
+HISTORY_RETRY_S = (0.5, 1.0, 2.0, 4.0, None)
 ORDER_HISTORY_METHOD = "swapV2PrivateGetTradeAllOrders"
 
 
