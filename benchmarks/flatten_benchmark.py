@@ -19,6 +19,7 @@ import os
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -53,12 +54,15 @@ def run(sim: BingXSimulator, bot: FreqtradeBot, pairs: list[str]) -> tuple[float
         t["has_open_orders"] for t in bot.api("GET", "/status")), "trades filled")
     wait(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == len(pairs), "stops placed")
     before = len(sim.requests)
+    # The POST answers once the bookkeeping is done: the account is watched while it is in flight.
+    press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}), kwargs={"timeout": WAIT_S})
     started = time.monotonic()
-    bot.api("POST", "/forceexit", {"tradeid": "all"}, timeout=WAIT_S)
+    press.start()
     wait(lambda: not sim.positions(), "flat")
     flat = time.monotonic() - started
     wait(lambda: open_in_db(bot) == 0, "closed in the database")
     closed = time.monotonic() - started
+    press.join(WAIT_S)
     return flat, closed, len(sim.requests) - before
 
 

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import ccxt
 
-from .errors import InvalidInput, RateLimited
+from .errors import InvalidInput
 from .exchange import BingX
 from .flatten import FlattenReport, flatten, read_account
 from .closeall import MAX_RECV_WINDOW_MS, check_arguments

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -181,6 +182,32 @@ class FreqtradeBot:
         resp = requests.request(method, f"{self.api_url}{path}", json=json, auth=self.auth, timeout=timeout)
         resp.raise_for_status()
         return resp.json()
+
+    def force_enter(self, entries: list[tuple[str, str]], sim: Any = None, timeout: float = 60) -> list[dict]:
+        """Force-enter ``(pair, side)`` pairs; wait until every entry is filled and, when ``sim`` is given,
+        until every trade's stoploss rests on the exchange. Returns the bot's open trades."""
+        for pair, side in entries:
+            self.api("POST", "/forceenter", {"pair": pair, "side": side})
+        trades = self.wait_for(
+            lambda: (lambda t: t if len(t) == len(entries) and not any(x["has_open_orders"] for x in t) else None)(
+                self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{len(entries)} filled trades")
+        if sim is not None:
+            self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= len(entries),
+                          timeout=30, interval=0.2, what="a stoploss on the exchange for every trade")
+        return trades
+
+    def db(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
+        """Rows of the bot's sqlite database, as dicts."""
+        assert self.db_path is not None
+        with sqlite3.connect(self.db_path) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute(sql, params)]
+
+    def exit_orders_in_db(self, trade_id: int) -> list[dict[str, Any]]:
+        """The trade's filled orders on its exit side, as freqtrade recorded them."""
+        return self.db("SELECT o.* FROM orders o JOIN trades t ON t.id = o.ft_trade_id WHERE o.ft_trade_id = ? "
+                       "AND o.ft_order_side = CASE WHEN t.is_short THEN 'buy' ELSE 'sell' END AND o.status = 'closed'",
+                       (trade_id,))
 
     def wait_for(self, predicate: Any, timeout: float = 30, interval: float = 0.5, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout

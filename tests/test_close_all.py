@@ -10,7 +10,6 @@ import pytest
 
 from bingx_closeall_plugin import (
     AsyncBingX,
-    BingX,
     CloseAllResult,
     InvalidInput,
     InvalidSymbol,

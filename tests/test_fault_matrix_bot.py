@@ -12,7 +12,6 @@ matrix for the Python API and the CLI.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -154,14 +153,7 @@ def make_flat(bot, sim) -> None:
 
 def enter(bot, sim) -> dict[str, int]:
     """Force-enter BTC long and ETH short; wait until both are filled and both stoplosses rest on BingX."""
-    bot.api("POST", "/forceenter", {"pair": LONG, "side": "long"})
-    bot.api("POST", "/forceenter", {"pair": SHORT, "side": "short"})
-    trades = bot.wait_for(
-        lambda: (lambda t: t if len(t) == 2 and not any(x["has_open_orders"] for x in t) else None)(
-            bot.api("GET", "/status")), timeout=60, interval=0.2, what="two filled trades")
-    bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == 2,
-                 timeout=30, interval=0.2, what="both stoplosses on the exchange")
-    return {t["pair"]: t["trade_id"] for t in trades}
+    return {t["pair"]: t["trade_id"] for t in bot.force_enter([(LONG, "long"), (SHORT, "short")], sim)}
 
 
 def exit_orders(sim) -> list:
@@ -170,19 +162,7 @@ def exit_orders(sim) -> list:
 
 
 def db_trades(bot, ids) -> dict[int, dict]:
-    with sqlite3.connect(bot.db_path) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute(f"SELECT * FROM trades WHERE id IN ({','.join('?' * len(ids))})", list(ids))
-        return {row["id"]: dict(row) for row in rows}
-
-
-def db_exit_orders(bot, trade_id) -> list[dict]:
-    with sqlite3.connect(bot.db_path) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(row) for row in db.execute(
-            "SELECT o.* FROM orders o JOIN trades t ON t.id = o.ft_trade_id WHERE o.ft_trade_id = ? "
-            "AND o.ft_order_side = CASE WHEN t.is_short THEN 'buy' ELSE 'sell' END AND o.status = 'closed'",
-            (trade_id,))]
+    return {row["id"]: row for row in bot.db(f"SELECT * FROM trades WHERE id IN ({','.join('?' * len(ids))})", list(ids))}
 
 
 def settled(bot, sim, ids) -> bool:
@@ -203,7 +183,7 @@ def assert_database_matches_exchange(bot, sim, ids, exit_reason="force_exit") ->
             assert trade["is_open"] == 1, f"{pair}: the position is open, the trade must be too: {trade}"
             continue
         assert trade["is_open"] == 0 and trade["exit_reason"] == exit_reason, trade
-        (exit_order,) = db_exit_orders(bot, trade_id)
+        (exit_order,) = bot.exit_orders_in_db(trade_id)
         fill = fills[exit_order["order_id"]]
         assert trade["close_rate"] == pytest.approx(float(fill["avgPrice"])), "BingX's fill price"
         assert exit_order["filled"] == pytest.approx(abs(float(fill["executedQty"])))

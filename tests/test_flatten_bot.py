@@ -7,7 +7,6 @@ simulator's request log and the bot's database.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import pytest
@@ -41,17 +40,7 @@ def sim(simulator, bot):
 
 
 def enter(bot, pairs, side="long", sim=None):
-    """Force-enter ``pairs``; wait until every entry is filled and its stoploss rests on the exchange."""
-    for pair in pairs:
-        bot.api("POST", "/forceenter", {"pair": pair, "side": side})
-    trades = bot.wait_for(
-        lambda: (lambda trades: trades if len(trades) == len(pairs) and not any(t["has_open_orders"] for t in trades)
-                 else None)(bot.api("GET", "/status")),
-        timeout=60, what=f"{len(pairs)} filled trades")
-    if sim is not None:
-        bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= len(pairs),
-                     timeout=30, what="a stoploss on the exchange for every trade")
-    return trades
+    return bot.force_enter([(pair, side) for pair in pairs], sim)
 
 
 def new_orders(sim):
@@ -59,29 +48,14 @@ def new_orders(sim):
     return [r for r in sim.requests_to("trade/order") if r.method == "POST" and "stopPrice" not in r.params]
 
 
-def db_trades(bot):
-    with sqlite3.connect(bot.db_path) as db:
-        db.row_factory = sqlite3.Row
-        return {row["id"]: dict(row) for row in db.execute("SELECT * FROM trades")}
-
-
-def db_exit_orders(bot, trade_id):
-    with sqlite3.connect(bot.db_path) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(row) for row in db.execute(
-            "SELECT o.* FROM orders o JOIN trades t ON t.id = o.ft_trade_id "
-            "WHERE o.ft_trade_id = ? AND o.ft_order_side = CASE WHEN t.is_short THEN 'buy' ELSE 'sell' END",
-            (trade_id,))]
-
-
 def assert_closed_with_bingx_fills(bot, sim, trade_ids):
     """Every trade closed in the database, exit reason force_exit, at BingX's real fill price."""
-    trades = db_trades(bot)
+    trades = {row["id"]: row for row in bot.db("SELECT * FROM trades")}
     fills = {str(o["orderId"]): o for o in sim.orders() if o["status"] == "FILLED"}
     for trade_id in trade_ids:
         trade = trades[trade_id]
         assert trade["is_open"] == 0 and trade["exit_reason"] == "force_exit", trade
-        (exit_order,) = db_exit_orders(bot, trade_id)
+        (exit_order,) = bot.exit_orders_in_db(trade_id)
         fill = fills[exit_order["order_id"]]
         assert trade["close_rate"] == pytest.approx(float(fill["avgPrice"]))
         assert exit_order["filled"] == pytest.approx(abs(float(fill["executedQty"])))

@@ -3,7 +3,6 @@ switch, and dry-run left exactly as freqtrade does it. Each test runs its own re
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import pytest
@@ -17,25 +16,14 @@ CLOSE = "trade/closeAllPositions"
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
 
 
-def wait_filled(bot, sim, count):
-    bot.wait_for(lambda: (lambda t: len(t) == count and not any(x["has_open_orders"] for x in t))(bot.api("GET", "/status")),
-                 timeout=60, what=f"{count} filled trades")
-    bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == count,
-                 timeout=30, what="the stoplosses on the exchange")
-
-
 def trades_in_db(bot):
-    with sqlite3.connect(bot.db_path) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT id, pair, is_open, exit_reason, close_rate FROM trades ORDER BY id")]
+    return bot.db("SELECT id, pair, is_open, exit_reason, close_rate FROM trades ORDER BY id")
 
 
 def test_crash_between_answer_and_commit_is_reconciled_at_restart(sim, start_bot, tmp_path_factory):
     home = tmp_path_factory.mktemp("crash-bot")
     bot = start_bot(sim.base_url, tmp=home)
-    for pair in PAIRS[:2]:
-        bot.api("POST", "/forceenter", {"pair": pair, "side": "long"})
-    wait_filled(bot, sim, 2)
+    bot.force_enter([(pair, "long") for pair in PAIRS[:2]], sim)
     # The close executes and is answered; the order-history read that follows hangs: kill -9 the bot there.
     sim.inject("trade/allOrders", Fault.delay(60))
     sim.clear_requests()
@@ -75,9 +63,7 @@ def test_crash_between_answer_and_commit_is_reconciled_at_restart(sim, start_bot
 
 def test_strategy_kill_switch_flattens_in_one_request(sim, start_bot):
     bot = start_bot(sim.base_url, name="kill-switch-bot", strategy="BingxKillSwitch")
-    for pair in PAIRS:
-        bot.api("POST", "/forceenter", {"pair": pair, "side": "long"})
-    wait_filled(bot, sim, 3)
+    bot.force_enter([(pair, "long") for pair in PAIRS], sim)
     sim.clear_requests()
 
     # -2.5 % on every pair: -7.5 % of stake at 3x, past the strategy's 5 % limit, short of its 10 % stop.
@@ -112,9 +98,7 @@ def test_dry_run_forceexit_all_is_freqtrades_own(sim, start_bot):
 def test_unreadable_order_history_keeps_the_intent_for_the_next_start_up(sim, start_bot, tmp_path_factory):
     home = tmp_path_factory.mktemp("history-outage-bot")
     bot = start_bot(sim.base_url, tmp=home)
-    for pair in PAIRS[:2]:
-        bot.api("POST", "/forceenter", {"pair": pair, "side": "short"})
-    wait_filled(bot, sim, 2)
+    bot.force_enter([(pair, "short") for pair in PAIRS[:2]], sim)
     sim.inject("trade/allOrders", Fault.http_error(502), times=1000)  # BingX's order history is down
     sim.clear_requests()
 

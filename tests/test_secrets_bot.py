@@ -68,31 +68,22 @@ def verbose_bot(simulator, tmp_path_factory):
         bot.stop()
 
 
-def enter(bot, sim, pairs):
-    for pair, side in pairs:
-        bot.api("POST", "/forceenter", {"pair": pair, "side": side})
-    bot.wait_for(lambda: (lambda t: len(t) == len(pairs) and not any(x["has_open_orders"] for x in t))(
-        bot.api("GET", "/status")), timeout=60, what="filled trades")
-    bot.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == len(pairs),
-                 timeout=30, what="stoplosses on the exchange")
-
-
 def test_debug_logs_of_every_path_carry_no_secret(verbose_bot, simulator):
     bot, sim = verbose_bot, simulator
     seen = []
 
-    enter(bot, sim, [(PAIRS[0], "long"), (PAIRS[1], "short")])
+    bot.force_enter([(PAIRS[0], "long"), (PAIRS[1], "short")], sim)
     assert bot.api("POST", "/forceexit", {"tradeid": "all"})["status"] == "done"
     seen += sim.requests
     sim.clear_requests()
 
-    enter(bot, sim, [(PAIRS[2], "long")])
+    bot.force_enter([(PAIRS[2], "long")], sim)
     assert bot.api("POST", "/closeall", {})["status"] == "done"
     bot.api("POST", "/start")
     seen += sim.requests
     sim.clear_requests()
 
-    enter(bot, sim, [(PAIRS[0], "short"), (PAIRS[2], "short")])
+    bot.force_enter([(PAIRS[0], "short"), (PAIRS[2], "short")], sim)
     sim.inject(CLOSE, Fault.error(100410, RATE_LIMITED))
     answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
     assert answer["status"] == "partial" and "unblocked" in answer["error"]

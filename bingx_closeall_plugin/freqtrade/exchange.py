@@ -24,7 +24,7 @@ from freqtrade.exceptions import (
 )
 from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
-from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas
+from freqtrade.exchange.exchange_types import CcxtPosition, FtHas
 from freqtrade.util import dt_ts
 
 from ..async_exchange import AsyncBingX

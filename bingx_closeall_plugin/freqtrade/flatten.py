@@ -182,7 +182,11 @@ class Flattener:
         account_symbols = {p["symbol"] for p in positions}
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
         single = account_symbols <= bot_symbols
-        cancelled = self._cancel_bot_orders(confirmed, orders, single)
+        # Holding the exit lock, every bot order goes in one cancel-all before the close. Without it the bot's
+        # loop is mid-way through its stoploss checks and would re-place each stop it finds cancelled: the stops
+        # (reduce-only, they cannot reopen a position) then stay until the trades are closed, and only the
+        # orders that could reopen one (entries) are cancelled first.
+        cancelled = self._cancel_bot_orders(confirmed, orders, single, stops=self._holding_exit_lock)
         intent = reconcile.persist_intent(confirmed, api.milliseconds())
         symbols = [None] if single else sorted(bot_symbols & account_symbols)
         closes, error, refused = self._close(symbols)
@@ -254,12 +258,14 @@ class Flattener:
         return confirmed, vetoed
 
     def _cancel_bot_orders(self, trades: list[Trade], account_orders: list[dict[str, Any]],
-                           single: bool) -> dict[str, Any]:
-        """Cancel the trades' open orders (stoploss included) before the close, so none reopens a position.
+                           single: bool, stops: bool = True) -> dict[str, Any]:
+        """Cancel the trades' open orders (stoplosses too, unless ``stops`` is False) before the close, so none
+        reopens a position.
 
         Returns order id -> the cancelled order as BingX answered it, for :meth:`_record_cancelled`.
         """
-        bot_orders = {o.order_id: (t, o) for t in trades for o in t.orders if o.ft_is_open}
+        bot_orders = {o.order_id: (t, o) for t in trades for o in t.orders
+                      if o.ft_is_open and (stops or o.ft_order_side != "stoploss")}
         on_exchange = {str(o.get("orderId")) for o in account_orders}
         cancelled: dict[str, Any] = {}
         if not bot_orders:

@@ -21,7 +21,7 @@ class Fault:
     executed: bool = False
     seconds: float = 0.0
     status: int = 502
-    body: str = ""
+    payload: str = ""  # the body http_error and body() answer (a field named body would clash with body())
     symbols: tuple[str, ...] = ()
     symbol: str | None = None
     side: str | None = None
@@ -46,7 +46,7 @@ class Fault:
     def http_error(cls, status: int = 502, body: str = "<html><body>502 Bad Gateway</body></html>",
                    executed: bool = False) -> "Fault":
         """Answer an HTML body with ``status``, after executing or not."""
-        return cls(kind="http_error", status=int(status), body=body, executed=bool(executed))
+        return cls(kind="http_error", status=int(status), payload=body, executed=bool(executed))
 
     @classmethod
     def body(cls, text: str, status: int = 200, executed: bool = False) -> "Fault":
@@ -54,7 +54,7 @@ class Fault:
 
         For malformed answers: a body that is not JSON, lacks ``data``, carries float ids, and so on.
         """
-        return cls(kind="body", status=int(status), body=str(text), executed=bool(executed))
+        return cls(kind="body", status=int(status), payload=str(text), executed=bool(executed))
 
     @classmethod
     def failed(cls, symbols: list[str] | tuple[str, ...] | str) -> "Fault":

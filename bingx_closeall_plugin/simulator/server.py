@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -381,7 +381,7 @@ class BingXSimulator:
                     self._drop(request)
                     return done(None, None)
                 if fault.kind == "http_error":
-                    return done(web.Response(text=fault.body, status=fault.status, content_type="text/html"), None)
+                    return done(web.Response(text=fault.payload, status=fault.status, content_type="text/html"), None)
                 if fault.kind == "body":
                     return done(self._raw(fault), None)
             payload = self._execute(request, rel, handler, private, params, signature, signed, fault)
@@ -390,7 +390,7 @@ class BingXSimulator:
                 self._drop(request)
                 return done(None, code)
             if fault is not None and fault.kind == "http_error":
-                return done(web.Response(text=fault.body, status=fault.status, content_type="text/html"), None)
+                return done(web.Response(text=fault.payload, status=fault.status, content_type="text/html"), None)
             if fault is not None and fault.kind == "body":
                 return done(self._raw(fault), code)
             if fault is not None and fault.kind == "delay":
@@ -401,7 +401,7 @@ class BingXSimulator:
 
     @staticmethod
     def _raw(fault: Fault) -> web.Response:
-        return web.Response(text=fault.body, status=fault.status, content_type="application/json")
+        return web.Response(text=fault.payload, status=fault.status, content_type="application/json")
 
     @staticmethod
     def _drop(request: web.Request) -> None:
