@@ -77,12 +77,18 @@ class _FreqtradeErrors:
 
 # Every request freqtrade signs goes through fetch2. BingX refuses a timestamp outside recvWindow of its own
 # clock (80014/100421/109400 "timestamp", before executing anything), and freqtrade's retrier would send the
-# same skewed timestamp again: resynchronise with BingX's server time once and send it once more.
+# same skewed timestamp again: resynchronise with BingX's server time once and send it once more. The close
+# path does this itself (and counts what it sends), so its request is left to it.
+OWN_RESYNC_PATHS = frozenset({"trade/closeAllPositions"})
+
+
 class FreqtradeBingXSync(_FreqtradeErrors, BingX):  # type: ignore[misc]
     """The plugin's ccxt BingX as freqtrade's sync API object."""
 
     def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006 - ccxt's
                config: Any = {}) -> Any:  # noqa: B006
+        if path in OWN_RESYNC_PATHS:
+            return super().fetch2(path, api, method, params, config)
         try:
             return super().fetch2(path, api, method, params, config)
         except ClockSkew:
@@ -96,6 +102,8 @@ class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
 
     async def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006
                      config: Any = {}) -> Any:  # noqa: B006
+        if path in OWN_RESYNC_PATHS:
+            return await super().fetch2(path, api, method, params, config)
         try:
             return await super().fetch2(path, api, method, params, config)
         except ClockSkew:
