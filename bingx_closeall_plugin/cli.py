@@ -333,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.recv_window is not None and not 0 < args.recv_window <= MAX_RECV_WINDOW_MS:
             raise InvalidInput(f"--recv-window must be between 1 and {MAX_RECV_WINDOW_MS} ms, got {args.recv_window}")
         accounts = accounts_from(args)
-        # Each account's own names (a config may add some); the first account's answer is the one shown.
-        native, inverse = [check_arguments(args.symbol, None, args.coin_m, account_names(a)) for a in accounts][0]
+        # Checked with each account's own names (a config may add some); each account maps it again in run_account.
+        targets = [check_arguments(args.symbol, None, args.coin_m, account_names(account)) for account in accounts]
+        native, inverse = targets[0]
     except (ConfigError, ccxt.BaseError) as e:
         print(f"bingx-closeall: {e}", file=sys.stderr)
         return EXIT_USAGE
