@@ -24,8 +24,8 @@ from .errors import InvalidSymbol
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CurrencyMap", "NativeSymbol", "both_names", "currency_map", "display_name", "parse_symbol", "to_native", "to_unified",
-           "unified_name"]
+__all__ = ["CurrencyMap", "NativeSymbol", "both_names", "currency_map", "display_name", "parse_symbol", "to_native",
+           "to_unified", "unified_name"]
 
 # BingX lists bases such as 1000PEPE and 1MBABYDOGE: capitals and digits, starting with either.
 _CODE = re.compile(r"[A-Z0-9]{1,20}")
