@@ -40,7 +40,7 @@ from ..closeall import close_all_positions, open_positions, set_clock_offset
 from ..errors import ClockSkew
 from ..flatten import FlattenReport, flatten, read_account
 from ..redaction import error_text
-from ..symbols import to_native
+from ..symbols import to_native, unified_name
 from . import reconcile
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Flattener:
 
     def close_all(self, symbol: str | None = None) -> dict[str, Any]:
         """``/closeall [symbol]``: stop entries, cancel all orders, close every position on the account."""
-        native = to_native(symbol) if symbol else None  # bad input refused before anything happens
+        native = to_native(symbol, self.ft.exchange._api) if symbol else None  # bad input refused before anything happens
         return self._exclusive(lambda: self._close_all(native))
 
     def submit(self, *, account_wide: bool = False, symbol: str | None = None) -> Future:
@@ -178,7 +178,7 @@ class Flattener:
             logger.error(f"BingX /forceexit all: could not read positions and open orders: {error_text(e)}")
             return _answer(f"Could not read BingX positions and open orders ({error_text(e)}); nothing was sent, "
                            "every trade stays open.", status="failed", error=error_text(e), close_requests=0)
-        bot_symbols = {to_native(t.pair) for t in confirmed}
+        bot_symbols = {to_native(t.pair, api) for t in confirmed}
         account_symbols = {p["symbol"] for p in positions}
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
         single = account_symbols <= bot_symbols
@@ -356,10 +356,10 @@ class Flattener:
             return []
         still = {p["symbol"] for p in open_positions(self.ft.exchange._api.swapV2PrivateGetUserPositions({}))}
         if leftovers is not None:
-            leftovers.extend(sorted(still & {to_native(t.pair) for t in trades} - {to_native(t.pair) for t in open_trades}))
+            leftovers.extend(sorted(still & {to_native(t.pair, self.ft.exchange._api) for t in trades} - {to_native(t.pair, self.ft.exchange._api) for t in open_trades}))
         fallbacks = []
         for trade in open_trades:
-            if to_native(trade.pair) not in still:
+            if to_native(trade.pair, self.ft.exchange._api) not in still:
                 if unreconciled is not None:
                     unreconciled.append(trade)
                     continue
@@ -380,7 +380,7 @@ class Flattener:
             self.ft.state = State.PAUSED  # no new entries: the bot must not re-enter on its next loop
             logger.warning("BingX /closeall: entries paused (use /start to resume).")
         api = self.ft.exchange._api
-        trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair) == symbol]
+        trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair, api) == symbol]
         intent = reconcile.persist_intent(trades, api.milliseconds())
         try:
             report = flatten(api, symbol)
@@ -427,15 +427,15 @@ def _closed(trade: Trade, attached: dict[int, list[str]]) -> dict[str, Any]:
 
 def _per_symbol(report: FlattenReport, trades: list[Trade], attached: dict[int, list[str]]) -> dict[str, Any]:
     by_symbol: dict[str, Any] = {}
-    trade_by_symbol = {to_native(t.pair): t for t in trades}
+    trade_by_symbol = {to_native(t.pair, report.currencies): t for t in trades}
     for order in report.closed_orders:
-        entry = by_symbol.setdefault(order["symbol"], {"orders": [], "trade_id": None})
+        entry = by_symbol.setdefault(order["symbol"], {"orders": [], "trade_id": None, "unified_symbol": order.get("unified_symbol")})
         entry["orders"].append(order)
         trade = trade_by_symbol.get(order["symbol"])
         if trade is not None and trade.id in attached:
             entry["trade_id"] = trade.id
     for position in report.remaining_positions:
-        by_symbol.setdefault(position.get("symbol"), {"orders": [], "trade_id": None})["still_open"] = True
+        by_symbol.setdefault(position.get("symbol"), {"orders": [], "trade_id": None, "unified_symbol": unified_name(position.get("symbol"), report.currencies)})["still_open"] = True
     return by_symbol
 
 
