@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from freqtrade_bot import FreqtradeBot, make_config  # noqa: E402
 
+from bingx_closeall_plugin import to_unified  # noqa: E402
 from bingx_closeall_plugin.simulator import BingXSimulator  # noqa: E402
 from bingx_closeall_plugin.simulator.markets import linear_contracts  # noqa: E402
 
@@ -71,7 +72,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--trades", type=int, nargs="+", default=[1, 5, 20, 50])
     args = parser.parse_args()
-    pairs = [f"{c['asset']}/USDT:USDT" for c in linear_contracts()[: max(args.trades)]]
+    pairs = [to_unified(c["symbol"]) for c in linear_contracts()[: max(args.trades)]]  # ccxt's names
     results: dict[str, dict[int, tuple[float, float, int]]] = {}
     for mode, switch in (("plugin", "1"), ("native", "0")):
         os.environ["BINGX_ONE_REQUEST_FLATTEN"] = switch  # inherited by the bot process

@@ -33,7 +33,7 @@ from typing import Any
 
 import requests
 
-from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin import BingX, close_all_positions, to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
@@ -54,7 +54,7 @@ REFUSALS = [(100419, "IP does not match IP whitelist"), (100413, "Incorrect apiK
 
 
 def native(pair: str) -> str:
-    return pair.replace("/USDT:USDT", "-USDT")
+    return to_native(pair)  # ccxt's name -> BingX's, as the bot maps it
 
 
 @dataclass

@@ -23,11 +23,11 @@ class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):  # type: ignore[
     """``ccxt.async_support.bingx`` whose close-all keeps everything BingX answered."""
 
     async def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
-        native, recv_window, inverse = _close_args(params)
+        native, recv_window, inverse = _close_args(self, params)
         return await run_async(self, close_plan(self, native, recv_window, inverse))
 
     async def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
-        native, recv_window, inverse = _close_args(params, symbol)
+        native, recv_window, inverse = _close_args(self, params, symbol)
         return await run_async(self, close_plan(self, native, recv_window, inverse))
 
 

@@ -25,6 +25,7 @@ from .exchange import BingX
 from .flatten import FlattenReport, flatten, read_account
 from .closeall import MAX_RECV_WINDOW_MS, check_arguments
 from .redaction import SecretMasker, error_text, mask
+from .symbols import CurrencyMap, currency_map, display_name, unified_name
 
 logger = logging.getLogger("bingx_closeall_plugin.cli")
 
@@ -44,6 +45,8 @@ class Account:
     secret: str
     urls: dict[str, str] | None  # ccxt urls['api'] override, from --base-url or the freqtrade config
     sandbox: bool
+    # ccxt_config.commonCurrencies of the bot's config: the bot's symbol names, so --symbol means what it means there
+    currencies: dict[str, str] | None = None
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Outcome:
     message: str = ""
     positions: list[dict[str, Any]] | None = None
     orders: list[dict[str, Any]] | None = None
+    currencies: CurrencyMap | None = None  # the account's ccxt names of BingX symbols, for the tables
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Close every BingX perpetual futures position (or one symbol's) in one request.",
         epilog="Keys come from --config (a freqtrade config) or BINGX_API_KEY / BINGX_API_SECRET.",
     )
-    parser.add_argument("--symbol", help="only this symbol: BTC/USDT:USDT or BTC-USDT (capitals)")
+    parser.add_argument("--symbol", help="only this symbol: ccxt's BTC/USDT:USDT (ccxt's names, e.g. TRUMP/USDT:USDT "
+                        "is BingX's TRUMPSOL-USDT) or BingX's BTC-USDT (capitals)")
     parser.add_argument("--recv-window", type=int, metavar="MS", help=f"BingX recvWindow, 1..{MAX_RECV_WINDOW_MS} ms")
     parser.add_argument("--dry-run", action="store_true", help="show what would be closed and cancelled; send nothing that trades")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask; close at once")
@@ -126,6 +131,10 @@ def account_from_config(path: str, urls: dict[str, str] | None, sandbox: bool) -
     url_section = ccxt_config.get("urls") if isinstance(ccxt_config, dict) else None
     if not isinstance(ccxt_config, dict) or not isinstance(url_section or {}, dict):
         raise ConfigError(f"config {path!r}: exchange.ccxt_config must be an object, and its urls too")
+    currencies = ccxt_config.get("commonCurrencies")
+    if currencies is not None and not (isinstance(currencies, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in currencies.items())):
+        raise ConfigError(f"config {path!r}: exchange.ccxt_config.commonCurrencies must map codes to codes")
     if urls is None:
         # A bot pointed at another root (the simulator, a proxy) keeps it: the same urls freqtrade's ccxt uses.
         config_urls = (url_section or {}).get("api")
@@ -133,19 +142,27 @@ def account_from_config(path: str, urls: dict[str, str] | None, sandbox: bool) -
             urls = {str(k): str(v) for k, v in config_urls.items()}
         elif isinstance(config_urls, str):
             urls = api_urls(config_urls)
-    return Account(path, key, secret, urls, sandbox or bool(exchange.get("sandbox")))
+    return Account(path, key, secret, urls, sandbox or bool(exchange.get("sandbox")), currencies)
 
 
 def make_exchange(account: Account, verbose: bool) -> BingX:
     # ccxt's throttle spaces private calls by up to half a second; a flatten makes a handful of requests,
     # far inside BingX's per-UID limits, and every one of them is urgent.
-    exchange = BingX({"apiKey": account.key, "secret": account.secret, "enableRateLimit": False, "timeout": 10_000})
+    config: dict[str, Any] = {"apiKey": account.key, "secret": account.secret, "enableRateLimit": False, "timeout": 10_000}
+    if account.currencies:
+        config["commonCurrencies"] = account.currencies  # ccxt adds them to its own table, as in the bot
+    exchange = BingX(config)
     if account.sandbox:
         exchange.set_sandbox_mode(True)
     if account.urls:
         exchange.urls["api"] = {**exchange.urls["api"], **account.urls}
     exchange.verbose = verbose
     return exchange
+
+
+def account_names(account: Account) -> CurrencyMap:
+    """The ccxt names the account's exchange will use, without building its client."""
+    return currency_map(BingX({"commonCurrencies": account.currencies}) if account.currencies else None)
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -178,11 +195,15 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
     exchange = make_exchange(account, args.verbose)
     secrets = (account.key, account.secret)
     try:
+        if args.symbol is not None:
+            # This account's names (its config may add some): TRUMP/USDT:USDT is BingX's TRUMPSOL-USDT.
+            native, inverse = check_arguments(args.symbol, None, args.coin_m, exchange)
         if args.dry_run:
             positions, orders = read_account(exchange, native, inverse=inverse)
-            return Outcome(account, EXIT_FLAT, positions=positions, orders=orders)
+            return Outcome(account, EXIT_FLAT, positions=positions, orders=orders, currencies=currency_map(exchange))
         sys.stdout.flush()
-        print(f"[{account.label}] sending closeAllPositions{' for ' + native if native else ''}...", file=sys.stderr)
+        target = f" for {display_name(native, exchange)}" if native else ""
+        print(f"[{account.label}] sending closeAllPositions{target}...", file=sys.stderr)
         report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders)
         if report.error is not None:
             code = exit_code_for(report.error)
@@ -227,11 +248,12 @@ def _read_only(account: Account, args: argparse.Namespace, native: str | None, i
 def print_positions(outcome: Outcome, out: TextIO) -> None:
     print(f"account {outcome.account.label}: {len(outcome.positions or [])} open position(s), "
           f"{len(outcome.orders or [])} open order(s)", file=out)
-    rows = [(p.get("symbol"), p.get("positionSide"), p.get("positionAmt"), p.get("avgPrice"), p.get("unrealizedProfit"))
-            for p in outcome.positions or []]
+    names = outcome.currencies
+    rows = [(display_name(p.get("symbol"), names), p.get("positionSide"), p.get("positionAmt"), p.get("avgPrice"),
+             p.get("unrealizedProfit")) for p in outcome.positions or []]
     print_table(("SYMBOL", "SIDE", "AMOUNT", "ENTRY", "UNREALIZED PNL"), rows, out)
-    orders = [(o.get("symbol"), o.get("side"), o.get("type"), o.get("origQty"), o.get("stopPrice") or o.get("price"))
-              for o in outcome.orders or []]
+    orders = [(display_name(o.get("symbol"), names), o.get("side"), o.get("type"), o.get("origQty"),
+               o.get("stopPrice") or o.get("price")) for o in outcome.orders or []]
     if orders:
         print_table(("SYMBOL", "SIDE", "TYPE", "QTY", "PRICE"), orders, out)
 
@@ -253,8 +275,9 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
         return
     print(f"account {label}: {len(report.success)} close order(s) in {report.close_requests} request(s)", file=out)
     by_id = {order["orderId"]: order for order in report.closed_orders}
-    rows = [(by_id.get(i, {}).get("symbol"), by_id.get(i, {}).get("side"), by_id.get(i, {}).get("executedQty"),
-             by_id.get(i, {}).get("avgPrice"), i) for i in report.success]
+    names = report.currencies
+    rows = [(display_name(by_id.get(i, {}).get("symbol"), names), by_id.get(i, {}).get("side"),
+             by_id.get(i, {}).get("executedQty"), by_id.get(i, {}).get("avgPrice"), i) for i in report.success]
     print_table(("SYMBOL", "SIDE", "QTY", "AVG PRICE", "ORDER ID"), rows, out)
     if report.cancelled_orders is not None:
         print(f"  cancelled open orders: {len(report.cancelled_orders)}", file=out)
@@ -264,8 +287,8 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
         print(f"  BingX could not close: {', '.join(map(str, report.failed))}", file=out)
     if report.remaining_positions:
         print("  STILL OPEN:", file=out)
-        print_table(("SYMBOL", "SIDE", "AMOUNT"), [(p.get("symbol"), p.get("positionSide"), p.get("positionAmt"))
-                                                 for p in report.remaining_positions], out)
+        print_table(("SYMBOL", "SIDE", "AMOUNT"), [(display_name(p.get("symbol"), names), p.get("positionSide"),
+                                                   p.get("positionAmt")) for p in report.remaining_positions], out)
     if outcome.message:
         print(f"  {outcome.message}", file=out)
     print("  FLAT" if outcome.code == EXIT_FLAT else "  NOT FLAT", file=out)
@@ -275,13 +298,21 @@ def json_document(outcome: Outcome) -> dict[str, Any]:
     if outcome.report is not None:
         document = outcome.report.to_dict()
     elif outcome.positions is not None:
-        document = {"dry_run": True, "positions": outcome.positions, "open_orders": outcome.orders}
+        document = {"dry_run": True, "positions": _named(outcome.positions, outcome.currencies),
+                    "open_orders": _named(outcome.orders, outcome.currencies)}
     else:
         document = {"success": [], "failed": [], "symbol": None, "remaining_positions": None}
     document["exit_code"] = outcome.code
     if outcome.message:
         document["error"] = outcome.message
     return document
+
+
+def _named(rows: list[dict[str, Any]] | None, names: CurrencyMap | None) -> list[dict[str, Any]] | None:
+    """BingX's rows as sent, each with ccxt's name for its symbol beside BingX's."""
+    if rows is None:
+        return None
+    return [{**row, "unified_symbol": unified_name(row.get("symbol"), names)} for row in rows]
 
 
 def setup_logging(verbose: bool, secrets: tuple[str, ...]) -> SecretMasker:
@@ -301,8 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.recv_window is not None and not 0 < args.recv_window <= MAX_RECV_WINDOW_MS:
             raise InvalidInput(f"--recv-window must be between 1 and {MAX_RECV_WINDOW_MS} ms, got {args.recv_window}")
-        native, inverse = check_arguments(args.symbol, None, args.coin_m)
         accounts = accounts_from(args)
+        # Checked with each account's own names (a config may add some); each account maps it again in run_account.
+        targets = [check_arguments(args.symbol, None, args.coin_m, account_names(account)) for account in accounts]
+        native, inverse = targets[0]
     except (ConfigError, ccxt.BaseError) as e:
         print(f"bingx-closeall: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,6 +17,7 @@ Rules the plan keeps:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Generator
@@ -33,7 +34,7 @@ from .errors import (
     ServiceUnavailable,
     translate,
 )
-from .symbols import parse_symbol
+from .symbols import parse_symbol, unified_name
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +62,14 @@ class CloseAllResult:
     already_flat: bool = False  #: BingX said there was nothing to close (101205), or a check found nothing
     recovered_from: str | None = None  #: the error a lost or refused answer raised, when it was verified
     requests: int = 1  #: close requests sent
+    unified_symbol: str | None = None  #: ccxt's name for ``symbol`` (``TRUMP/USDT:USDT`` for ``TRUMPSOL-USDT``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "success": list(self.success),
             "failed": list(self.failed),
             "symbol": self.symbol,
+            "unified_symbol": self.unified_symbol,
             "already_flat": self.already_flat,
             "recovered_from": self.recovered_from,
             "close_requests": self.requests,
@@ -159,8 +162,13 @@ def open_positions(response: Any, symbol: str | None = None) -> list[dict[str, A
     return positions
 
 
-def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool) -> tuple[str | None, bool]:
-    """Validate before anything is sent; returns (native symbol or None, coin-M?)."""
+def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool,
+                    exchange: Any = None) -> tuple[str | None, bool]:
+    """Validate before anything is sent; returns (native symbol or None, coin-M?).
+
+    ``symbol`` is read through ``exchange``'s currency table (ccxt's ``TRUMP/USDT:USDT`` is BingX's
+    ``TRUMPSOL-USDT``); None: ccxt bingx's default table.
+    """
     if recv_window is not None:
         if isinstance(recv_window, bool) or not isinstance(recv_window, int):
             raise InvalidInput(f"recv_window must be a whole number of milliseconds, got {recv_window!r}")
@@ -168,7 +176,7 @@ def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool) 
             raise InvalidInput(f"recv_window must be between 1 and {MAX_RECV_WINDOW_MS} ms (BingX's limit), got {recv_window}")
     if symbol is None:
         return None, inverse
-    parsed = parse_symbol(symbol)
+    parsed = parse_symbol(symbol, exchange)
     return parsed.native, parsed.inverse
 
 
@@ -202,7 +210,8 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
     close = Call(CLOSE_METHOD[inverse], params)
     sent = [0]
     try:
-        return (yield from _close_rounds(exchange, symbol, inverse, close, sent))
+        result = yield from _close_rounds(exchange, symbol, inverse, close, sent)
+        return dataclasses.replace(result, unified_symbol=unified_name(symbol, exchange)) if symbol else result
     except Exception as e:
         # Callers that report request counts (flatten) read how many closes went out before the error.
         e.close_requests = sent[0]  # type: ignore[attr-defined]
@@ -334,10 +343,11 @@ def close_all_positions(
     """Close every position (or ``symbol``'s) with one BingX closeAllPositions request.
 
     ``exchange`` is a ``ccxt.bingx`` (or the plugin's subclass) with key and secret set. ``symbol`` is
-    unified (``BTC/USDT:USDT``) or native (``BTC-USDT``); a coin-M symbol (``BTC/USD:BTC``) goes to the
+    unified (``BTC/USDT:USDT``, read through the exchange's ``commonCurrencies`` as ccxt does, so
+    ``TRUMP/USDT:USDT`` is BingX's ``TRUMPSOL-USDT``) or native (``BTC-USDT``); a coin-M symbol (``BTC/USD:BTC``) goes to the
     coin-M endpoint, as does ``inverse=True`` without a symbol. Bad input raises before any request.
     """
-    native, inverse = check_arguments(symbol, recv_window, inverse)
+    native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     return run_sync(exchange, close_plan(exchange, native, recv_window, inverse))
 
 
@@ -345,5 +355,5 @@ async def close_all_positions_async(
     exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False
 ) -> CloseAllResult:
     """The awaitable twin of :func:`close_all_positions`, for ``ccxt.async_support.bingx``."""
-    native, inverse = check_arguments(symbol, recv_window, inverse)
+    native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     return await run_async(exchange, close_plan(exchange, native, recv_window, inverse))

@@ -57,14 +57,14 @@ class BingXCloseAllMixin:
         logging.getLogger("ccxt.verbose").debug(" ".join(str(arg) for arg in args))
 
 
-def _close_args(params: dict[str, Any] | None, symbol: str | None = None) -> tuple[str | None, int | None, bool]:
+def _close_args(exchange: Any, params: dict[str, Any] | None, symbol: str | None = None) -> tuple[str | None, int | None, bool]:
     params = dict(params or {})
     symbol = symbol if symbol is not None else params.pop("symbol", None)
     recv_window = params.pop("recvWindow", None)
     inverse = bool(params.pop("inverse", False))
     if params:
         raise ccxt.BadRequest(f"close_all_positions() takes symbol, recvWindow and inverse only; got {sorted(params)}")
-    native, inverse = check_arguments(symbol, recv_window, inverse)
+    native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     return native, recv_window, inverse
 
 
@@ -73,12 +73,12 @@ class BingX(BingXCloseAllMixin, ccxt.bingx):  # type: ignore[misc]
 
     def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
         """Close every position (``params['symbol']`` limits it) in one request; see :func:`close_all_positions`."""
-        native, recv_window, inverse = _close_args(params)
+        native, recv_window, inverse = _close_args(self, params)
         return run_sync(self, close_plan(self, native, recv_window, inverse))
 
     def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
         """Close ``symbol``'s position(s) (both sides in hedge mode) in one request."""
-        native, recv_window, inverse = _close_args(params, symbol)
+        native, recv_window, inverse = _close_args(self, params, symbol)
         return run_sync(self, close_plan(self, native, recv_window, inverse))
 
 

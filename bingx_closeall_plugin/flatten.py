@@ -15,6 +15,7 @@ from typing import Any
 import ccxt
 
 from .redaction import error_text
+from .symbols import CurrencyMap, currency_map, unified_name
 from .closeall import (
     POSITIONS_METHOD,
     Call,
@@ -52,6 +53,13 @@ class FlattenReport:
     closed_orders: list[dict[str, Any]] = field(default_factory=list)  #: the close's orders, as BingX's history has them
     error: BaseException | None = None  #: what stopped the re-close rounds early (e.g. a rate limit)
     refused_close_requests: int = 0  #: close requests sent whose round ended in ``error``
+    #: the exchange's currency names, for ccxt's name of each BingX symbol in the report
+    currencies: CurrencyMap = field(default_factory=currency_map, repr=False, compare=False)
+
+    @property
+    def unified_symbol(self) -> str | None:
+        """ccxt's name for ``symbol`` (``TRUMP/USDT:USDT`` for ``TRUMPSOL-USDT``)."""
+        return unified_name(self.symbol, self.currencies) if self.symbol else None
 
     @property
     def success(self) -> list[str]:
@@ -79,7 +87,8 @@ class FlattenReport:
             "success": self.success,
             "failed": self.failed,
             "symbol": self.symbol,
-            "remaining_positions": [_position_summary(p) for p in self.remaining_positions],
+            "unified_symbol": self.unified_symbol,
+            "remaining_positions": [_position_summary(p, self.currencies) for p in self.remaining_positions],
             "closed_orders": self.closed_orders,
             "cancelled_orders": self.cancelled_orders,
             "close_requests": self.close_requests,
@@ -88,9 +97,10 @@ class FlattenReport:
         }
 
 
-def _position_summary(position: dict[str, Any]) -> dict[str, Any]:
+def _position_summary(position: dict[str, Any], currencies: CurrencyMap | None = None) -> dict[str, Any]:
     return {
         "symbol": position.get("symbol"),
+        "unified_symbol": unified_name(position.get("symbol"), currencies),
         "positionSide": position.get("positionSide"),
         "positionAmt": str(position.get("positionAmt")),
         "positionId": exact_id(position.get("positionId")),
@@ -112,7 +122,7 @@ def _cancelled_ids(answer: Any) -> list[str]:
     return ids
 
 
-def _describe_orders(history: Any, ids: list[str]) -> list[dict[str, Any]]:
+def _describe_orders(history: Any, ids: list[str], currencies: CurrencyMap | None = None) -> list[dict[str, Any]]:
     data = history.get("data") if isinstance(history, dict) else None
     orders = data.get("orders") if isinstance(data, dict) else data
     wanted = set(ids)
@@ -122,6 +132,7 @@ def _describe_orders(history: Any, ids: list[str]) -> list[dict[str, Any]]:
             described.append({
                 "orderId": str(exact_id(order.get("orderId"))),
                 "symbol": order.get("symbol"),
+                "unified_symbol": unified_name(order.get("symbol"), currencies),
                 "side": order.get("side"),
                 "positionSide": order.get("positionSide"),
                 "executedQty": str(order.get("executedQty")),
@@ -133,7 +144,7 @@ def _describe_orders(history: Any, ids: list[str]) -> list[dict[str, Any]]:
 
 def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool,
                  cancel_orders: bool, rounds: int) -> Plan:
-    report = FlattenReport(symbol=symbol)
+    report = FlattenReport(symbol=symbol, currencies=currency_map(exchange))
     scope = {"symbol": symbol} if symbol else {}
     if cancel_orders:
         # Sent together with the close, so cancelling costs no extra round trip before it.
@@ -176,7 +187,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
     if report.success:
         try:
             history = yield Call(ORDER_HISTORY_METHOD[inverse], {**scope, "limit": 1000})
-            report.closed_orders = _describe_orders(history, report.success)
+            report.closed_orders = _describe_orders(history, report.success, report.currencies)
         except ccxt.BaseError as e:
             logger.warning("could not read the close's orders for the report: %s", error_text(e))
     return report
@@ -185,20 +196,20 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
 def flatten(exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False,
             cancel_orders: bool = True, rounds: int = DEFAULT_ROUNDS) -> FlattenReport:
     """Close everything (or ``symbol``), cancel open orders, re-close leftovers; sync ``ccxt.bingx``."""
-    native, inverse = check_arguments(symbol, recv_window, inverse)
+    native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     return run_sync(exchange, flatten_plan(exchange, native, recv_window, inverse, cancel_orders, rounds))
 
 
 async def flatten_async(exchange: Any, symbol: str | None = None, *, recv_window: int | None = None,
                         inverse: bool = False, cancel_orders: bool = True, rounds: int = DEFAULT_ROUNDS) -> FlattenReport:
     """The awaitable twin of :func:`flatten`."""
-    native, inverse = check_arguments(symbol, recv_window, inverse)
+    native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     return await run_async(exchange, flatten_plan(exchange, native, recv_window, inverse, cancel_orders, rounds))
 
 
 def read_account(exchange: Any, symbol: str | None = None, *, inverse: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(open positions, open orders), read concurrently; sends nothing that trades."""
-    native, inverse = check_arguments(symbol, None, inverse)
+    native, inverse = check_arguments(symbol, None, inverse, exchange)
     scope = {"symbol": native} if native else {}
 
     def plan() -> Plan:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin import BingX, close_all_positions, to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 
 from conftest import make_client
@@ -37,7 +37,7 @@ UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disable
 
 
 def native(pair: str) -> str:
-    return pair.replace("/USDT:USDT", "-USDT")
+    return to_native(pair)  # ccxt's name -> BingX's, as the bot maps it
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import threading
 import pytest
 import requests
 
-from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin import BingX, close_all_positions, to_native, to_unified
 from bingx_closeall_plugin.simulator import Fault
 from bingx_closeall_plugin.simulator.markets import linear_contracts
 
@@ -21,7 +21,7 @@ from conftest import make_client
 pytestmark = pytest.mark.freqtrade
 
 CLOSE = "trade/closeAllPositions"
-PAIRS = [f"{c['asset']}/USDT:USDT" for c in linear_contracts()[:22]]
+PAIRS = [to_unified(c["symbol"]) for c in linear_contracts()[:22]]  # ccxt's names, as the bot's whitelist has them
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_mixed_account_leaves_positions_the_bot_does_not_own(bot, sim):
     answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
 
     symbols = sorted(r.params["symbol"] for r in sim.requests_to(CLOSE))
-    assert symbols == sorted(p.replace("/USDT:USDT", "-USDT") for p in PAIRS[:2])
+    assert symbols == sorted(to_native(p) for p in PAIRS[:2])
     assert [p["symbol"] for p in sim.positions()] == ["DOT-USDT"]
     assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
     assert len(answer["closed"]) == 2
@@ -105,7 +105,7 @@ def test_mixed_account_leaves_positions_the_bot_does_not_own(bot, sim):
 def test_partial_failed_answer_falls_back_to_freqtrades_exit_for_that_trade(bot, sim):
     trades = enter(bot, PAIRS[:3], sim=sim)
     failed_pair = PAIRS[1]
-    sim.inject(CLOSE, Fault.failed([failed_pair.replace("/USDT:USDT", "-USDT")]))
+    sim.inject(CLOSE, Fault.failed([to_native(failed_pair)]))
     sim.clear_requests()
 
     answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
@@ -176,7 +176,7 @@ def test_closeall_flattens_the_whole_account_pauses_entries_and_reports_per_symb
 
     assert len(sim.requests_to(CLOSE)) == 1 and sim.requests_to(CLOSE)[0].params.get("symbol") is None
     assert sim.positions() == [] and sim.open_orders() == []
-    assert set(answer["per_symbol"]) == {"DOT-USDT", *(p.replace("/USDT:USDT", "-USDT") for p in PAIRS[:2])}
+    assert set(answer["per_symbol"]) == {"DOT-USDT", *(to_native(p) for p in PAIRS[:2])}
     assert answer["per_symbol"]["DOT-USDT"]["trade_id"] is None
     assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
     assert bot.api("GET", "/show_config")["state"] == "paused"
@@ -189,8 +189,8 @@ def test_closeall_with_a_symbol_closes_only_that_symbol(bot, sim):
 
     answer = bot.api("POST", "/closeall", {"symbol": PAIRS[0]})
 
-    assert [r.params.get("symbol") for r in sim.requests_to(CLOSE)] == [PAIRS[0].replace("/USDT:USDT", "-USDT")]
-    assert [p["symbol"] for p in sim.positions()] == [PAIRS[1].replace("/USDT:USDT", "-USDT")]
+    assert [r.params.get("symbol") for r in sim.requests_to(CLOSE)] == [to_native(PAIRS[0])]
+    assert [p["symbol"] for p in sim.positions()] == [to_native(PAIRS[1])]
     assert [c["trade_id"] for c in answer["closed"]] == [trades[0]["trade_id"]]
     bot.api("POST", "/start")
     bot.api("POST", "/forceexit", {"tradeid": "all"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from unittest.mock import AsyncMock, MagicMock
 
+import ccxt
 import pytest
 
 pytest.importorskip("freqtrade")
@@ -23,6 +24,7 @@ def telegram(mocker):
     bot = Telegram.__new__(Telegram)
     bot._config = {"telegram": {"enabled": True, "chat_id": str(CHAT)}}
     bot._rpc = MagicMock()
+    bot._rpc._freqtrade.exchange._api = ccxt.bingx()  # the bot's ccxt: its names for BingX's symbols
     bot._send_msg = AsyncMock()
     mocker.patch("freqtrade.rpc.telegram.Trade")  # authorized_only rolls the session back
     return bot
@@ -59,6 +61,13 @@ def test_closeall_with_a_symbol_is_normalised_into_the_button(telegram):
     asyncio.run(tg.closeall_command(telegram, update(), context("BTC/USDT:USDT")))
     keyboard = telegram._send_msg.call_args.kwargs["keyboard"]
     assert keyboard[0][0].callback_data == "bingx_closeall__yes__BTC-USDT"
+
+
+def test_closeall_reads_the_symbol_as_the_bots_ccxt_names_it(telegram):
+    asyncio.run(tg.closeall_command(telegram, update(), context("TRUMP/USDT:USDT")))
+    keyboard = telegram._send_msg.call_args.kwargs["keyboard"]
+    assert keyboard[0][0].callback_data == "bingx_closeall__yes__TRUMPSOL-USDT"
+    assert "the TRUMPSOL-USDT (TRUMP/USDT:USDT) position" in telegram._send_msg.call_args.args[0]
 
 
 def test_closeall_with_a_bad_symbol_says_why(telegram, mocker):

@@ -43,7 +43,7 @@ from ..closeall import open_positions, set_clock_offset
 from ..errors import ClockSkew, failure_text
 from ..flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
 from ..redaction import error_text
-from ..symbols import to_native
+from ..symbols import to_native, unified_name
 from . import exits, reconcile
 
 logger = logging.getLogger(__name__)
@@ -445,7 +445,7 @@ class Flattener:
             attached, history_error = self._attach(trades, intent.started_ms)
             fallbacks = self._fall_back(trades)
             reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
-            per_symbol = _per_symbol(report, trades, attached, api)
+            per_symbol = _per_symbol(report, trades, attached)
             closed = [_closed(t, attached) for t in trades if t.id in attached]
             kept = self._kept_stops(trades)
         result = (f"Closed {len(report.closed_orders)} position(s) in {report.close_requests} BingX request(s); "
@@ -505,17 +505,22 @@ def _closed(trade: Trade, attached: dict[int, list[str]]) -> dict[str, Any]:
             "close_rate": trade.close_rate, "is_open": trade.is_open}
 
 
-def _per_symbol(report: FlattenReport, trades: list[Trade], attached: dict[int, list[str]], api: Any) -> dict[str, Any]:
+def _per_symbol(report: FlattenReport, trades: list[Trade], attached: dict[int, list[str]]) -> dict[str, Any]:
     by_symbol: dict[str, Any] = {}
-    trade_by_symbol = {to_native(t.pair, api): t for t in trades}
+    trade_by_symbol = {to_native(t.pair, report.currencies): t for t in trades}
+
+    def entry_for(symbol: Any) -> dict[str, Any]:
+        return by_symbol.setdefault(symbol, {"orders": [], "trade_id": None,
+                                             "unified_symbol": unified_name(symbol, report.currencies)})
+
     for order in report.closed_orders:
-        entry = by_symbol.setdefault(order["symbol"], {"orders": [], "trade_id": None})
+        entry = entry_for(order["symbol"])
         entry["orders"].append(order)
         trade = trade_by_symbol.get(order["symbol"])
         if trade is not None and trade.id in attached:
             entry["trade_id"] = trade.id
     for position in report.remaining_positions:
-        by_symbol.setdefault(position.get("symbol"), {"orders": [], "trade_id": None})["still_open"] = True
+        entry_for(position.get("symbol"))["still_open"] = True
     return by_symbol
 
 

@@ -97,15 +97,18 @@ def read_history(api: Any, since_ms: int) -> list[dict[str, Any]]:
     return [api.parse_order(row) for row in rows or [] if isinstance(row, dict)]
 
 
-def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int) -> list[dict[str, Any]]:
-    """Filled orders on the trade's symbol, on its exit side, placed after the intent and unknown to the bot.
+def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int, exchange: Any) -> list[dict[str, Any]]:
+    """Filled orders on the trade's own contract, on its exit side, placed after the intent and unknown to the bot.
+
+    The contract is the trade's pair read through ``exchange``'s currency names, as the bot's ccxt reads it:
+    ``TRUMP/USDT:USDT`` is BingX's ``TRUMPSOL-USDT``, never ``TRUMP-USDT``, whose fills are someone else's.
 
     On a one-way account such an order can only have reduced a position on the symbol: oldest first, they are
     the trade's close until its amount is covered. A later one closed a position that reappeared after the
     close (a late fill, re-closed by the flatten): it is not the trade's and is left unattached; so is one placed
     before the trade's entry (e.g. the close of such a position, inside the history's clock margin).
     """
-    native = to_native(trade.pair)
+    native = to_native(trade.pair, exchange)
     entries = [o.order_date_utc for o in trade.orders if o.ft_order_side == trade.entry_side and o.order_date]
     opened_ms = int(min(entries).timestamp() * 1000) if entries else 0  # BingX's clock, as the history's
     found = []
@@ -160,7 +163,7 @@ def _attach(freqtrade: Any, trades: list[Trade], since_ms: int, history: list[di
     for trade in trades:
         if not trade.is_open:
             continue
-        for order in exit_orders_for(trade, history, since_ms):
+        for order in exit_orders_for(trade, history, since_ms, freqtrade.exchange._api):
             order_obj = Order.parse_from_ccxt_object(order, trade.pair, trade.exit_side)
             order_obj.ft_order_tag = ExitType.FORCE_EXIT.value
             trade.orders.append(order_obj)

@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, Update
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
 from ..errors import InvalidSymbol
-from ..symbols import to_native
+from ..symbols import both_names, display_name, to_native
 from .rest_api import rpc_close_all
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def describe(answer: dict[str, Any]) -> str:
     if answer.get("fallbacks"):
         lines.append(f"Exited one by one: trades {', '.join(map(str, answer['fallbacks']))}")
     for position in answer.get("remaining_positions", []):
-        lines.append(f"STILL OPEN: {position.get('symbol')} {position.get('positionAmt')}")
+        name = both_names(position.get("symbol"), position.get("unified_symbol"))
+        lines.append(f"STILL OPEN: {name} {position.get('positionAmt')}")
     return "\n".join(lines)
 
 
@@ -47,13 +48,14 @@ def describe(answer: dict[str, Any]) -> str:
 async def closeall_command(self: Any, update: Update, context: CallbackContext) -> None:
     """/closeall [symbol]: ask first; nothing is sent until the button is pressed."""
     symbol = context.args[0] if context.args else None
+    api = self._rpc._freqtrade.exchange._api  # the bot's ccxt: its names, so TRUMP/USDT:USDT is TRUMPSOL-USDT
     if symbol:
         try:
-            symbol = to_native(symbol)
+            symbol = to_native(symbol, api)  # the button carries BingX's name, which maps to itself
         except InvalidSymbol as e:
             await self._send_msg(str(e), parse_mode="HTML")
             return
-    what = f"the {symbol} position" if symbol else "EVERY position on the BingX account (bot-owned or not)"
+    what = f"the {display_name(symbol, api)} position" if symbol else "EVERY position on the BingX account (bot-owned or not)"
     keyboard = [[
         InlineKeyboardButton(text="Yes, close now", callback_data=f"{CALLBACK_PREFIX}yes__{symbol or ''}"),
         InlineKeyboardButton(text="Cancel", callback_data=f"{CALLBACK_PREFIX}no"),

@@ -11,9 +11,11 @@ What it models
   ``&signature=`` (the raw or the URL-decoded form; a form or JSON body is accepted too),
   ``timestamp`` checked against ``recvWindow`` (default 5000 ms, capped at 60000) on a server clock
   that can be skewed (``clock_offset_ms``). Codes 100413 / 100001 / 100421, checked in that order.
-* USDT-M (66 contracts) and coin-M (BTC-USD, ETH-USD) perpetuals: balances, positions (one-way by
-  default, hedge mode optional), leverage and margin type per symbol, MARKET / LIMIT /
-  STOP_MARKET / TAKE_PROFIT_MARKET / STOP / TAKE_PROFIT / TRIGGER_MARKET / TRIGGER_LIMIT orders,
+* USDT-M (71 contracts, among them coins ccxt renames: TRUMPSOL-USDT is ccxt's TRUMP/USDT:USDT,
+  TRUMP-USDT its TRUMPMAGA, OMNI OmniCat, SNOW Snowman, NAP $NAP) and coin-M (BTC-USD, ETH-USD)
+  perpetuals: balances, positions (one-way by default, hedge mode optional), leverage and margin type
+  per symbol, MARKET / LIMIT / STOP_MARKET / TAKE_PROFIT_MARKET / STOP / TAKE_PROFIT / TRIGGER_MARKET /
+  TRIGGER_LIMIT orders,
   fills at the single simulated price, taker 0.05 % / maker 0.02 % fees, realised PnL, order and
   fill history, income records (REALIZED_PNL, TRADING_FEE, FUNDING_FEE).
 * One-way orders larger than the position flip it; reduce-only orders are clamped and never flip;

@@ -1,4 +1,4 @@
-"""Default market table of the simulator: linear USDT-M perpetuals plus two coin-M contracts.
+"""Default market table of the simulator: 71 linear USDT-M perpetuals plus two coin-M contracts.
 
 Shapes copy BingX's ``GET /openApi/swap/v2/quote/contracts`` (linear) and
 ``GET /openApi/cswap/v1/market/contracts`` (coin-M). Prices are realistic-looking
@@ -77,6 +77,13 @@ _LINEAR: list[tuple[str, float, int, int, int]] = [
     ("ONDO", 1.0, 0, 4, 50),
     ("RNDR", 7.5, 1, 3, 50),
     ("FET", 1.4, 0, 4, 50),
+    # Coins ccxt renames (its bingx commonCurrencies), listed under BingX's own codes: TRUMPSOL-USDT is ccxt's
+    # TRUMP/USDT:USDT, TRUMP-USDT its TRUMPMAGA/USDT:USDT, OMNI OmniCat, SNOW Snowman, NAP $NAP.
+    ("TRUMPSOL", 9.5, 1, 3, 50),
+    ("TRUMP", 0.9, 0, 4, 20),
+    ("OMNI", 0.00004, 0, 8, 20),
+    ("SNOW", 0.012, 0, 6, 20),
+    ("NAP", 0.004, 0, 6, 20),
 ]
 
 # asset, start price, pricePrecision, contract size in USD, maxLeverage
