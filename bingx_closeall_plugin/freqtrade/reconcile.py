@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,8 @@ from ..symbols import to_native
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "cancel_orphan_stops", "clear_intent", "persist_intent", "recover_interrupted"]
+__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "cancel_orphan_stops", "clear_intent",
+           "persist_intent", "recover_interrupted", "wallet_updates_deferred"]
 
 INTENT_KEY = "bingx_flatten_intent"
 # The order history is read from a little before the intent, for clock differences between bot and BingX.
@@ -127,23 +129,42 @@ def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int) 
     return found
 
 
+_deferring = threading.local()  # .wallets: ids of the Wallets whose refresh this thread holds back
+
+
+def wallet_updates_deferred(wallets: Any) -> bool:
+    """True inside :func:`one_wallet_sync` for ``wallets``, on that thread only (read by install's hook)."""
+    return id(wallets) in getattr(_deferring, "wallets", ())
+
+
 @contextmanager
 def one_wallet_sync(freqtrade: Any) -> Iterator[None]:
-    """Hold back freqtrade's wallet refresh while many trades close, then refresh once.
+    """Hold back freqtrade's wallet refresh on this thread while many trades close, then refresh once.
 
     ``update_trade_state`` refreshes the wallets (balance and positions, two signed requests) after every
     filled order: for 50 trades closed by one closeAllPositions that is 100 requests, and seconds, before
-    the last trade is closed in the database. One refresh after all of them gives the same wallets.
+    the last trade is closed in the database. One refresh after all of them gives the same wallets. The
+    class-level hook on ``Wallets.update`` (install.PATCHES) reads a thread-local, so the bot's own loop and
+    API threads keep refreshing as usual and no wallet object is changed.
     """
+    from freqtrade.wallets import Wallets
+
+    from .install import is_patched
+
     wallets = freqtrade.wallets
-    if not callable(getattr(type(wallets), "update", None)):
-        raise TypeError(f"{type(wallets).__name__} has no update() to defer")
-    wallets.update = lambda *args, **kwargs: None  # instance attribute: shadows the method
+    if not is_patched(Wallets, "update"):
+        raise RuntimeError("one_wallet_sync needs the plugin's Wallets.update hook: call install() first")
+    held = getattr(_deferring, "wallets", None)
+    if held is None:
+        held = _deferring.wallets = set()
+    nested = id(wallets) in held
+    held.add(id(wallets))
     try:
         yield
     finally:
-        del wallets.update
-        wallets.update()
+        if not nested:
+            held.discard(id(wallets))
+            wallets.update()
 
 
 def attach_exit_orders(freqtrade: Any, trades: list[Trade], since_ms: int,
