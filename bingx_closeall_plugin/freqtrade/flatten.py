@@ -187,7 +187,7 @@ class Flattener:
         # (reduce-only, they cannot reopen a position) then stay until the trades are closed, and only the
         # orders that could reopen one (entries) are cancelled first.
         cancelled = self._cancel_bot_orders(confirmed, orders, single, stops=self._holding_exit_lock)
-        intent = reconcile.persist_intent(confirmed, api.milliseconds())
+        intent = reconcile.persist_intent(confirmed, api)
         symbols = [None] if single else sorted(bot_symbols & account_symbols)
         closes, error, refused = self._close(symbols)
         with self._bookkeeping(confirmed) as confirmed:
@@ -381,7 +381,7 @@ class Flattener:
             logger.warning("BingX /closeall: entries paused (use /start to resume).")
         api = self.ft.exchange._api
         trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair) == symbol]
-        intent = reconcile.persist_intent(trades, api.milliseconds())
+        intent = reconcile.persist_intent(trades, api)
         try:
             report = flatten(api, symbol)
         except ccxt.BaseError as e:

@@ -32,11 +32,13 @@ from ..symbols import to_native
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "cancel_orphan_stops", "clear_intent",
+__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "bingx_clock_ms", "cancel_orphan_stops", "clear_intent",
            "persist_intent", "recover_interrupted", "wallet_updates_deferred"]
 
 INTENT_KEY = "bingx_flatten_intent"
-# The order history is read from a little before the intent, for clock differences between bot and BingX.
+# Every time here is BingX's clock: the intent's, the order history's, the orders' dates (freqtrade takes them from
+# BingX's answers). The history is still read from a little before the intent: the bot's estimate of BingX's clock is
+# only corrected once BingX refuses a timestamp, so it can be off by up to BingX's recvWindow (5 s by default).
 HISTORY_MARGIN_MS = 10_000
 AMOUNT_TOLERANCE = 1e-9  # float noise when comparing filled amounts with the trade's
 HISTORY_LIMIT = 1000  # BingX's maximum rows per allOrders request
@@ -63,9 +65,23 @@ class Intent:
             return None
 
 
-def persist_intent(trades: list[Trade], now_ms: int) -> Intent:
-    """Mark ``trades`` as about to be closed by BingX, committed before the request goes out."""
-    intent = Intent(uuid.uuid4().hex[:16], now_ms)
+def bingx_clock_ms(api: Any) -> int:
+    """BingX's clock as the bot knows it: the local clock minus the offset the last resynchronisation measured.
+
+    The order history's times are BingX's, so the intent that is compared with them must be too; the local clock
+    can be 30 s or more off (the case the plugin resynchronises for).
+    """
+    return int(api.milliseconds()) - int(api.options.get("timeDifference") or 0)
+
+
+def persist_intent(trades: list[Trade], api: Any) -> Intent:
+    """Mark ``trades`` as about to be closed by BingX, committed before the request goes out.
+
+    ``api`` is the ccxt client that sends the close: the intent is stamped with BingX's clock as it knows it.
+    """
+    if isinstance(api, (int, float)):  # the old signature took a local timestamp: refuse it, it is the bug
+        raise TypeError("persist_intent() takes the ccxt client, to stamp the intent with BingX's clock")
+    intent = Intent(uuid.uuid4().hex[:16], bingx_clock_ms(api))
     for trade in trades:
         trade.set_custom_data(INTENT_KEY, intent.to_json())
     Trade.commit()
