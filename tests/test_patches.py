@@ -2,7 +2,7 @@
 and at run time, is listed there, and uninstall() puts each original object back (checked with ``is``).
 
 In-process and over real HTTP to the simulator: a live freqtrade exchange is built (log maskers), its flatten
-client used, a wallet refresh deferred, a plain ccxt bingx resynchronised; then every module and class of
+client used, a wallet refresh deferred, a plain ccxt bingx resynchronised, a bot given its flattener; then every module and class of
 freqtrade and ccxt is compared with the snapshot taken before install().
 """
 
@@ -25,6 +25,7 @@ from freqtrade.wallets import Wallets  # noqa: E402
 
 import bingx_closeall_plugin.freqtrade as plugin  # noqa: E402
 from bingx_closeall_plugin.closeall import set_clock_offset  # noqa: E402
+from bingx_closeall_plugin.freqtrade.flatten import get_flattener  # noqa: E402
 from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync  # noqa: E402
 from bingx_closeall_plugin.redaction import SecretMasker  # noqa: E402
 
@@ -86,6 +87,9 @@ def test_every_runtime_change_is_in_patches_and_uninstall_restores_each(tmp_path
                 assert not sim.requests_to("user/balance")
             assert len(sim.requests_to("user/balance")) == 1  # then once
             set_clock_offset(plain, {"data": {"serverTime": sim.server_time_ms()}})
+            bot = type("Bot", (), {})()  # stands for the FreqtradeBot: the plugin keeps its flattener on it
+            flattener = get_flattener(bot)
+            assert get_flattener(bot) is flattener
 
             recorded = {(patch.target, patch.attribute) for patch in plugin.PATCHES}
             # every change to a freqtrade or ccxt module or class is recorded ...
@@ -95,6 +99,7 @@ def test_every_runtime_change_is_in_patches_and_uninstall_restores_each(tmp_path
             assert added and all(isinstance(f, SecretMasker) for _, f in added)
             assert added == {(id(p.target), p.replacement) for p in plugin.PATCHES if p.attribute == "filters"}
             assert "nonce" in vars(plain) and (plain, "nonce") in recorded
+            assert (bot, "_bingx_flattener") in recorded
             # and nothing is listed that is not in place
             for patch in plugin.PATCHES:
                 if patch.attribute == "filters":
@@ -112,6 +117,7 @@ def test_every_runtime_change_is_in_patches_and_uninstall_restores_each(tmp_path
         assert changes(before, after) == set()
         assert filters_of(holders) == filters_before
         assert vars(plain).get("nonce") is nonce_before is None
+        assert vars(bot) == {}
     finally:
         root.removeHandler(stock_handler)
         plugin.install()

@@ -42,6 +42,7 @@ from ..flatten import FlattenReport, flatten, read_account
 from ..redaction import error_text
 from ..symbols import to_native
 from . import reconcile
+from .install import attach
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def get_flattener(freqtrade: Any) -> Flattener:
         flattener = getattr(freqtrade, "_bingx_flattener", None)
         if flattener is None:
             flattener = Flattener(freqtrade)
-            freqtrade._bingx_flattener = flattener
+            attach(freqtrade, "_bingx_flattener", flattener, "the bot's one flatten path (at most one runs at a time)")
         return flattener
 
 

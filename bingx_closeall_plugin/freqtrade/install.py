@@ -15,7 +15,9 @@ these (each listed with its reason in :data:`PATCHES` once applied):
   closes; the class-level hook defers only the updates of the thread inside
   :func:`~.reconcile.one_wallet_sync` (a thread-local), so no wallet object is ever shadowed.
 
-And at run time, recorded when they happen (:func:`add_log_filter`, :func:`shadow`):
+And at run time, recorded when they happen (:func:`add_log_filter`, :func:`shadow`, :func:`attach`):
+
+- the bot's one :class:`~.flatten.Flattener`, kept on the ``FreqtradeBot`` object;
 
 - a :class:`~bingx_closeall_plugin.redaction.SecretMasker` on each of freqtrade's log handlers (the
   exchange class adds it once freqtrade has configured logging), and the launcher's watch on the
@@ -40,7 +42,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MISSING", "PATCHES", "TESTED_FREQTRADE", "IncompatibleFreqtrade", "Patch", "add_log_filter", "install",
+__all__ = ["MISSING", "PATCHES", "TESTED_FREQTRADE", "IncompatibleFreqtrade", "Patch", "add_log_filter", "attach", "install",
            "is_installed", "is_patched", "revert", "shadow", "uninstall"]
 
 # The freqtrade release line the plugin is tested against (pyproject's [freqtrade] extra pins the same).
@@ -165,6 +167,17 @@ def shadow(obj: Any, attribute: str, replacement: Any, why: str) -> Patch:
         original = vars(obj).get(attribute, MISSING)
         patch = Patch(obj, attribute, original, replacement, why)
         setattr(obj, attribute, replacement)
+        PATCHES.append(patch)
+        return patch
+
+
+def attach(obj: Any, attribute: str, value: Any, why: str) -> Patch:
+    """Give ``obj`` (e.g. the bot) a new attribute of the plugin's, recorded; undone by deleting it."""
+    with _lock:
+        if attribute in vars(obj) or hasattr(type(obj), attribute):
+            raise IncompatibleFreqtrade(f"{type(obj).__name__} already has {attribute} ({_versions()})")
+        patch = Patch(obj, attribute, MISSING, value, why)
+        setattr(obj, attribute, value)
         PATCHES.append(patch)
         return patch
 
