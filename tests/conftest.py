@@ -11,9 +11,6 @@ from typing import Any
 
 import pytest
 
-from bingx_closeall_plugin import BingX
-from bingx_closeall_plugin.simulator import BingXSimulator
-
 # A skipped freqtrade test fails the session (hooks picked up from this conftest's namespace).
 from freqtrade_skips import (  # noqa: F401
     pytest_collectreport,
@@ -21,6 +18,9 @@ from freqtrade_skips import (  # noqa: F401
     pytest_sessionfinish,
     pytest_terminal_summary,
 )
+
+from bingx_closeall_plugin import BingX
+from bingx_closeall_plugin.simulator import BingXSimulator
 
 API_KEY = "test-key-7f3c9a1e5b2d"
 API_SECRET = "test-secret-c41d8e9f0a6b2e7d"

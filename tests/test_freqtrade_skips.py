@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from freqtrade_skips import ALLOW_ENV
 
 TESTS = Path(__file__).parent
@@ -49,7 +48,8 @@ def run_inner(tmp_path: Path, source: str, allow: bool = False) -> subprocess.Co
     if allow:
         env[ALLOW_ENV] = "1"
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "freqtrade_skips", "-q", "-p", "no:cacheprovider",
-                           "test_inner.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                           "test_inner.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 @pytest.mark.parametrize("source", [MARKED_SKIP, MODULE_SKIP], ids=["marked freqtrade", "importorskip freqtrade"])

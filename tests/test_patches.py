@@ -20,17 +20,16 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
+from conftest import make_client  # noqa: E402
 from freqtrade.resolvers.exchange_resolver import ExchangeResolver  # noqa: E402
 from freqtrade.wallets import Wallets  # noqa: E402
+from test_freqtrade_exchange import ft_config  # noqa: E402
 
 import bingx_closeall_plugin.freqtrade as plugin  # noqa: E402
 from bingx_closeall_plugin.closeall import set_clock_offset  # noqa: E402
 from bingx_closeall_plugin.freqtrade.flatten import get_flattener  # noqa: E402
 from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync  # noqa: E402
 from bingx_closeall_plugin.redaction import SecretMasker  # noqa: E402
-
-from conftest import make_client  # noqa: E402
-from test_freqtrade_exchange import ft_config  # noqa: E402
 
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
 
@@ -144,9 +143,8 @@ def test_wallet_refresh_is_deferred_on_the_flattens_thread_only(tmp_path, sim):
 def test_one_wallet_sync_refuses_to_run_without_the_hook(sim):
     plugin.uninstall()
     try:
-        with pytest.raises(RuntimeError, match="install"):
-            with one_wallet_sync(SimpleNamespace(wallets=object())):
-                pass
+        with pytest.raises(RuntimeError, match="install"), one_wallet_sync(SimpleNamespace(wallets=object())):
+            pass
     finally:
         plugin.install()
 

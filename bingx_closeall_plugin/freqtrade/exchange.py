@@ -32,7 +32,13 @@ from freqtrade.util import dt_ts
 
 from ..async_exchange import AsyncBingX
 from ..closeall import set_clock_offset
-from ..errors import AlreadySubmitted, ClockSkew, InvalidParameter, OrderMissing, RateLimited
+from ..errors import (
+    AlreadySubmitted,
+    ClockSkew,
+    InvalidParameter,
+    OrderMissing,
+    RateLimited,
+)
 from ..exchange import BingX
 from ..redaction import mask_root_handlers
 from . import tiers as tier_source
