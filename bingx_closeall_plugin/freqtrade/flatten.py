@@ -42,6 +42,7 @@ from ..flatten import FlattenReport, flatten, read_account
 from ..redaction import error_text
 from ..symbols import to_native, unified_name
 from . import reconcile
+from .install import attach
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def get_flattener(freqtrade: Any) -> Flattener:
         flattener = getattr(freqtrade, "_bingx_flattener", None)
         if flattener is None:
             flattener = Flattener(freqtrade)
-            freqtrade._bingx_flattener = flattener
+            attach(freqtrade, "_bingx_flattener", flattener, "the bot's one flatten path (at most one runs at a time)")
         return flattener
 
 
@@ -187,7 +188,7 @@ class Flattener:
         # (reduce-only, they cannot reopen a position) then stay until the trades are closed, and only the
         # orders that could reopen one (entries) are cancelled first.
         cancelled = self._cancel_bot_orders(confirmed, orders, single, stops=self._holding_exit_lock)
-        intent = reconcile.persist_intent(confirmed, api.milliseconds())
+        intent = reconcile.persist_intent(confirmed, api)
         symbols = [None] if single else sorted(bot_symbols & account_symbols)
         closes, error, refused = self._close(symbols)
         with self._bookkeeping(confirmed) as confirmed:
@@ -381,7 +382,7 @@ class Flattener:
             logger.warning("BingX /closeall: entries paused (use /start to resume).")
         api = self.ft.exchange._api
         trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair, api) == symbol]
-        intent = reconcile.persist_intent(trades, api.milliseconds())
+        intent = reconcile.persist_intent(trades, api)
         try:
             report = flatten(api, symbol)
         except ccxt.BaseError as e:
