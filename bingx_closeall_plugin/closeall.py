@@ -180,23 +180,33 @@ def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool,
     return parsed.native, parsed.inverse
 
 
+def default_shadow_nonce(exchange: Any, nonce: Any) -> None:
+    exchange.nonce = nonce
+
+
+# How a plain ccxt.bingx gets its instance nonce; the freqtrade layer's install() swaps in one that records it in
+# its PATCHES (and uninstall() removes it again).
+shadow_nonce = default_shadow_nonce
+
+
 def set_clock_offset(exchange: Any, server_time: Any) -> None:
     """Make the exchange's nonce follow BingX's clock from now on.
 
     ccxt's bingx ``nonce()`` is the local clock only. The plugin's exchange classes honour
     ``options['timeDifference']`` (ccxt's own key for it); a plain ``ccxt.bingx`` gets an instance-level
-    ``nonce`` that does the same, checked to be what we expect before it is replaced.
+    ``nonce`` that does the same (through :data:`shadow_nonce`), checked to be what we expect before it is
+    replaced, and only once.
     """
     try:
         server_ms = int(server_time["data"]["serverTime"])
     except (KeyError, TypeError, ValueError) as e:
         raise ccxt.BadResponse(f"bingx server time answer has no serverTime: {server_time!r:.200}") from e
     exchange.options["timeDifference"] = exchange.milliseconds() - server_ms
-    if not getattr(exchange, "honours_time_difference", False):
+    if not getattr(exchange, "honours_time_difference", False) and "nonce" not in vars(exchange):
         original = getattr(type(exchange), "nonce", None)
         if not callable(original):
             raise TypeError(f"{type(exchange).__name__} has no nonce() to correct for clock skew")
-        exchange.nonce = lambda: exchange.milliseconds() - exchange.options.get("timeDifference", 0)
+        shadow_nonce(exchange, lambda: exchange.milliseconds() - exchange.options.get("timeDifference", 0))
     logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
 
 

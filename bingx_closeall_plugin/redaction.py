@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +56,13 @@ class SecretMasker(logging.Filter):
         return True
 
 
-def mask_root_handlers(*secrets: str) -> SecretMasker:
+def mask_root_handlers(*secrets: str,
+                       add_filter: Callable[[logging.Handler, logging.Filter], object] | None = None) -> SecretMasker:
     """Attach one :class:`SecretMasker` (with ``secrets`` added) to every handler of the root logger.
 
     For hosts that own logging (freqtrade configures its handlers before it builds the exchange, and again
     on a config reload, before building the next one): call it once the handlers exist. Idempotent.
+    ``add_filter(handler, masker)`` replaces ``handler.addFilter`` (the freqtrade layer records each one).
     """
     root = logging.getLogger()
     masker = next((f for h in root.handlers for f in h.filters if isinstance(f, SecretMasker)), None)
@@ -68,5 +71,5 @@ def mask_root_handlers(*secrets: str) -> SecretMasker:
     masker.add(*secrets)
     for handler in root.handlers:
         if masker not in handler.filters:
-            handler.addFilter(masker)
+            (add_filter or logging.Handler.addFilter)(handler, masker)
     return masker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bingx_closeall_plugin.simulator import Fault
+from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 
 from conftest import API_KEY, API_SECRET, run_cli
 
@@ -24,9 +24,9 @@ def test_yes_closes_everything_and_cancels_orders_with_the_close_first(sim, cli_
 
     assert done.returncode == 0, done.stderr
     assert sim.positions() == [] and sim.open_orders() == []
-    first_two = {r.path.rsplit("/", 1)[-1] for r in sim.requests[:2]}
-    assert first_two == {"closeAllPositions", "allOpenOrders"}  # sent together, nothing before them
-    assert len(sim.requests_to(CLOSE)) == 1
+    sent = [r.path.rsplit("/", 1)[-1] for r in sim.requests]  # in the order the simulator received them
+    assert sent[0] == "closeAllPositions", sent  # nothing before the close: no markets, no time, no read
+    assert sent.count("closeAllPositions") == 1 and "allOpenOrders" in sent[1:]
     assert "BTC-USDT" in done.stdout and "ETH-USDT" in done.stdout and "FLAT" in done.stdout
 
 
@@ -154,19 +154,31 @@ def test_connection_refused_exits_5(sim, cli_env):
 
 
 def test_several_freqtrade_configs_are_flattened_each_reported(sim, cli_env, tmp_path):
-    seed_account(sim)
-    configs = []
-    for name in ("bot-a", "bot-b"):
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": API_SECRET}}))
-        configs += ["--config", str(path)]
+    # Two accounts, two key pairs: each simulator is one account and accepts only its own key, so a key used
+    # against the other account, or one config's URLs used for the other, is refused (and seen in the logs).
+    second_key, second_secret = "test-key-2b8e04d9c7a1", "test-secret-95f0b3a6d2c8e4f1"
+    with BingXSimulator(api_key=second_key, api_secret=second_secret) as other:
+        seed_account(sim)
+        other.seed_position("SOL-USDT", "LONG", 1)
+        configs = []
+        for name, account, key, secret in (("bot-a", sim, API_KEY, API_SECRET), ("bot-b", other, second_key, second_secret)):
+            urls = {section: account.base_url + "/openApi" for section in ("swap", "cswap", "spot", "contract")}
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps({"exchange": {"name": "bingx", "key": key, "secret": secret,
+                                                     "ccxt_config": {"urls": {"api": urls}}}}))
+            configs += ["--config", str(path)]
+        env = {k: v for k, v in cli_env.items() if k not in ("BINGX_BASE_URL", "BINGX_API_KEY", "BINGX_API_SECRET")}
 
-    done = run_cli(["--yes", "--json", *configs], cli_env)
+        done = run_cli(["--yes", "--json", *configs], env)
 
-    document = json.loads(done.stdout)
-    assert done.returncode == 0 and sim.positions() == []
-    assert [a["config"].rsplit("/", 1)[-1] for a in document["accounts"]] == ["bot-a.json", "bot-b.json"]
-    assert sum(len(a["success"]) for a in document["accounts"]) == 2
+        document = json.loads(done.stdout)
+        assert done.returncode == 0, done.stderr
+        assert sim.positions() == [] and other.positions() == []
+        assert [a["config"].rsplit("/", 1)[-1] for a in document["accounts"]] == ["bot-a.json", "bot-b.json"]
+        assert [len(a["success"]) for a in document["accounts"]] == [2, 1]  # each account's own positions
+        for account in (sim, other):
+            assert account.requests_to(CLOSE) and all(r.api_key_ok and r.code == 0 for r in account.requests)
+        assert "SOL-USDT" not in json.dumps(document["accounts"][0]) and "BTC-USDT" not in json.dumps(document["accounts"][1])
 
 
 def test_config_with_an_empty_secret_exits_2(sim, cli_env, tmp_path):

@@ -20,7 +20,15 @@ def trades_in_db(bot):
     return bot.db("SELECT id, pair, is_open, exit_reason, close_rate FROM trades ORDER BY id")
 
 
-def test_crash_between_answer_and_commit_is_reconciled_at_restart(sim, start_bot, tmp_path_factory):
+# BingX's clock minus the bot's: the bot resynchronises after its first refused request, and the intent it
+# stores must still be compared with the order history in BingX's clock.
+CLOCKS = {"same clock": 0, "local clock 30 s ahead of BingX": -30_000, "local clock 30 s behind BingX": 30_000}
+
+
+@pytest.mark.parametrize("bingx_minus_local_ms", list(CLOCKS.values()), ids=list(CLOCKS))
+def test_crash_between_answer_and_commit_is_reconciled_at_restart(sim, start_bot, tmp_path_factory,
+                                                                  bingx_minus_local_ms):
+    sim.clock_offset_ms = bingx_minus_local_ms
     home = tmp_path_factory.mktemp("crash-bot")
     bot = start_bot(sim.base_url, tmp=home)
     bot.force_enter([(pair, "long") for pair in PAIRS[:2]], sim)
@@ -54,9 +62,12 @@ def test_crash_between_answer_and_commit_is_reconciled_at_restart(sim, start_bot
     assert sim.reversals() == [] and sim.positions() == []
     # a stop the loop re-placed before the crash does not outlive its trade
     restarted.wait_for(lambda: sim.open_orders() == [], timeout=30, what="no open order left")
-    fills = {str(o["orderId"]): float(o["avgPrice"]) for o in sim.orders() if o["status"] == "FILLED"}
+    # the right fills: each trade carries the one order BingX's close filled on its own symbol, at its price
+    closes = {o["symbol"]: o for o in sim.orders() if o["status"] == "FILLED" and o["side"] == "SELL"}
     for trade in trades_in_db(restarted):
-        assert trade["exit_reason"] == "force_exit" and trade["close_rate"] in fills.values()
+        close = closes[trade["pair"].replace("/USDT:USDT", "-USDT")]
+        assert [o["order_id"] for o in restarted.exit_orders_in_db(trade["id"])] == [str(close["orderId"])]
+        assert trade["exit_reason"] == "force_exit" and trade["close_rate"] == float(close["avgPrice"])
     assert "interrupted BingX flatten" in restarted.output()
     restarted.stop()
 

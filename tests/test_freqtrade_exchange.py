@@ -85,10 +85,13 @@ def test_install_patches_the_resolver_seam_once_and_undoes():
 
     assert ft_exchange.Bingx is Bingx
     patched = ["freqtrade.exchange.Bingx", "RPC._rpc_force_exit", "FreqtradeBot.startup", "ApiServer.configure_app",
-               "Telegram._init_telegram_app", "Telegram._force_exit_action"]
-    assert [p.name for p in plugin.PATCHES] == patched
-    assert plugin.install() == plugin.PATCHES  # idempotent
-    assert len(plugin.PATCHES) == len(patched)
+               "Telegram._init_telegram_app", "Telegram._force_exit_action", "Wallets.update"]
+    # install()'s own patches come first; what the plugin changes at run time (log filters, a plain ccxt client's
+    # nonce) follows them
+    assert [p.name for p in plugin.PATCHES][:len(patched)] == patched
+    assert all(p.attribute in ("filters", "nonce") for p in plugin.PATCHES[len(patched):])
+    before = list(plugin.PATCHES)
+    assert plugin.install() == before == plugin.PATCHES  # idempotent
     flatten_hook = RPC._rpc_force_exit
     plugin.uninstall()
     try:
@@ -310,4 +313,57 @@ def test_freqtrades_own_requests_survive_a_skewed_clock_with_one_resync(live, fr
     assert [r.code for r in fresh_sim.requests if not r.path.endswith("server/time")][-1] == 0
     fresh_sim.clear_requests()
     live.get_balances()  # the offset sticks: no more refusals
+    assert {r.code for r in fresh_sim.requests} == {0}
+
+
+# ---------------------------------------------------------------- the flatten's own client
+def test_flatten_client_is_its_own_unthrottled_copy_and_the_bots_stays_throttled(live, fresh_sim):
+    import threading
+
+    from bingx_closeall_plugin.freqtrade.exchange import FreqtradeBingXSync
+
+    markets_requests = len(fresh_sim.requests_to("quote/contracts"))
+    flat = live.flatten_api()
+
+    assert type(flat) is FreqtradeBingXSync and flat is not live._api and live.flatten_api() is flat
+    assert flat.enableRateLimit is False and live._api.enableRateLimit is True
+    assert (flat.apiKey, flat.secret, flat.urls) == (live._api.apiKey, live._api.secret, live._api.urls)
+    assert flat.markets is live._api.markets and flat.options is live._api.options
+    assert len(fresh_sim.requests_to("quote/contracts")) == markets_requests  # markets shared, not fetched
+
+    # While a flatten request is in flight on its client, the bot's own requests keep ccxt's throttle.
+    fresh_sim.inject("user/positions", Fault.delay(2))
+    fresh_sim.clear_requests()
+    answers: list = []
+    worker = threading.Thread(target=lambda: answers.append(flat.swapV2PrivateGetUserPositions({})))
+    worker.start()
+    try:
+        deadline = 50
+        while not fresh_sim.requests_to("user/positions") and deadline:  # bounded: 50 x 0.1 s
+            threading.Event().wait(0.1)
+            deadline -= 1
+        assert fresh_sim.requests_to("user/positions"), "the flatten request reached the simulator"
+        assert live._api.enableRateLimit is True
+        assert "USDT" in live.get_balances()  # the bot's own signed request, on its own client, meanwhile
+    finally:
+        worker.join(10)
+    assert answers and answers[0]["code"] == 0  # signed as the bot signs: BingX accepted it
+    assert {r.code for r in fresh_sim.requests} == {0} and all(r.api_key_ok for r in fresh_sim.requests)
+
+
+def test_a_clock_resync_on_either_client_serves_both(live, fresh_sim):
+    flat = live.flatten_api()
+    fresh_sim.clock_offset_ms = -90_000  # BingX's clock 90 s behind: every signed request is refused
+    fresh_sim.clear_requests()
+
+    assert flat.swapV2PrivateGetUserPositions({})["code"] == 0  # refused once, resynchronised, sent again
+    assert len(fresh_sim.requests_to("server/time")) == 1
+    fresh_sim.clear_requests()
+    assert "USDT" in live.get_balances()  # the bot's client signs with the offset the flatten measured
+    assert {r.code for r in fresh_sim.requests} == {0} and not fresh_sim.requests_to("server/time")
+
+    fresh_sim.clock_offset_ms = 90_000  # and the other way round
+    live.get_balances()
+    fresh_sim.clear_requests()
+    assert live.flatten_api().swapV2PrivateGetUserPositions({})["code"] == 0
     assert {r.code for r in fresh_sim.requests} == {0}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,14 +27,22 @@ from freqtrade.exceptions import (
 from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import CcxtPosition, FtHas
+from freqtrade.misc import deep_merge_dicts
 from freqtrade.util import dt_ts
 
 from ..async_exchange import AsyncBingX
 from ..closeall import set_clock_offset
-from ..errors import AlreadySubmitted, ClockSkew, InvalidParameter, OrderMissing, RateLimited
+from ..errors import (
+    AlreadySubmitted,
+    ClockSkew,
+    InvalidParameter,
+    OrderMissing,
+    RateLimited,
+)
 from ..exchange import BingX
 from ..redaction import mask_root_handlers
 from . import tiers as tier_source
+from .install import _versions, add_log_filter
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +120,30 @@ class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
             logger.warning("BingX refused a request's timestamp; resynchronising the clock and sending it again.")
             set_clock_offset(self, await self.swapV2PublicGetServerTime({}))
             return await super().fetch2(path, api, method, params, config)
+
+
+# What freqtrade reads from its exchange config into every ccxt object it builds (Exchange._init_ccxt).
+_CREDENTIALS = ("apiKey", "secret", "password", "uid", "accountId", "walletAddress", "privateKey")
+
+
+def _record_masker(handler: logging.Handler, masker: logging.Filter) -> None:
+    add_log_filter(handler, masker, "mask the key, the secret and signatures in everything freqtrade logs")
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    """``ours`` agrees with ``theirs``: equal, or for dicts every key of ours equal in theirs (ccxt.pro adds more)."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return all(key in theirs and _same(value, theirs[key]) for key, value in ours.items())
+    return bool(ours == theirs)
+
+
+def _check_same_client(stock: Any, api: Any, config: dict[str, Any]) -> None:
+    differ = [key for key in [*config, "urls", "enableRateLimit", "timeout"]
+              if not _same(getattr(api, key, None), getattr(stock, key, None))]
+    if differ:
+        raise OperationalException(
+            f"freqtrade built its ccxt bingx differently from the plugin's copy ({', '.join(sorted(set(differ)))}); "
+            f"this freqtrade ({_versions()}) is not one the plugin supports")
 
 
 def freqtrade_error(e: ccxt.BaseError, action: str) -> Exception:
@@ -196,22 +230,61 @@ class Bingx(FreqtradeBingx):
         # URL into freqtrade's warnings, its /logs endpoint and Telegram: mask them in every handler,
         # which freqtrade has configured by now.
         exchange_config = config.get("exchange", {}) if isinstance(config, dict) else {}
-        mask_root_handlers(str(exchange_config.get("key") or ""), str(exchange_config.get("secret") or ""))
+        mask_root_handlers(str(exchange_config.get("key") or ""), str(exchange_config.get("secret") or ""),
+                           add_filter=_record_masker)
+        # the sync client's construction config, for flatten_api(); and that client, built on first use
+        self._sync_ccxt_config: dict[str, Any] | None = None
+        self._flatten_api: FreqtradeBingXSync | None = None
+        self._flatten_api_lock = threading.Lock()
         super().__init__(config, *args, **kwargs)
 
     # ------------------------------------------------------------------ ccxt objects
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict[str, Any]) -> ccxt.Exchange:
-        api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
-        stock = ccxt.bingx if sync else ccxt.async_support.bingx
-        if not isinstance(api, stock):
-            raise OperationalException(f"expected a ccxt bingx object from freqtrade, got {type(api).__name__}")
-        # freqtrade builds the ccxt object by name (getattr(ccxt, "bingx")(config)) with no hook for the
-        # class. The plugin's classes add methods only, no state, so the object freqtrade configured (keys,
-        # URLs, options, demo trading) is re-classed instead of rebuilt from a copy of freqtrade's logic.
-        # The async one loses ccxt.pro's websocket methods, which freqtrade does not use for bingx
-        # (ws_enabled is False).
-        api.__class__ = FreqtradeBingXSync if sync else FreqtradeBingXAsync
+        # freqtrade builds the ccxt object by name (getattr(ccxt, "bingx")(config)) with no hook for the class.
+        # Its object is built first (its checks, its demo-trading switch), then the plugin's class is built
+        # from the same config: freqtrade's credentials as it read them, its ccxt config merged as it merges
+        # it. No object changes class; that freqtrade's object and ours agree is checked below, so a freqtrade
+        # that builds it differently fails loudly here. The async one is not ccxt.pro's: freqtrade uses no
+        # websockets for bingx (ws_enabled is False).
+        stock = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
+        expected = ccxt.bingx if sync else ccxt.async_support.bingx
+        if not isinstance(stock, expected):
+            raise OperationalException(f"expected a ccxt bingx object from freqtrade, got {type(stock).__name__}")
+        config = deep_merge_dicts(self._ccxt_params, deepcopy(ccxt_kwargs)) if self._ccxt_params else deepcopy(
+            ccxt_kwargs or {})
+        config.update({key: getattr(stock, key, None) for key in _CREDENTIALS})
+        api = (FreqtradeBingXSync if sync else FreqtradeBingXAsync)(deepcopy(config))
+        if (stock.options or {}).get("enableDemoTrading"):
+            api.enable_demo_trading(True)
+        _check_same_client(stock, api, config)
+        if sync:
+            self._sync_ccxt_config = config
         return api
+
+    def flatten_api(self) -> FreqtradeBingXSync:
+        """The sync ccxt client for flattens: the bot's, but with ccxt's throttle off, and its own.
+
+        Same class, credentials, URLs and options as the bot's sync client (``self._api``), built once on
+        first use. Each call shares the bot's current markets with it (no request: freqtrade reloads them into
+        new objects every hour) and its ``options`` dict itself, as freqtrade shares one between its sync and
+        async clients: ``options['timeDifference']`` is one value, so a clock resync by the flatten helps the
+        bot and the other way round. ``enableRateLimit`` is False here only: the bot's own requests, on its
+        client, stay throttled while a flatten runs beside them.
+        """
+        with self._flatten_api_lock:
+            bot = self._api
+            if self._flatten_api is None:
+                if self._sync_ccxt_config is None or not isinstance(bot, FreqtradeBingXSync):
+                    raise OperationalException("the bot's ccxt client is not the plugin's: no flatten client")
+                client = FreqtradeBingXSync({**deepcopy(self._sync_ccxt_config), "enableRateLimit": False})
+                if bot.options.get("enableDemoTrading"):
+                    client.enable_demo_trading(True)
+                self._flatten_api = client
+            client = self._flatten_api
+            client.options = bot.options
+            if bot.markets and client.markets is not bot.markets:
+                client.set_markets_from_exchange(bot)
+            return client
 
     # ------------------------------------------------------------------ account setup
     @retrier

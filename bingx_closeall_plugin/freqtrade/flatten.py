@@ -45,6 +45,7 @@ from ..flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_acco
 from ..redaction import error_text
 from ..symbols import to_native, unified_name
 from . import exits, reconcile
+from .install import attach
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def get_flattener(freqtrade: Any) -> Flattener:
         flattener = getattr(freqtrade, "_bingx_flattener", None)
         if flattener is None:
             flattener = Flattener(freqtrade)
-            freqtrade._bingx_flattener = flattener
+            attach(freqtrade, "_bingx_flattener", flattener, "the bot's one flatten path (at most one runs at a time)")
         return flattener
 
 
@@ -238,7 +239,7 @@ class Flattener:
         account_symbols = {p["symbol"] for p in positions}
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
         single = account_symbols <= bot_symbols
-        intent = reconcile.persist_intent(confirmed, api.milliseconds())
+        intent = reconcile.persist_intent(confirmed, api)
         symbols: list[str | None] = [None] if single else sorted(bot_symbols & account_symbols)
         # The close and the cancel of the bot's entries go out at the same moment; its stoplosses stay until
         # their position is flat (a refused close must not leave a position without its stop).
@@ -434,7 +435,7 @@ class Flattener:
             logger.warning("BingX /closeall: entries paused (use /start to resume).")
         api = self.api
         trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair, api) == symbol]
-        intent = reconcile.persist_intent(trades, api.milliseconds())
+        intent = reconcile.persist_intent(trades, api)
         try:
             report = flatten(api, symbol, rate_limit_wait=self.rate_limit_wait)
         except ccxt.BaseError as e:

@@ -11,6 +11,19 @@ these (each listed with its reason in :data:`PATCHES` once applied):
 - ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
 - ``Telegram._init_telegram_app`` and ``Telegram._force_exit_action``: ``/closeall`` and words for
   ``/forceexit all``.
+- ``Wallets.update``: the flatten's bookkeeping refreshes the wallets once instead of after every trade it
+  closes; the class-level hook defers only the updates of the thread inside
+  :func:`~.reconcile.one_wallet_sync` (a thread-local), so no wallet object is ever shadowed.
+
+And at run time, recorded when they happen (:func:`add_log_filter`, :func:`shadow`, :func:`attach`):
+
+- the bot's one :class:`~.flatten.Flattener`, kept on the ``FreqtradeBot`` object;
+
+- a :class:`~bingx_closeall_plugin.redaction.SecretMasker` on each of freqtrade's log handlers (the
+  exchange class adds it once freqtrade has configured logging), and the launcher's watch on the
+  ``freqtrade`` logger for the configuration error freqtrade exits 0 on;
+- an instance ``nonce`` on a plain ``ccxt.bingx`` that :func:`~bingx_closeall_plugin.closeall.set_clock_offset`
+  resynchronised (the bot's own ccxt objects are the plugin's classes, built as such, and need none).
 
 Each patch checks that its target exists and has the expected signature, keeps the original and is
 recorded in :data:`PATCHES`, so :func:`uninstall` can put everything back; a failed install undoes what
@@ -23,12 +36,14 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PATCHES", "TESTED_FREQTRADE", "IncompatibleFreqtrade", "Patch", "install", "is_installed", "uninstall"]
+__all__ = ["MISSING", "PATCHES", "TESTED_FREQTRADE", "IncompatibleFreqtrade", "Patch", "add_log_filter", "attach", "install",
+           "is_installed", "is_patched", "revert", "shadow", "uninstall"]
 
 # The freqtrade release line the plugin is tested against (pyproject's [freqtrade] extra pins the same).
 TESTED_FREQTRADE = (2026, 9)
@@ -38,24 +53,51 @@ class IncompatibleFreqtrade(ImportError):
     """The installed freqtrade is outside the tested range, or its seam changed shape."""
 
 
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # Patch.original of an instance attribute that did not exist (it is deleted on undo)
+
+
 @dataclass(frozen=True)
 class Patch:
-    """One attribute the plugin replaced: where, what was there, what is there now, and why."""
+    """One change the plugin made to an object it does not own: where, what was there, what is there now, why.
 
-    target: Any  # the module or class patched
+    An attribute patch (``undo`` None) is undone by setting ``original`` back, or deleting the attribute when
+    it was :data:`MISSING` (an instance attribute that shadowed its class's). Anything else (a log filter
+    added) carries its own ``undo``.
+    """
+
+    target: Any  # the module, class or object changed
     attribute: str
     original: Any
     replacement: Any
     why: str
+    undo: Callable[[], None] | None = None
 
     @property
     def name(self) -> str:
-        return f"{getattr(self.target, '__name__', self.target)}.{self.attribute}"
+        return f"{getattr(self.target, '__name__', type(self.target).__name__)}.{self.attribute}"
+
+    def restore(self) -> None:
+        if self.undo is not None:
+            self.undo()
+            return
+        if getattr(self.target, self.attribute, None) is not self.replacement:
+            logger.warning("%s was changed by someone else after the plugin patched it; restoring anyway", self.name)
+        if self.original is MISSING:
+            if self.attribute in vars(self.target):
+                delattr(self.target, self.attribute)
+        else:
+            setattr(self.target, self.attribute, self.original)
 
 
-# Every patch applied, in order. A later issue appends its flatten hooks here through _apply().
+# Every change applied, in order: the hooks install() applies, then what the plugin changes at run time.
 PATCHES: list[Patch] = []
 _lock = threading.RLock()
+_installed = False
 
 
 def _versions() -> str:
@@ -116,9 +158,59 @@ def _check_resolver_shape() -> None:
         )
 
 
+def shadow(obj: Any, attribute: str, replacement: Any, why: str) -> Patch:
+    """Set an instance attribute over its class's (which must exist) and record it; undone by deleting it."""
+    with _lock:
+        if not hasattr(type(obj), attribute):
+            raise IncompatibleFreqtrade(f"cannot shadow {type(obj).__name__}.{attribute}: the class has none "
+                                        f"({_versions()})")
+        original = vars(obj).get(attribute, MISSING)
+        patch = Patch(obj, attribute, original, replacement, why)
+        setattr(obj, attribute, replacement)
+        PATCHES.append(patch)
+        return patch
+
+
+def attach(obj: Any, attribute: str, value: Any, why: str) -> Patch:
+    """Give ``obj`` (e.g. the bot) a new attribute of the plugin's, recorded; undone by deleting it."""
+    with _lock:
+        if attribute in vars(obj) or hasattr(type(obj), attribute):
+            raise IncompatibleFreqtrade(f"{type(obj).__name__} already has {attribute} ({_versions()})")
+        patch = Patch(obj, attribute, MISSING, value, why)
+        setattr(obj, attribute, value)
+        PATCHES.append(patch)
+        return patch
+
+
+def add_log_filter(holder: logging.Filterer, log_filter: logging.Filter, why: str) -> Patch | None:
+    """``holder.addFilter(log_filter)`` (a handler or a logger), recorded; None when it was there already."""
+    with _lock:
+        if log_filter in holder.filters:
+            return None
+        holder.addFilter(log_filter)
+        patch = Patch(holder, "filters", None, log_filter, why, undo=lambda: holder.removeFilter(log_filter))
+        PATCHES.append(patch)
+        return patch
+
+
+def revert(patch: Patch) -> None:
+    """Undo one recorded change now (e.g. a filter needed only while freqtrade's main runs)."""
+    with _lock:
+        if patch in PATCHES:
+            PATCHES.remove(patch)
+            patch.restore()
+
+
+def is_patched(target: Any, attribute: str) -> bool:
+    """True when ``target.attribute`` is the plugin's recorded replacement, still in place."""
+    with _lock:
+        return any(p.target is target and p.attribute == attribute and getattr(target, attribute, None) is p.replacement
+                   for p in PATCHES)
+
+
 def is_installed() -> bool:
     with _lock:
-        return bool(PATCHES)
+        return _installed
 
 
 def install() -> list[Patch]:
@@ -127,8 +219,9 @@ def install() -> list[Patch]:
     Raises IncompatibleFreqtrade (naming the versions found) when freqtrade is outside the tested range
     or its seam changed, instead of silently running freqtrade's spot-only class.
     """
+    global _installed
     with _lock:
-        if PATCHES:
+        if _installed:
             return list(PATCHES)
         if os.environ.get("BINGX_FREQTRADE_PLUGIN", "1").strip().lower() in ("0", "false", "no", "off"):
             logger.warning("BINGX_FREQTRADE_PLUGIN is off: freqtrade's own (spot-only) Bingx class stays in use")
@@ -147,9 +240,11 @@ def install() -> list[Patch]:
                    "ExchangeResolver looks exchange classes up by name in freqtrade.exchange; "
                    "freqtrade's Bingx is spot-only")
             _install_flatten_hooks()
+            _install_clock_hook()
         except BaseException:
             uninstall()  # all or nothing: never a half-installed plugin
             raise
+        _installed = True
         logger.info("bingx-closeall-plugin installed into freqtrade (%s)", _versions())
         return list(PATCHES)
 
@@ -172,10 +267,11 @@ def _install_flatten_hooks() -> None:
     from freqtrade.rpc import RPC
     from freqtrade.rpc.api_server.webserver import ApiServer
     from freqtrade.rpc.telegram import Telegram
+    from freqtrade.wallets import Wallets
 
     from . import telegram as tg
     from .flatten import get_flattener, register_bot
-    from .reconcile import recover_interrupted
+    from .reconcile import recover_interrupted, wallet_updates_deferred
     from .rest_api import router
 
     targets = [
@@ -184,6 +280,7 @@ def _install_flatten_hooks() -> None:
         (ApiServer, "configure_app", ("self", "app", "config")),
         (Telegram, "_init_telegram_app", ("self",)),
         (Telegram, "_force_exit_action", ("self", "trade_id")),
+        (Wallets, "update", ("self", "require_update")),
     ]
     for cls, name, params in targets:
         _check_signature(getattr(cls, name, None), params, f"{cls.__name__}.{name}")
@@ -236,6 +333,13 @@ def _install_flatten_hooks() -> None:
     async def _force_exit_action(self: Any, trade_id: str) -> None:
         await tg.force_exit_action(original_force_exit_action, self, trade_id)
 
+    original_update = Wallets.update
+
+    def update(self: Any, require_update: bool = True) -> None:
+        if wallet_updates_deferred(self):
+            return None
+        return original_update(self, require_update)
+
     _apply(RPC, "_rpc_force_exit", _rpc_force_exit,
            "/forceexit all from every front end: one BingX closeAllPositions instead of one order per trade")
     _apply(FreqtradeBot, "startup", startup,
@@ -244,14 +348,31 @@ def _install_flatten_hooks() -> None:
            "POST /api/v1/closeall, and /forceexit answers that keep the flatten's details")
     _apply(Telegram, "_init_telegram_app", _init_telegram_app, "the /closeall command and its confirmation")
     _apply(Telegram, "_force_exit_action", _force_exit_action, "/forceexit all says what happened")
+    _apply(Wallets, "update", update,
+           "one wallet refresh after the flatten's bookkeeping, not two signed requests per trade it closes")
+
+
+def _install_clock_hook() -> None:
+    """Record the instance nonce the close path gives a plain ccxt bingx (e.g. a strategy's own client)."""
+    from .. import closeall
+
+    def record(exchange: Any, nonce: Any) -> None:
+        shadow(exchange, "nonce", nonce, "a plain ccxt bingx signs with the local clock; this one follows BingX's")
+
+    closeall.shadow_nonce = record  # the plugin's own module: not a patch of anyone else's
+
+
+def _remove_clock_hook() -> None:
+    from .. import closeall
+
+    closeall.shadow_nonce = closeall.default_shadow_nonce
 
 
 def uninstall() -> None:
-    """Undo every patch in reverse order; a no-op when nothing is installed."""
+    """Undo every patch in reverse order, the run-time ones included; a no-op when nothing is installed."""
+    global _installed
     with _lock:
+        _remove_clock_hook()
         while PATCHES:
-            patch = PATCHES.pop()
-            if getattr(patch.target, patch.attribute, None) is not patch.replacement:
-                logger.warning("%s was changed by someone else after the plugin patched it; restoring anyway",
-                               patch.name)
-            setattr(patch.target, patch.attribute, patch.original)
+            PATCHES.pop().restore()
+        _installed = False

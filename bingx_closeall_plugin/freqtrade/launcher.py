@@ -46,7 +46,7 @@ def _exit_code(code: object) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Install the plugin, run freqtrade's main with ``argv`` (default: the command line), return its code."""
-    from .install import IncompatibleFreqtrade, install
+    from .install import IncompatibleFreqtrade, add_log_filter, install, revert
 
     try:
         install()
@@ -58,14 +58,15 @@ def main(argv: list[str] | None = None) -> int:
 
     watcher = _ConfigurationErrorSeen()
     freqtrade_logger = logging.getLogger("freqtrade")  # the logger freqtrade.main reports errors on
-    freqtrade_logger.addFilter(watcher)
+    watch = add_log_filter(freqtrade_logger, watcher, "freqtrade exits 0 on a configuration error; the launcher exits 2")
     try:
         freqtrade_main(sys.argv[1:] if argv is None else list(argv))
         code = 0  # pragma: no cover - freqtrade's main always ends in sys.exit()
     except SystemExit as e:
         code = _exit_code(e.code)
     finally:
-        freqtrade_logger.removeFilter(watcher)
+        if watch is not None:
+            revert(watch)
     if code == 0 and watcher.seen:
         code = CONFIG_ERROR_EXIT
     raise SystemExit(code)

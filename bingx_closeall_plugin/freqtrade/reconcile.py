@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,10 +32,13 @@ from ..symbols import to_native
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "cancel_orphan_stops", "clear_intent", "persist_intent", "recover_interrupted"]
+__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "bingx_clock_ms", "cancel_orphan_stops", "clear_intent",
+           "persist_intent", "recover_interrupted", "wallet_updates_deferred"]
 
 INTENT_KEY = "bingx_flatten_intent"
-# The order history is read from a little before the intent, for clock differences between bot and BingX.
+# Every time here is BingX's clock: the intent's, the order history's, the orders' dates (freqtrade takes them from
+# BingX's answers). The history is still read from a little before the intent: the bot's estimate of BingX's clock is
+# only corrected once BingX refuses a timestamp, so it can be off by up to BingX's recvWindow (5 s by default).
 HISTORY_MARGIN_MS = 10_000
 AMOUNT_TOLERANCE = 1e-9  # float noise when comparing filled amounts with the trade's
 HISTORY_LIMIT = 1000  # BingX's maximum rows per allOrders request
@@ -61,9 +65,23 @@ class Intent:
             return None
 
 
-def persist_intent(trades: list[Trade], now_ms: int) -> Intent:
-    """Mark ``trades`` as about to be closed by BingX, committed before the request goes out."""
-    intent = Intent(uuid.uuid4().hex[:16], now_ms)
+def bingx_clock_ms(api: Any) -> int:
+    """BingX's clock as the bot knows it: the local clock minus the offset the last resynchronisation measured.
+
+    The order history's times are BingX's, so the intent that is compared with them must be too; the local clock
+    can be 30 s or more off (the case the plugin resynchronises for).
+    """
+    return int(api.milliseconds()) - int(api.options.get("timeDifference") or 0)
+
+
+def persist_intent(trades: list[Trade], api: Any) -> Intent:
+    """Mark ``trades`` as about to be closed by BingX, committed before the request goes out.
+
+    ``api`` is the ccxt client that sends the close: the intent is stamped with BingX's clock as it knows it.
+    """
+    if isinstance(api, (int, float)):  # the old signature took a local timestamp: refuse it, it is the bug
+        raise TypeError("persist_intent() takes the ccxt client, to stamp the intent with BingX's clock")
+    intent = Intent(uuid.uuid4().hex[:16], bingx_clock_ms(api))
     for trade in trades:
         trade.set_custom_data(INTENT_KEY, intent.to_json())
     Trade.commit()
@@ -130,23 +148,42 @@ def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int, 
     return found
 
 
+_deferring = threading.local()  # .wallets: ids of the Wallets whose refresh this thread holds back
+
+
+def wallet_updates_deferred(wallets: Any) -> bool:
+    """True inside :func:`one_wallet_sync` for ``wallets``, on that thread only (read by install's hook)."""
+    return id(wallets) in getattr(_deferring, "wallets", ())
+
+
 @contextmanager
 def one_wallet_sync(freqtrade: Any) -> Iterator[None]:
-    """Hold back freqtrade's wallet refresh while many trades close, then refresh once.
+    """Hold back freqtrade's wallet refresh on this thread while many trades close, then refresh once.
 
     ``update_trade_state`` refreshes the wallets (balance and positions, two signed requests) after every
     filled order: for 50 trades closed by one closeAllPositions that is 100 requests, and seconds, before
-    the last trade is closed in the database. One refresh after all of them gives the same wallets.
+    the last trade is closed in the database. One refresh after all of them gives the same wallets. The
+    class-level hook on ``Wallets.update`` (install.PATCHES) reads a thread-local, so the bot's own loop and
+    API threads keep refreshing as usual and no wallet object is changed.
     """
+    from freqtrade.wallets import Wallets
+
+    from .install import is_patched
+
     wallets = freqtrade.wallets
-    if not callable(getattr(type(wallets), "update", None)):
-        raise TypeError(f"{type(wallets).__name__} has no update() to defer")
-    wallets.update = lambda *args, **kwargs: None  # instance attribute: shadows the method
+    if not is_patched(Wallets, "update"):
+        raise RuntimeError("one_wallet_sync needs the plugin's Wallets.update hook: call install() first")
+    held = getattr(_deferring, "wallets", None)
+    if held is None:
+        held = _deferring.wallets = set()
+    nested = id(wallets) in held
+    held.add(id(wallets))
     try:
         yield
     finally:
-        del wallets.update
-        wallets.update()
+        if not nested:
+            held.discard(id(wallets))
+            wallets.update()
 
 
 def attach_exit_orders(freqtrade: Any, trades: list[Trade], since_ms: int,
