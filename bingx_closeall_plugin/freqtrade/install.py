@@ -10,7 +10,10 @@ these (each listed with its reason in :data:`PATCHES` once applied):
 - ``FreqtradeBot.startup``: registers the bot for the strategy hook and finishes an interrupted flatten.
 - ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
 - ``Telegram._init_telegram_app`` and ``Telegram._force_exit_action``: ``/closeall`` and words for
-  ``/forceexit all``.
+  ``/forceexit all``; ``telegram.bot_api_url`` (a self-hosted Telegram Bot API server, which freqtrade
+  has no setting for) and the bot token masked in every log handler.
+- ``Telegram._send_msg``: every chat message freqtrade or the plugin sends, masked (key, secret,
+  signatures): freqtrade forwards exception texts (its own and ccxt's) to the chat.
 
 Each patch checks that its target exists and has the expected signature, keeps the original and is
 recorded in :data:`PATCHES`, so :func:`uninstall` can put everything back; a failed install undoes what
@@ -173,6 +176,7 @@ def _install_flatten_hooks() -> None:
     from freqtrade.rpc.api_server.webserver import ApiServer
     from freqtrade.rpc.telegram import Telegram
 
+    from ..redaction import mask_root_handlers
     from . import telegram as tg
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted
@@ -184,6 +188,8 @@ def _install_flatten_hooks() -> None:
         (ApiServer, "configure_app", ("self", "app", "config")),
         (Telegram, "_init_telegram_app", ("self",)),
         (Telegram, "_force_exit_action", ("self", "trade_id")),
+        (Telegram, "_send_msg", ("self", "msg", "parse_mode", "disable_notification", "keyboard", "callback_path",
+                                 "reload_able", "query")),
     ]
     for cls, name, params in targets:
         _check_signature(getattr(cls, name, None), params, f"{cls.__name__}.{name}")
@@ -206,6 +212,8 @@ def _install_flatten_hooks() -> None:
     original_startup = FreqtradeBot.startup
 
     def startup(self: Any) -> None:
+        if (self.config.get("telegram") or {}).get("enabled"):
+            tg.bot_api_url(self.config["telegram"])  # a bad telegram.bot_api_url stops the bot, clearly
         original_startup(self)
         register_bot(self)
         if get_flattener(self).applies():
@@ -223,13 +231,20 @@ def _install_flatten_hooks() -> None:
                            dependencies=[Depends(http_basic_or_jwt_token), Depends(is_trading_mode)])
         return original_configure_app(self, app, config)
 
+    tg.check_application_builder()
     original_init_app = Telegram._init_telegram_app
 
     def _init_telegram_app(self: Any) -> Any:
-        app = original_init_app(self)
+        app = tg.build_application(self._config["telegram"]) or original_init_app(self)
+        mask_root_handlers(str(self._config["telegram"].get("token") or ""))
         for handler in tg.handlers(self):
             app.add_handler(handler)
         return app
+
+    original_send_msg = Telegram._send_msg
+
+    async def _send_msg(self: Any, msg: str, *args: Any, **kwargs: Any) -> None:
+        await original_send_msg(self, tg.masked(self, msg), *args, **kwargs)
 
     original_force_exit_action = Telegram._force_exit_action
 
@@ -244,6 +259,8 @@ def _install_flatten_hooks() -> None:
            "POST /api/v1/closeall, and /forceexit answers that keep the flatten's details")
     _apply(Telegram, "_init_telegram_app", _init_telegram_app, "the /closeall command and its confirmation")
     _apply(Telegram, "_force_exit_action", _force_exit_action, "/forceexit all says what happened")
+    _apply(Telegram, "_send_msg", _send_msg,
+           "every chat message masked: freqtrade forwards exception texts (signed URLs) to the chat")
 
 
 def uninstall() -> None:
