@@ -9,10 +9,7 @@ received (rebuilt from its request log, and checked against the signature ccxt a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import re
 import socket
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,23 +19,18 @@ from bingx_closeall_plugin import BingX, close_all_positions, flatten
 from bingx_closeall_plugin.redaction import SecretMasker
 from bingx_closeall_plugin.simulator import Fault
 
+import secret_scan
 from conftest import API_KEY, API_SECRET, make_client, run_cli
 
 CLOSE = "trade/closeAllPositions"
-SIGNATURE = re.compile(r"signature\W{0,6}[0-9a-fA-F]{64}", re.IGNORECASE)
-
-
-def signatures_of(sim) -> set[str]:
-    """The HMAC BingX checks for each request the simulator logged (its params in the order they were sent)."""
-    return {hmac.new(API_SECRET.encode(), "&".join(f"{k}={v}" for k, v in r.params.items()).encode(), hashlib.sha256).hexdigest()
-            for r in sim.requests if r.api_key_ok}
 
 
 def leaks(text: str, sim) -> list[str]:
-    found = [name for name, secret in (("key", API_KEY), ("secret", API_SECRET)) if secret in text]
-    found += [f"signature: {m.group(0)[:24]}..." for m in SIGNATURE.finditer(text)]
-    found += [f"hmac {s[:12]}..." for s in signatures_of(sim) if s in text or s.upper() in text]
-    return found
+    return secret_scan.leaks(text, secret_scan.signatures_of(sim.requests))
+
+
+def signatures_of(sim) -> set[str]:
+    return secret_scan.signatures_of(sim.requests)
 
 
 def seed(sim) -> None:

@@ -11,10 +11,7 @@ received. Also: ``/closeall`` refuses callers without freqtrade's login.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import re
 
 import pytest
 import requests
@@ -22,26 +19,13 @@ import requests
 from bingx_closeall_plugin.simulator import Fault
 
 from conftest import API_KEY, API_SECRET
+from secret_scan import leaks, signatures_of
 
 pytestmark = pytest.mark.freqtrade
 
 CLOSE = "trade/closeAllPositions"
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
-SIGNATURE = re.compile(r"signature\W{0,6}[0-9a-fA-F]{64}", re.IGNORECASE)
 RATE_LIMITED = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249"
-
-
-def signatures_of(requests_seen) -> set[str]:
-    """The HMAC BingX checks for each request the simulator logged (its params in the order they were sent)."""
-    return {hmac.new(API_SECRET.encode(), "&".join(f"{k}={v}" for k, v in r.params.items()).encode(),
-                     hashlib.sha256).hexdigest() for r in requests_seen if r.api_key_ok}
-
-
-def leaks(text: str, hmacs: set[str]) -> list[str]:
-    found = [name for name, secret in (("key", API_KEY), ("secret", API_SECRET)) if secret in text]
-    found += [f"signature: {m.group(0)[:24]}..." for m in SIGNATURE.finditer(text)]
-    found += [f"hmac {s[:12]}..." for s in hmacs if s in text or s.upper() in text]
-    return found
 
 
 @pytest.fixture(scope="module")
