@@ -29,6 +29,7 @@ YES, NO = "bingx_closeall__yes__", "bingx_closeall__no"
 
 # ---- pure logic ----------------------------------------------------------------------------------
 def test_chat_text_is_masked_and_escaped():
+    pytest.importorskip("freqtrade")
     from bingx_closeall_plugin.freqtrade.telegram import chat_text
 
     telegram = SimpleNamespace(_config={"exchange": {"key": API_KEY, "secret": API_SECRET},
@@ -39,6 +40,7 @@ def test_chat_text_is_masked_and_escaped():
 
 
 def test_bot_api_url_is_checked():
+    pytest.importorskip("freqtrade")
     from freqtrade.exceptions import OperationalException
 
     from bingx_closeall_plugin.freqtrade.telegram import bot_api_url
