@@ -235,8 +235,8 @@ def _install_flatten_hooks() -> None:
     original_init_app = Telegram._init_telegram_app
 
     def _init_telegram_app(self: Any) -> Any:
+        mask_root_handlers(str(self._config["telegram"].get("token") or ""))  # PTB logs URLs holding it
         app = tg.build_application(self._config["telegram"]) or original_init_app(self)
-        mask_root_handlers(str(self._config["telegram"].get("token") or ""))
         for handler in tg.handlers(self):
             app.add_handler(handler)
         return app
