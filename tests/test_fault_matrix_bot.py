@@ -121,7 +121,7 @@ CELLS = [
 
 
 @pytest.fixture(scope="module")
-def bot(simulator, start_bot, telegram_double):
+def bot(simulator, telegram_double, start_bot):  # the double outlives the bot
     simulator.reset()
     urls = bingx_urls(simulator.base_url)
     from conftest import API_KEY, API_SECRET

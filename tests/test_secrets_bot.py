@@ -103,3 +103,24 @@ def test_closeall_refuses_callers_without_freqtrades_login(verbose_bot, simulato
 
     assert [r.status_code for r in (anonymous, wrong_password, wrong_user, forged_jwt)] == [401] * 4
     assert sim.requests_to(CLOSE) == [] and bot.api("GET", "/show_config")["state"] == "running"
+
+
+HISTORY = "trade/allOrders"
+
+
+def test_forceexit_all_answer_with_the_history_read_lost_carries_no_signature(verbose_bot, simulator):
+    """The reported bug, over REST: the close went through, every order-history read after it failed with a
+    network error (whose text is the signed URL), and the answer quoted it with the real HMAC.
+
+    Last in this module: the trade keeps its intent for the next start-up."""
+    bot, sim = verbose_bot, simulator
+    bot.force_enter([(PAIRS[1], "long")], sim)
+    sim.clear_requests()
+    sim.inject(HISTORY, Fault.http_error(502), times=50)
+    try:
+        response = requests.post(f"{bot.api_url}/forceexit", json={"tradeid": "all"}, auth=bot.auth, timeout=60)
+    finally:
+        sim.clear_faults()
+    assert response.status_code == 200 and not sim.positions() and len(sim.requests_to(HISTORY)) >= 2
+    assert "signature=***" in response.json()["error"]  # the error is quoted, masked
+    assert leaks(response.text, signatures_of(sim.requests)) == [], response.text

@@ -54,7 +54,7 @@ def test_bot_api_url_is_checked():
 
 # ---- end to end ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bot(simulator, start_bot, telegram_double):
+def bot(simulator, telegram_double, start_bot):  # the double outlives the bot
     simulator.reset()
     bot = start_bot(simulator.base_url, name="telegram-bot", pairs=PAIRS, telegram=telegram_config(telegram_double))
     telegram_double.wait_until_polled()
