@@ -14,6 +14,8 @@ these (each listed with its reason in :data:`PATCHES` once applied):
   has no setting for) and the bot token masked in every log handler.
 - ``Telegram._send_msg``: every chat message freqtrade or the plugin sends, masked (key, secret,
   signatures): freqtrade forwards exception texts (its own and ccxt's) to the chat.
+- ``RPCManager.send_msg``: the texts of every RPC message (status, warnings, reasons) masked before any
+  handler (Telegram, Discord, webhooks, the REST message stream) gets them.
 
 Each patch checks that its target exists and has the expected signature, keeps the original and is
 recorded in :data:`PATCHES`, so :func:`uninstall` can put everything back; a failed install undoes what
@@ -172,11 +174,11 @@ def _check_signature(function: Any, expected: tuple[str, ...], where: str) -> No
 def _install_flatten_hooks() -> None:
     """The one-request flatten under /forceexit all, /closeall (REST, Telegram) and crash recovery."""
     from freqtrade.freqtradebot import FreqtradeBot
-    from freqtrade.rpc import RPC
+    from freqtrade.rpc import RPC, RPCManager
     from freqtrade.rpc.api_server.webserver import ApiServer
     from freqtrade.rpc.telegram import Telegram
 
-    from ..redaction import mask_root_handlers
+    from ..redaction import mask, mask_root_handlers, secrets_of
     from . import telegram as tg
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted
@@ -190,6 +192,7 @@ def _install_flatten_hooks() -> None:
         (Telegram, "_force_exit_action", ("self", "trade_id")),
         (Telegram, "_send_msg", ("self", "msg", "parse_mode", "disable_notification", "keyboard", "callback_path",
                                  "reload_able", "query")),
+        (RPCManager, "send_msg", ("self", "msg")),
     ]
     for cls, name, params in targets:
         _check_signature(getattr(cls, name, None), params, f"{cls.__name__}.{name}")
@@ -246,6 +249,15 @@ def _install_flatten_hooks() -> None:
     async def _send_msg(self: Any, msg: str, *args: Any, **kwargs: Any) -> None:
         await original_send_msg(self, tg.masked(self, msg), *args, **kwargs)
 
+    original_rpc_send_msg = RPCManager.send_msg
+
+    def send_msg(self: Any, msg: Any) -> None:
+        secrets = secrets_of(self._rpc._config.get("exchange") or {})
+        if isinstance(msg, dict):
+            # Plain strings only: enum members (the message type, order types) keep their type.
+            msg = {key: mask(value, secrets) if type(value) is str else value for key, value in msg.items()}
+        original_rpc_send_msg(self, msg)
+
     original_force_exit_action = Telegram._force_exit_action
 
     async def _force_exit_action(self: Any, trade_id: str) -> None:
@@ -261,6 +273,8 @@ def _install_flatten_hooks() -> None:
     _apply(Telegram, "_force_exit_action", _force_exit_action, "/forceexit all says what happened")
     _apply(Telegram, "_send_msg", _send_msg,
            "every chat message masked: freqtrade forwards exception texts (signed URLs) to the chat")
+    _apply(RPCManager, "send_msg", send_msg,
+           "every RPC message's texts masked before Telegram, Discord, webhooks or the message stream get them")
 
 
 def uninstall() -> None:
