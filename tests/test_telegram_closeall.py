@@ -39,6 +39,12 @@ def test_chat_text_is_masked_and_escaped():
     assert leaks(text, extra=["1:tok"]) == [] and "signature=***" in text
 
 
+def test_the_double_checks_html_as_telegram_does():
+    assert html_problems("<b>Closed</b> 2 &lt;trades&gt; &amp; <code>BTC-USDT</code>") == []
+    for bad in ("Incorrect <apiKey>", "a & b", "<b>unclosed", "x </i>", "1 < 2"):
+        assert html_problems(bad), bad
+
+
 def test_bot_api_url_is_checked():
     pytest.importorskip("freqtrade")
     from freqtrade.exceptions import OperationalException
