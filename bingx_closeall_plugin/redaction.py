@@ -45,6 +45,7 @@ _MAX_CHAIN = 50
 def secrets_of(holder: Any) -> tuple[str, ...]:
     """The key and secret of a ccxt exchange (``apiKey``/``secret``) or a freqtrade exchange config
     (``key``/``secret``); empty values left out."""
+    values: tuple[Any, ...]
     if isinstance(holder, dict):
         values = (holder.get("key"), holder.get("apiKey"), holder.get("secret"))
     else:
