@@ -34,6 +34,7 @@ from .errors import (
     ServiceUnavailable,
     translate,
 )
+from .redaction import mask_exception, secrets_of
 from .symbols import parse_symbol, unified_name
 
 logger = logging.getLogger(__name__)
@@ -282,7 +283,11 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
 
 # ---- drivers -------------------------------------------------------------------------------------
 def run_sync(exchange: Any, plan: Plan) -> Any:
-    """Drive a plan with a sync ``ccxt.bingx``."""
+    """Drive a plan with a sync ``ccxt.bingx``.
+
+    Every exception a request raises reaches the plan, and the caller, with its text masked
+    (:func:`~bingx_closeall_plugin.redaction.mask_exception`): same class, chain and attributes.
+    """
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -299,7 +304,8 @@ def run_sync(exchange: Any, plan: Plan) -> Any:
             else:
                 value = getattr(exchange, effect.method)(dict(effect.params))
         except ccxt.BaseError as e:
-            error = translate(e)
+            # Masked before the plan (or the caller) sees it: ccxt's network errors carry the signed URL.
+            error = mask_exception(translate(e), secrets_of(exchange))
 
 
 def _together_sync(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, BaseException | None]]:
@@ -316,7 +322,7 @@ def _together_sync(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, Ba
 
 
 async def run_async(exchange: Any, plan: Plan) -> Any:
-    """Drive a plan with ``ccxt.async_support.bingx``."""
+    """Drive a plan with ``ccxt.async_support.bingx``; exceptions masked as in :func:`run_sync`."""
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -333,7 +339,8 @@ async def run_async(exchange: Any, plan: Plan) -> Any:
             else:
                 value = await getattr(exchange, effect.method)(dict(effect.params))
         except ccxt.BaseError as e:
-            error = translate(e)
+            # Masked before the plan (or the caller) sees it: ccxt's network errors carry the signed URL.
+            error = mask_exception(translate(e), secrets_of(exchange))
 
 
 async def _together_async(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, BaseException | None]]:
