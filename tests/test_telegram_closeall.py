@@ -153,7 +153,7 @@ def test_closeall_of_one_symbol_and_the_cancel_button(bot, simulator, chat):
 @pytest.mark.freqtrade
 def test_bad_symbol_is_refused_in_escaped_words_and_nothing_is_sent(bot, simulator, chat):
     chat.send_command("/closeall <b>btc-usdt")
-    answer = reply(chat, "capital letters")
+    answer = reply(chat, "is malformed")
 
     assert "&lt;b&gt;btc-usdt" in answer.text and not answer.buttons
     assert simulator.requests_to(CLOSE) == []
