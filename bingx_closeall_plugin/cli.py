@@ -230,8 +230,8 @@ def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[
     else:
         who = "BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None) else "the close failed"
         head = f"{who} ({describe_error(error, secrets)})"
-    still = (f"{len(report.remaining_positions)} position(s) still open" if report.remaining_positions
-             else "positions are presumably still open")
+    still = (f"{len(report.remaining_positions)} position(s) still open" if report.positions_read
+             else "positions not read since, presumably still open")
     kept = (f"their {len(report.kept_orders)} stop/take-profit order(s) were kept" if report.kept_orders
             else "no stop/take-profit order was cancelled")
     text = f"{head}: {still}; {kept}; {len(report.cancelled_openers)} entry order(s) were cancelled"

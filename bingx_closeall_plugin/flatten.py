@@ -74,6 +74,7 @@ class FlattenReport:
     cancelled_protective: list[str] = field(default_factory=list)  #: ids cancelled once their position was flat
     kept_orders: list[dict[str, Any]] = field(default_factory=list)  #: protective orders left resting: their position is open
     unprotected: list[dict[str, Any]] = field(default_factory=list)  #: orders cancelled on a symbol still open
+    positions_read: bool = False  #: remaining_positions comes from a read after the close; else it is unknown
 
     @property
     def success(self) -> list[str]:
@@ -101,7 +102,8 @@ class FlattenReport:
             "success": self.success,
             "failed": self.failed,
             "symbol": self.symbol,
-            "remaining_positions": [_position_summary(p) for p in self.remaining_positions],
+            "remaining_positions": ([_position_summary(p) for p in self.remaining_positions]
+                                    if self.positions_read else None),  # None: unknown, no read after the close
             "closed_orders": self.closed_orders,
             "cancelled_orders": self.cancelled_orders,
             "cancelled_openers": self.cancelled_openers,
@@ -180,22 +182,20 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         # Refused (or stopped) before anything closed: every protective order stays; say what is open.
         report.error = close_error
         report.refused_close_requests = getattr(close_error, "close_requests", 0)
-        known = False
         if openers.orders is not None and not isinstance(close_error, Interrupted):
             try:  # the order read went through, so reads work: one positions read for the report
                 report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
-                known = True
+                report.positions_read = True
             except (ccxt.BaseError, Interrupted) as e:
                 logger.warning("could not read positions after the refused close: %s", error_text(e))
-        _protection_report(report, openers.orders, details, known)
+        _protection_report(report, openers.orders, details, report.positions_read)
         close_error.flatten_report = report  # type: ignore[attr-defined]
         raise close_error
     report.closes.append(closed)
-    known = False
     try:
         for round_number in range(1, rounds + 1):
             report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
-            known = True
+            report.positions_read = True
             if not report.remaining_positions or round_number == rounds:
                 break
             logger.warning("%d position(s) still open after close round %d; closing what remains",
@@ -206,7 +206,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         report.error = e
         report.refused_close_requests = getattr(e, "close_requests", 0)
         logger.warning("re-close rounds stopped: %s", error_text(e))
-    if cancel_orders and known and not isinstance(report.error, Interrupted):
+    if cancel_orders and report.positions_read and not isinstance(report.error, Interrupted):
         cancelled = {order_id(o) for o in openers.cancelled}
         resting = None if openers.orders is None else [o for o in openers.orders if order_id(o) not in cancelled]
         open_symbols = {str(p.get("symbol")) for p in report.remaining_positions}
@@ -220,7 +220,8 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         _record(report, protection, True, details)
         openers.orders = protection.orders if openers.orders is None else openers.orders
     if cancel_orders:
-        _protection_report(report, openers.orders, details, known and not isinstance(report.error, Interrupted))
+        _protection_report(report, openers.orders, details,
+                           report.positions_read and not isinstance(report.error, Interrupted))
     if report.success and not isinstance(report.error, Interrupted):
         try:
             history = yield Call(ORDER_HISTORY_METHOD[inverse], {**scope, "limit": 1000})
