@@ -206,7 +206,8 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         code = exit_code_for(e)
         if report is None:
             return Outcome(account, code, message=describe_error(e, secrets))
-        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, refused_message(e, report, secrets))
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report,
+                       refused_message(e, report, secrets, args.max_wait))
 
 
 def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]) -> Outcome:
@@ -223,13 +224,15 @@ def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]
     return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
 
 
-def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...]) -> str:
+def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float) -> str:
     """The close did not go through: what is open, what was kept and what was cancelled."""
     if isinstance(error, Interrupted):
         head = "interrupted (Ctrl-C) before the close was sent: nothing was closed"
     else:
         who = "BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None) else "the close failed"
         head = f"{who} ({describe_error(error, secrets)})"
+        if isinstance(error, ccxt.RateLimitExceeded) and getattr(error, "retry_after", None) and max_wait > 0:
+            head += f", longer than --max-wait {max_wait:g} s"
     still = (f"{len(report.remaining_positions)} position(s) still open" if report.positions_read
              else "positions not read since, presumably still open")
     kept = (f"their {len(report.kept_orders)} stop/take-profit order(s) were kept" if report.kept_orders
