@@ -214,7 +214,9 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         if retryable(protection.error):
             logger.warning("cancelling the orders of flat positions failed (%s); trying once more",
                            type(protection.error).__name__)
-            protection = yield from cancel_protection(inverse, scope, protection.orders, open_symbols)
+            again = yield from cancel_protection(inverse, scope, protection.orders, open_symbols)
+            again.cancelled[:0] = protection.cancelled  # a symbol's cancel-all that went through stays counted
+            protection = again
         if protection.error is None and not open_symbols:
             report.cancel_error = None  # one cancel-all over the whole scope: nothing rests, openers included
         _record(report, protection, True, details)

@@ -232,3 +232,20 @@ def test_a_cancel_refused_for_its_timestamp_is_sent_again_after_the_clock_resync
     assert report.flat and sim.open_orders() == [] and report.cancel_error is None
     assert report.cancelled_openers == [ids["opener"]]
     assert len(sim.requests_to("trade/openOrders")) == 2 and len(sim.requests_to(CLOSE)) == 2
+
+
+def test_a_lost_cancel_of_one_flat_symbol_is_sent_again_and_both_are_reported(sim):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.seed_position("ETH-USDT", "SHORT", 0.2)
+    sim.seed_position("SOL-USDT", "LONG", 1)
+    stops = [str(sim.seed_order(s, side=side, type="STOP_MARKET", quantity=q, stop_price=p))
+             for s, side, q, p in (("BTC-USDT", "SELL", 0.01, 50000.0), ("ETH-USDT", "BUY", 0.2, 5000.0))]
+    sol_stop = str(sim.seed_order("SOL-USDT", side="SELL", type="STOP_MARKET", quantity=1, stop_price=10.0))
+    sim.inject(CLOSE, Fault.failed("SOL-USDT"), times=10)
+    sim.inject("trade/allOpenOrders", Fault.lost_reply(executed=False))  # one of the two per-symbol cancels
+
+    report = flatten(make_client(BingX, sim, enableRateLimit=False))
+
+    assert [str(o["orderId"]) for o in sim.open_orders()] == [sol_stop]
+    assert sorted(report.cancelled_protective) == sorted(stops) and report.cancel_error is None
+    assert len(sim.requests_to("allOpenOrders")) == 4  # two symbols, then both once more
