@@ -202,12 +202,12 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
                          rate_limit_wait=args.max_wait, on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
         return outcome_of(account, report, secrets)
     except (ccxt.BaseError, ConfigError, Interrupted) as e:
-        report = getattr(e, "flatten_report", None)
+        partial: FlattenReport | None = getattr(e, "flatten_report", None)
         code = exit_code_for(e)
-        if report is None:
+        if partial is None:
             return Outcome(account, code, message=describe_error(e, secrets))
-        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report,
-                       refused_message(e, report, secrets, args.max_wait))
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, partial,
+                       refused_message(e, partial, secrets, args.max_wait))
 
 
 def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]) -> Outcome:

@@ -343,7 +343,7 @@ def _wait_out(seconds: float, retry_after: int, on_wait: OnWait | None) -> Plan:
         if on_wait is not None:
             try:
                 on_wait(left, retry_after)
-            except Exception:  # noqa: BLE001 - a front end's display must not stop the close
+            except Exception:  # a front end's display must not stop the close
                 logger.exception("the rate-limit wait callback failed")
         yield Sleep(min(1.0, left))
 

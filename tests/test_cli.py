@@ -122,7 +122,7 @@ def seed_protected(sim):
 
 
 def test_a_position_left_open_keeps_its_stop_and_the_text_says_so(sim, cli_env):
-    stops, entry = seed_protected(sim)
+    stops, _ = seed_protected(sim)
     sim.inject(CLOSE, Fault.failed(["ETH-USDT"]), times=10)
 
     done = run_cli(["--yes"], cli_env)

@@ -98,7 +98,7 @@ def test_ctrl_c_after_the_account_was_verified_flat_exits_0(sim, cli_env):
     wait_for(sim, "trade/allOrders")
 
     process.send_signal(signal.SIGINT)
-    code, out, err = finish(process)
+    code, out, _ = finish(process)
 
     document = json.loads(out)
     assert code == 0 and document["flat"] is True and sim.positions() == [] and sim.open_orders() == []
@@ -113,7 +113,7 @@ def test_ctrl_c_before_anything_was_sent_says_so(sim, cli_env):
         process = start([], cli_env, stdin=secondary)
         wait_for(sim, "user/positions")
         process.send_signal(signal.SIGINT)
-        code, out, err = finish(process)
+        code, _, err = finish(process)
     finally:
         os.close(primary)
         os.close(secondary)
