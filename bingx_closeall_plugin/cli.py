@@ -227,7 +227,7 @@ def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]
 def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float) -> str:
     """The close did not go through: what is open, what was kept and what was cancelled."""
     if isinstance(error, Interrupted):
-        head = "interrupted (Ctrl-C) before the close was sent: nothing was closed"
+        head = "interrupted (Ctrl-C) before a close went through: nothing was closed"
     else:
         who = "BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None) else "the close failed"
         head = f"{who} ({describe_error(error, secrets)})"

@@ -120,3 +120,18 @@ def test_ctrl_c_before_anything_was_sent_says_so(sim, cli_env):
 
     assert code == 1 and "interrupted; nothing was sent" in err
     assert {r.method for r in sim.requests} == {"GET"} and len(sim.positions()) == 2
+
+
+def test_ctrl_c_during_a_rate_limit_wait_stops_waiting_and_sends_no_second_close(sim, cli_env):
+    stop_id = seed(sim)
+    sim.inject(CLOSE, Fault.error(100410, f"will be unblocked after {sim.server_time_ms() + 20_000}"))
+    process = start(["--yes", "--json"], cli_env)
+    wait_for(sim, "server/time")  # read just before the wait starts (it is measured on BingX's clock)
+
+    process.send_signal(signal.SIGINT)
+    code, out, err = finish(process)
+
+    assert code == 1 and len(sim.requests_to(CLOSE)) == 1 and len(sim.positions()) == 2
+    document = json.loads(out)
+    assert "interrupted (Ctrl-C) before a close went through: nothing was closed" in document["error"]
+    assert [str(o["orderId"]) for o in sim.open_orders()] == [stop_id]
