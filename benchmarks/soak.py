@@ -2,9 +2,9 @@
 
 Each cycle starts from a clean simulated account (``sim.reset()``: positions, faults, the request log and
 the 5/s close-all window), opens 1..5 random positions (seeded, or as real market orders sent through
-ccxt), sometimes leaves a resting order to cancel, arms one fault drawn from the fault matrix (and, on
-some cycles, a failing cancel of open orders beside it), and runs ``flatten()`` with the plugin's
-``BingX`` client. After every cycle it checks:
+ccxt), sometimes leaves a resting take-profit (reduce-only) and an entry order, arms one fault drawn from
+the fault matrix (and, on some cycles, a failing cancel of open orders beside it), and runs ``flatten()``
+with the plugin's ``BingX`` client. After every cycle it checks:
 
 - no reverse position: the simulator recorded no fill that took a position past zero or beyond its size
   (``sim.reversals()``), and whatever is left is on the side it was opened;
@@ -12,7 +12,9 @@ some cycles, a failing cancel of open orders beside it), and runs ``flatten()`` 
   forces), never more;
 - the account ends flat, or the report (or the error for faults that refuse the close) says exactly what
   remains: the report's remaining positions equal the simulator's;
-- nothing but a ccxt error escapes, and only where the fault refuses the close.
+- nothing but a ccxt error escapes, and only where the fault refuses the close;
+- a position still open keeps its take-profit (protective orders go only once their position is flat),
+  and a report that says flat with no cancel error leaves no order resting.
 
 Figures are printed; the exit status is 1 when an invariant was violated. Run:
 ``python benchmarks/soak.py [--cycles 150] [--seed 6]`` (the CI size: 150 cycles, about 15 s on 2 cores); ``-v`` shows the close path's warnings.
@@ -55,6 +57,7 @@ class Cycle:
 
     opened: dict[str, tuple[str, float]]  # symbol -> (LONG/SHORT, qty)
     kind: str
+    protective: dict[str, str] = field(default_factory=dict)  # resting reduce-only order id -> symbol
     closes: int = 0  # close requests the fault needs
     raises: bool = False  # the fault refuses the close: an error instead of a report
     reopened: bool = False
@@ -117,8 +120,14 @@ def _reopen(sim: BingXSimulator, cycle: Cycle, rng: random.Random) -> None:
 
 
 def _rate_limit_between_rounds(sim: BingXSimulator, cycle: Cycle, rng: random.Random) -> None:
+    # Ends in 2 minutes: beyond flatten's 30 s deadline, so the re-close round stops at once.
     sim.inject(CLOSE, Fault.failed(rng.choice(sorted(cycle.opened))))
-    sim.inject(CLOSE, Fault.error(100410, UNBLOCK.format(int(time.time() * 1000) + 1000)))
+    sim.inject(CLOSE, Fault.error(100410, UNBLOCK.format(sim.server_time_ms() + 120_000)))
+
+
+def _rate_limit_waited_out(sim: BingXSimulator, cycle: Cycle, rng: random.Random) -> None:
+    # Ends in 0.3 s: inside the deadline, waited out on BingX's clock, then the close is sent again.
+    sim.inject(CLOSE, Fault.error(100410, UNBLOCK.format(sim.server_time_ms() + 300)))
 
 
 def _refusal(sim: BingXSimulator, cycle: Cycle, rng: random.Random) -> None:
@@ -148,6 +157,7 @@ FAULTS: dict[str, tuple[Arm, int, bool]] = {
     "failed_entry": (_failed, 2, False),
     "position_reappears": (_reopen, 2, False),
     "rate_limit_between_rounds": (_rate_limit_between_rounds, 2, False),
+    "rate_limit_waited_out": (_rate_limit_waited_out, 2, False),
     "refusal": (_refusal, 1, True),
     "connection_refused": (lambda sim, cycle, rng: None, 0, True),
 }
@@ -159,8 +169,10 @@ def client_for(sim: BingXSimulator, base_url: str | None = None) -> BingX:
     return exchange
 
 
-def open_positions(sim: BingXSimulator, exchange: BingX, rng: random.Random, figures: Figures) -> dict[str, tuple[str, float]]:
+def open_positions(sim: BingXSimulator, exchange: BingX, rng: random.Random, figures: Figures) -> Cycle:
+    """Opens the cycle's positions and resting orders; the cycle's fault is drawn by the caller."""
     opened = {}
+    protective = {}
     for symbol in rng.sample(sorted(SYMBOLS), rng.randint(1, 5)):
         side = rng.choice(("LONG", "SHORT"))
         qty = round(SYMBOLS[symbol] * rng.randint(1, 50), 6)
@@ -171,14 +183,19 @@ def open_positions(sim: BingXSimulator, exchange: BingX, rng: random.Random, fig
         else:
             sim.seed_position(symbol, side, qty)
         opened[symbol] = (side, qty)
-    if rng.random() < 0.3:  # a resting take-profit for the cancel to remove
+    if rng.random() < 0.3:  # a resting take-profit: cancelled only once its position is flat
         symbol = rng.choice(sorted(opened))
         side, qty = opened[symbol]
         price = sim.account.prices[symbol]
-        sim.seed_order(symbol, side="SELL" if side == "LONG" else "BUY", type="TAKE_PROFIT_MARKET", quantity=qty,
-                       stop_price=price * (1.5 if side == "LONG" else 0.5), reduce_only=True)
+        order_id = sim.seed_order(symbol, side="SELL" if side == "LONG" else "BUY", type="TAKE_PROFIT_MARKET",
+                                  quantity=qty, stop_price=price * (1.5 if side == "LONG" else 0.5), reduce_only=True)
+        protective[str(order_id)] = symbol
+    if rng.random() < 0.3:  # an entry far from the price: cancelled beside the close
+        symbol = rng.choice(sorted(opened))
+        price = sim.account.prices[symbol]
+        sim.seed_order(symbol, side="BUY", type="LIMIT", quantity=SYMBOLS[symbol], price=price * 0.5, reduce_only=False)
     figures.positions_opened += len(opened)
-    return opened
+    return Cycle(opened=opened, kind="", protective=protective)
 
 
 def check(sim: BingXSimulator, cycle: Cycle, outcome: Any, index: int) -> list[str]:
@@ -195,9 +212,17 @@ def check(sim: BingXSimulator, cycle: Cycle, outcome: Any, index: int) -> list[s
     closes = len(sim.requests_to(CLOSE))
     if closes != cycle.closes:
         bad.append(f"{tag}: {closes} close requests, the fault needs {cycle.closes}")
-    trading = [r.path for r in sim.requests if r.method in ("POST", "DELETE") and not r.path.endswith((CLOSE, "allOpenOrders"))]
-    if trading or len(sim.requests_to("allOpenOrders")) > 2:  # the cancel, and once more if it was refused or lost
-        bad.append(f"{tag}: requests that trade besides the closes and the cancel: {trading}")
+    trading = [r.path for r in sim.requests if r.method in ("POST", "DELETE")
+               and not r.path.endswith((CLOSE, "allOpenOrders", "trade/order"))]
+    # The entries' cancel and the flat positions' (one per symbol at most), each once more if refused or lost.
+    if trading or len(sim.requests_to("allOpenOrders")) + len(sim.requests_to("trade/order")) > 2 * (1 + len(cycle.opened)):
+        bad.append(f"{tag}: requests that trade besides the closes and the cancels: {trading}")
+    resting = {str(o["orderId"]) for o in sim.open_orders()}
+    for order_id, symbol in cycle.protective.items():
+        if symbol in left and order_id not in resting:
+            bad.append(f"{tag}: {symbol} is still open but its take-profit {order_id} was cancelled")
+    if not isinstance(outcome, BaseException) and outcome.flat and not outcome.orders_left and resting:
+        bad.append(f"{tag}: the report says flat with no cancel error, yet orders rest: {sorted(resting)}")
     if isinstance(outcome, BaseException):
         if not (cycle.raises and isinstance(outcome, ccxt.BaseError)):
             bad.append(f"{tag}: raised {type(outcome).__name__}: {outcome}")
@@ -229,7 +254,8 @@ def run(cycles: int = 150, seed: int = 6, sim: BingXSimulator | None = None) -> 
         for index in range(cycles):
             simulator.reset()
             opener = client_for(simulator)
-            cycle = Cycle(opened=open_positions(simulator, opener, rng, figures), kind=rng.choice(kinds))
+            cycle = open_positions(simulator, opener, rng, figures)
+            cycle.kind = rng.choice(kinds)
             arm, cycle.closes, cycle.raises = FAULTS[cycle.kind]
             simulator.clear_requests()
             arm(simulator, cycle, rng)

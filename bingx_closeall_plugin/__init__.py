@@ -23,7 +23,7 @@ from .errors import (
     UnknownSymbol,
 )
 from .exchange import BingX
-from .flatten import FlattenReport, flatten, flatten_async
+from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, flatten_async
 from .symbols import NativeSymbol, parse_symbol, to_native, to_unified
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadySubmitted",
     "AsyncBingX",
+    "DEFAULT_RATE_LIMIT_WAIT",
     "BingX",
     "BingXError",
     "ClockSkew",

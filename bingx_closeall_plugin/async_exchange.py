@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import ccxt
 import ccxt.async_support
 
 from .closeall import CloseAllResult, close_plan, run_async
 from .exchange import BingXCloseAllMixin, _close_args, check_ccxt_shape
+from .redaction import mask_exception, secrets_of
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +23,14 @@ __all__ = ["AsyncBingX"]
 
 class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):  # type: ignore[misc]
     """``ccxt.async_support.bingx`` whose close-all keeps everything BingX answered."""
+
+    async def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        # ccxt's one HTTP call: every request error starts here, with the signed URL in its text.
+        try:
+            return await super().fetch(url, method, headers, body)
+        except ccxt.BaseError as e:
+            mask_exception(e, secrets_of(self))
+            raise
 
     async def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
         native, recv_window, inverse = _close_args(self, params)

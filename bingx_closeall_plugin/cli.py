@@ -1,8 +1,14 @@
 """bingx-closeall: flatten BingX perpetual futures accounts from a terminal.
 
 Exit codes: 0 flat (also when a lost reply was verified flat, or BingX had nothing to close); 1 something
-failed or is still open (or the operator declined); 2 usage or config error, an unknown symbol included;
-3 authentication or permission; 4 rate limited; 5 network or exchange unavailable.
+failed or is still open (or the operator declined, or pressed Ctrl-C: see below); 2 usage or config error,
+an unknown symbol included; 3 authentication or permission; 4 rate limited beyond --max-wait; 5 network or
+exchange unavailable.
+
+Ctrl-C: before anything was sent, exit 1 saying so. Once the flatten runs, a first Ctrl-C lets the
+request in flight be answered, sends nothing more, prints what happened and exits 1, or 0 if the account
+was verified flat with its orders cancelled; a second Ctrl-C abandons at once with what is known. Never a
+traceback.
 """
 
 from __future__ import annotations
@@ -12,18 +18,19 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import ccxt
 
-from .errors import InvalidInput
+from .errors import BingXError, InvalidInput
 from .exchange import BingX
-from .flatten import FlattenReport, flatten, read_account
-from .closeall import MAX_RECV_WINDOW_MS, check_arguments
+from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
+from .closeall import MAX_RECV_WINDOW_MS, Interrupted, StopSignal, check_arguments
 from .redaction import SecretMasker, error_text, mask
 from .symbols import CurrencyMap, currency_map, display_name, unified_name
 
@@ -32,6 +39,10 @@ logger = logging.getLogger("bingx_closeall_plugin.cli")
 EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5
 # Where two accounts end differently, the code reported is the first of these that any of them had.
 _EXIT_PRIORITY = (EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE, EXIT_OPEN, EXIT_FLAT)
+# --max-wait's ceiling: BingX's longest documented block (its error penalty) is 480 s.
+MAX_WAIT_LIMIT_S = 600.0
+# After a first Ctrl-C: the requests in flight get their answer (the client's 10 s timeout bounds each).
+INTERRUPT_GRACE_S = 15.0
 
 
 class ConfigError(Exception):
@@ -73,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask; close at once")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     parser.add_argument("--keep-orders", action="store_true", help="do not cancel open orders (they can reopen positions)")
+    parser.add_argument("--max-wait", type=float, default=DEFAULT_RATE_LIMIT_WAIT, metavar="SECONDS",
+                        help="wait out a BingX rate limit that ends within this many seconds, then close "
+                             f"(default {DEFAULT_RATE_LIMIT_WAIT:g}; 0: fail at once)")
     parser.add_argument("--base-url", default=None,
                         help="root of a BingX-compatible API, e.g. http://127.0.0.1:8765 (env BINGX_BASE_URL)")
     parser.add_argument("--sandbox", action="store_true", help="BingX's demo-money environment")
@@ -191,7 +205,8 @@ def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
     return mask(str(error), secrets)
 
 
-def run_account(account: Account, args: argparse.Namespace, native: str | None, inverse: bool) -> Outcome:
+def run_account(account: Account, args: argparse.Namespace, native: str | None, inverse: bool,
+                stop: StopSignal | None = None) -> Outcome:
     exchange = make_exchange(account, args.verbose)
     secrets = (account.key, account.secret)
     try:
@@ -204,16 +219,67 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         sys.stdout.flush()
         target = f" for {display_name(native, exchange)}" if native else ""
         print(f"[{account.label}] sending closeAllPositions{target}...", file=sys.stderr)
-        report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders)
-        if report.error is not None:
-            code = exit_code_for(report.error)
-            return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error, secrets))
-        if report.orders_left:
-            # Positions may be flat, but a resting order left behind can reopen one: not done.
-            return Outcome(account, EXIT_OPEN, report, f"open orders may remain: {report.cancel_error}")
-        return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
-    except (ccxt.BaseError, ConfigError) as e:
-        return Outcome(account, exit_code_for(e), message=describe_error(e, secrets))
+        report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders,
+                         rate_limit_wait=args.max_wait, on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
+        return outcome_of(account, report, secrets)
+    except (ccxt.BaseError, ConfigError, Interrupted) as e:
+        partial: FlattenReport | None = getattr(e, "flatten_report", None)
+        code = exit_code_for(e)
+        if partial is None:
+            return Outcome(account, code, message=describe_error(e, secrets))
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, partial,
+                       refused_message(e, partial, secrets, args.max_wait))
+
+
+def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]) -> Outcome:
+    """Exit code and message for a flatten that returned its report."""
+    if isinstance(report.error, Interrupted):
+        return Outcome(account, EXIT_OPEN, report, "interrupted (Ctrl-C) before the account was verified flat; "
+                                                   "check with --dry-run")
+    if report.error is not None:
+        code = exit_code_for(report.error)
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error, secrets))
+    if report.orders_left:
+        # Positions may be flat, but a resting order left behind can reopen one: not done.
+        return Outcome(account, EXIT_OPEN, report, f"open orders may remain: {report.cancel_error}")
+    return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
+
+
+def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float) -> str:
+    """The close did not go through: what is open, what was kept and what was cancelled."""
+    if isinstance(error, Interrupted):
+        head = "interrupted (Ctrl-C) before a close went through: nothing was closed"
+    else:
+        who = "BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None) else "the close failed"
+        head = f"{who} ({describe_error(error, secrets)})"
+        if isinstance(error, ccxt.RateLimitExceeded) and getattr(error, "retry_after", None) and max_wait > 0:
+            head += f", longer than --max-wait {max_wait:g} s"
+    still = (f"{len(report.remaining_positions)} position(s) still open" if report.positions_read
+             else "positions not read since, presumably still open")
+    kept = (f"their {len(report.kept_orders)} stop/take-profit order(s) were kept" if report.kept_orders
+            else "no stop/take-profit order was cancelled")
+    text = f"{head}: {still}; {kept}; {len(report.cancelled_openers)} entry order(s) were cancelled"
+    if report.cancel_error:
+        text += f"; cancelling entry orders failed: {report.cancel_error}"
+    return text
+
+
+class WaitDisplay:
+    """Shows a rate-limit wait on stderr as it runs: one updating line on a terminal, else every 5 s."""
+
+    def __init__(self, label: str, max_wait: float) -> None:
+        self.label, self.max_wait = label, max_wait
+        self.shown_at: float | None = None
+
+    def __call__(self, seconds_left: float, retry_after_ms: int) -> None:
+        at = dt.datetime.fromtimestamp(retry_after_ms / 1000).strftime("%H:%M:%S")
+        line = (f"[{self.label}] rate limited by BingX until {at} local time: closing again in {seconds_left:4.1f} s "
+                f"(--max-wait {self.max_wait:g})")
+        if sys.stderr.isatty():
+            print("\r" + line, end="" if seconds_left > 1.0 else "\n", file=sys.stderr, flush=True)
+        elif self.shown_at is None or self.shown_at - seconds_left >= 5.0:
+            self.shown_at = seconds_left
+            print(line, file=sys.stderr, flush=True)
 
 
 def confirm(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool) -> int | None:
@@ -280,9 +346,16 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
              by_id.get(i, {}).get("executedQty"), by_id.get(i, {}).get("avgPrice"), i) for i in report.success]
     print_table(("SYMBOL", "SIDE", "QTY", "AVG PRICE", "ORDER ID"), rows, out)
     if report.cancelled_orders is not None:
-        print(f"  cancelled open orders: {len(report.cancelled_orders)}", file=out)
-    elif report.cancel_error:
+        print(f"  cancelled open orders: {len(report.cancelled_orders)} ({len(report.cancelled_openers)} that could open "
+              f"a position, at once; {len(report.cancelled_protective)} once their position was flat)", file=out)
+    if report.cancel_error:
         print(f"  cancelling open orders failed: {report.cancel_error}", file=out)
+    if report.unprotected:
+        print("  CANCELLED ON A SYMBOL WHOSE POSITION IS STILL OPEN:", file=out)
+        print_orders(report.unprotected, out)
+    if report.kept_orders:
+        print("  KEPT (stops/take-profits of positions still open):", file=out)
+        print_orders(report.kept_orders, out)
     if report.failed:
         print(f"  BingX could not close: {', '.join(map(str, report.failed))}", file=out)
     if report.remaining_positions:
@@ -292,6 +365,11 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
     if outcome.message:
         print(f"  {outcome.message}", file=out)
     print("  FLAT" if outcome.code == EXIT_FLAT else "  NOT FLAT", file=out)
+
+
+def print_orders(orders: list[dict[str, Any]], out: TextIO) -> None:
+    print_table(("SYMBOL", "SIDE", "TYPE", "STOP", "ORDER ID"),
+                [(o.get("symbol"), o.get("side"), o.get("type"), o.get("stopPrice"), o.get("orderId")) for o in orders], out)
 
 
 def json_document(outcome: Outcome) -> dict[str, Any]:
@@ -332,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.recv_window is not None and not 0 < args.recv_window <= MAX_RECV_WINDOW_MS:
             raise InvalidInput(f"--recv-window must be between 1 and {MAX_RECV_WINDOW_MS} ms, got {args.recv_window}")
+        if not 0 <= args.max_wait <= MAX_WAIT_LIMIT_S:  # NaN fails this too
+            raise InvalidInput(f"--max-wait must be between 0 and {MAX_WAIT_LIMIT_S:g} seconds, got {args.max_wait}")
         accounts = accounts_from(args)
         # Checked with each account's own names (a config may add some); each account maps it again in run_account.
         targets = [check_arguments(args.symbol, None, args.coin_m, account_names(account)) for account in accounts]
@@ -342,12 +422,19 @@ def main(argv: list[str] | None = None) -> int:
     for account in accounts:
         masker.add(account.key, account.secret)
     if not args.dry_run and not args.yes:
-        stop = confirm(accounts, args, native, inverse)
+        try:
+            stop = confirm(accounts, args, native, inverse)
+        except KeyboardInterrupt:
+            print("\nbingx-closeall: interrupted; nothing was sent", file=sys.stderr)
+            return EXIT_OPEN
         if stop is not None:
             return stop
-    # Each account on its own thread: several bots' accounts flatten in about the time of one.
-    with ThreadPoolExecutor(max_workers=len(accounts)) as pool:
-        outcomes = list(pool.map(lambda account: run_account(account, args, native, inverse), accounts))
+    with Interrupts() as interrupts:
+        outcomes = run_all(accounts, args, native, inverse, interrupts)
+        return print_outcomes(outcomes, args)
+
+
+def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace) -> int:
     code = next(c for c in _EXIT_PRIORITY if any(o.code == c for o in outcomes))
     if args.json:
         documents = [json_document(o) for o in outcomes]
@@ -363,14 +450,83 @@ def main(argv: list[str] | None = None) -> int:
                 print_positions(outcome, sys.stdout)
             else:
                 print_report(outcome, sys.stdout)
+    sys.stdout.flush()
     for outcome in outcomes:
         if outcome.message and outcome.code != EXIT_FLAT:
             print(f"bingx-closeall: [{outcome.account.label}] {outcome.message}", file=sys.stderr)
     return code
 
 
+class Interrupts:
+    """SIGINT while the flatten runs: counted, never raised (a KeyboardInterrupt at a random point would
+    lose the report of a close that went through). Outside the main thread, left to Python."""
+
+    def __init__(self) -> None:
+        self.first, self.second = threading.Event(), threading.Event()
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        (self.second if self.first.is_set() else self.first).set()
+
+    def __enter__(self) -> "Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def run_all(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
+            interrupts: Interrupts) -> list[Outcome]:
+    """Each account on its own thread (several bots' accounts flatten in about the time of one), watched
+    for Ctrl-C: daemon threads, so that a second Ctrl-C can leave without waiting for them."""
+    stops = [StopSignal() for _ in accounts]
+    results: list[Outcome | None] = [None] * len(accounts)
+
+    def work(i: int) -> None:
+        results[i] = run_account(accounts[i], args, native, inverse, stops[i])
+
+    threads = [threading.Thread(target=work, args=(i,), name=f"flatten-{i}", daemon=True) for i in range(len(accounts))]
+    for thread in threads:
+        thread.start()
+    grace_ends: float | None = None
+    while any(thread.is_alive() for thread in threads):
+        if interrupts.first.is_set() and grace_ends is None:
+            grace_ends = time.monotonic() + INTERRUPT_GRACE_S
+            for stop in stops:
+                stop.set()
+            sent = any(stop.requests_sent for stop in stops)
+            print("\nbingx-closeall: interrupted; " + ("sending nothing more, waiting for the answer in flight to report "
+                  "what happened (Ctrl-C again to abandon at once)" if sent else "nothing was sent"),
+                  file=sys.stderr, flush=True)
+        if interrupts.second.is_set() or (grace_ends is not None and time.monotonic() > grace_ends):
+            break
+        for thread in threads:
+            thread.join(0.05)
+    return [result if result is not None else abandoned(account, stop)
+            for result, account, stop in zip(results, accounts, stops)]
+
+
+def abandoned(account: Account, stop: StopSignal) -> Outcome:
+    """An account whose flatten was left running by a second Ctrl-C: what its report knew by then."""
+    if not stop.requests_sent:
+        return Outcome(account, EXIT_OPEN, message="interrupted (Ctrl-C) before anything was sent; nothing was closed")
+    report: FlattenReport | None = stop.report
+    known = (f"{len(report.success)} close order(s) known so far" if report is not None and report.closes
+             else "the close was sent, its answer had not arrived")
+    return Outcome(account, EXIT_OPEN, report, f"abandoned (second Ctrl-C): {known}; what happened after is unknown, "
+                                               "check with --dry-run")
+
+
 def entry() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before the flatten started (it handles its own): nothing was sent
+        print("\nbingx-closeall: interrupted; nothing was sent", file=sys.stderr)
+        code = EXIT_OPEN
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ Rules the plan keeps:
 - an answer that is lost (timeout, reset, 5xx), "already submitted" (109201) or a transient service
   error (80001, 109500) is never blindly repeated: positions are read, and only if some remain is the
   same close sent again, a bounded number of times;
-- 101205 "No position to close" means already flat: success, not an error.
+- 101205 "No position to close" means already flat: success, not an error;
+- a rate limit (100410, 109429) whose end BingX gave is waited out and the close sent again, but only
+  within the caller's ``rate_limit_wait`` (0 by default: raised at once), and never before BingX's own
+  time says it is over: a close known to be refused would count toward BingX's error penalty.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +38,12 @@ from .errors import (
     ServiceUnavailable,
     translate,
 )
+from .redaction import mask_exception, secrets_of
 from .symbols import parse_symbol, unified_name
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CloseAllResult", "close_all_positions", "close_all_positions_async"]
+__all__ = ["CloseAllResult", "Interrupted", "StopSignal", "close_all_positions", "close_all_positions_async"]
 
 # The implicit API methods of ccxt's bingx this module calls, by market family.
 CLOSE_METHOD = {False: "swapV2PrivatePostTradeCloseAllPositions", True: "cswapV1PrivatePostTradeCloseAllPositions"}
@@ -49,6 +54,12 @@ SERVER_TIME_METHOD = "swapV2PublicGetServerTime"
 MAX_RECV_WINDOW_MS = 60_000
 # Backoff between verification rounds after a lost or failed answer; its length bounds the rounds.
 VERIFY_BACKOFF_S = (0.0, 0.5, 1.0)
+# A rate limit is waited out at most this many times per close path, whatever the deadline says.
+MAX_RATE_LIMIT_WAITS = 3
+# Past BingX's retry_after, so that the close sent after the wait is not refused for a few milliseconds.
+RATE_LIMIT_MARGIN_S = 0.05
+# Hook called while a rate limit is waited out: (seconds left, BingX's retry_after in epoch ms).
+OnWait = Callable[[float, int], None]
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,39 @@ class Together:
 
 
 Plan = Generator[Any, Any, Any]
+
+
+class Interrupted(Exception):
+    """A :class:`StopSignal` was set: the driver stopped before sending this step's request."""
+
+
+class StopSignal:
+    """Lets another thread stop a running plan at its next step, and see how far it got.
+
+    The CLI sets it on a first Ctrl-C: the request in flight is answered (bounded by the client's
+    timeout), no further request is sent, and the plan reports what it knows. ``requests_sent`` counts
+    the requests handed to the exchange; ``report`` is the flatten's report as built so far.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self.requests_sent = 0
+        self.report: Any = None
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, returning early once the signal is set."""
+        self._event.wait(seconds)
+
+    def count(self) -> None:
+        with self._lock:
+            self.requests_sent += 1
 
 
 def exact_id(value: Any) -> Any:
@@ -210,8 +254,13 @@ def set_clock_offset(exchange: Any, server_time: Any) -> None:
     logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
 
 
-def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool) -> Plan:
-    """The close path as a plan; see the module docstring for its rules."""
+def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool,
+               rate_limit_wait: float = 0.0, on_wait: OnWait | None = None) -> Plan:
+    """The close path as a plan; see the module docstring for its rules.
+
+    ``rate_limit_wait`` bounds, in seconds from now, how long a rate limit may be waited out in total;
+    ``on_wait`` is called about once a second while one is.
+    """
     params: dict[str, Any] = {}
     if symbol is not None:
         params["symbol"] = symbol
@@ -219,8 +268,9 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
         params["recvWindow"] = recv_window
     close = Call(CLOSE_METHOD[inverse], params)
     sent = [0]
+    deadline = time.monotonic() + max(0.0, float(rate_limit_wait))
     try:
-        result = yield from _close_rounds(exchange, symbol, inverse, close, sent)
+        result = yield from _close_rounds(exchange, symbol, inverse, close, sent, deadline, on_wait)
         return dataclasses.replace(result, unified_symbol=unified_name(symbol, exchange)) if symbol else result
     except Exception as e:
         # Callers that report request counts (flatten) read how many closes went out before the error.
@@ -228,12 +278,14 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
         raise
 
 
-def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call, sent: list[int]) -> Plan:
+def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call, sent: list[int],
+                  deadline: float, on_wait: OnWait | None) -> Plan:
     # sent[0] counts the close requests, shared with close_plan, which reports it on an error
     resynced = False
     backoff = iter(VERIFY_BACKOFF_S)
     recovered_from: str | None = None
     verify = False
+    waits = 0
     while True:
         if verify:
             delay = next(backoff, None)
@@ -259,6 +311,20 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             sent[0] += 1
             response = yield close
             return result_from_response(response, symbol, sent[0], recovered_from)
+        except Interrupted:
+            sent[0] -= 1  # the driver stops before sending: this close never left
+            raise
+        except ccxt.RateLimitExceeded as e:
+            retry_after = getattr(e, "retry_after", None)
+            if not retry_after or waits >= MAX_RATE_LIMIT_WAITS or time.monotonic() >= deadline:
+                raise
+            # BingX's retry_after is on BingX's clock: measure the wait on it, not on this machine's.
+            wait_s = (retry_after - (yield from _bingx_now(exchange))) / 1000 + RATE_LIMIT_MARGIN_S
+            if wait_s > deadline - time.monotonic():
+                raise
+            waits += 1
+            logger.warning("rate limited by BingX until %d; waiting %.1f s, then closing again", retry_after, wait_s)
+            yield from _wait_out(wait_s, retry_after, on_wait)
         except ClockSkew:
             if resynced:
                 raise
@@ -273,41 +339,81 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             logger.warning("close answer lost or refused (%s); reading positions before anything else", recovered_from)
             verify = True
         except ccxt.NetworkError as e:
-            if isinstance(e, (ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.InvalidNonce)):
+            if isinstance(e, (ccxt.DDoSProtection, ccxt.InvalidNonce)):
                 raise
             recovered_from = type(e).__name__
             logger.warning("connection lost during the close (%s); reading positions before anything else", recovered_from)
             verify = True
 
 
+def _bingx_now(exchange: Any) -> Plan:
+    """BingX's clock in epoch ms: its server time (a public read), else the local clock corrected by any resync."""
+    try:
+        answer = yield Call(SERVER_TIME_METHOD, {})
+        return int(answer["data"]["serverTime"])
+    except (ccxt.BaseError, KeyError, TypeError, ValueError) as e:
+        logger.warning("BingX's server time could not be read (%s); using the local clock", type(e).__name__)
+        return exchange.milliseconds() - int(exchange.options.get("timeDifference", 0) or 0)
+
+
+def _wait_out(seconds: float, retry_after: int, on_wait: OnWait | None) -> Plan:
+    """Sleep effects of at most a second each, telling ``on_wait`` how long is left before each."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if on_wait is not None:
+            try:
+                on_wait(left, retry_after)
+            except Exception:  # a front end's display must not stop the close
+                logger.exception("the rate-limit wait callback failed")
+        yield Sleep(min(1.0, left))
+
+
 # ---- drivers -------------------------------------------------------------------------------------
-def run_sync(exchange: Any, plan: Plan) -> Any:
-    """Drive a plan with a sync ``ccxt.bingx``."""
+def _stopped(effect: Any, stop: StopSignal | None) -> bool:
+    # A Together is not stopped itself: each of its plans stops at its own next request.
+    return stop is not None and stop.is_set() and not isinstance(effect, Together)
+
+
+def run_sync(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
+    """Drive a plan with a sync ``ccxt.bingx``; once ``stop`` is set, each next step raises Interrupted.
+
+    Every exception a request raises reaches the plan, and the caller, with its text masked
+    (:func:`~bingx_closeall_plugin.redaction.mask_exception`): same class, chain and attributes.
+    """
     value: Any = None
     error: BaseException | None = None
     while True:
         try:
             effect = plan.throw(error) if error is not None else plan.send(value)
-        except StopIteration as stop:
-            return stop.value
+        except StopIteration as stop_iteration:
+            return stop_iteration.value
         value, error = None, None
+        if _stopped(effect, stop):
+            error = Interrupted("stopped on request before this step")
+            continue
         try:
             if isinstance(effect, Sleep):
-                time.sleep(effect.seconds)
+                stop.sleep(effect.seconds) if stop is not None else time.sleep(effect.seconds)
             elif isinstance(effect, Together):
-                value = _together_sync(exchange, effect.plans)
+                value = _together_sync(exchange, effect.plans, stop)
             else:
+                if stop is not None:
+                    stop.count()
                 value = getattr(exchange, effect.method)(dict(effect.params))
         except ccxt.BaseError as e:
-            error = translate(e)
+            # Masked before the plan (or the caller) sees it: ccxt's network errors carry the signed URL.
+            error = mask_exception(translate(e), secrets_of(exchange))
 
 
-def _together_sync(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, BaseException | None]]:
+def _together_sync(exchange: Any, plans: tuple[Plan, ...], stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
     from concurrent.futures import ThreadPoolExecutor
+
+    if not plans:
+        return []
 
     def one(plan: Plan) -> tuple[Any, BaseException | None]:
         try:
-            return run_sync(exchange, plan), None
+            return run_sync(exchange, plan, stop), None
         except Exception as e:  # noqa: BLE001 - handed back to the plan, which decides
             return None, e
 
@@ -315,31 +421,37 @@ def _together_sync(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, Ba
         return list(pool.map(one, plans))
 
 
-async def run_async(exchange: Any, plan: Plan) -> Any:
-    """Drive a plan with ``ccxt.async_support.bingx``."""
+async def run_async(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
+    """Drive a plan with ``ccxt.async_support.bingx``; ``stop`` and masking as for :func:`run_sync`."""
     value: Any = None
     error: BaseException | None = None
     while True:
         try:
             effect = plan.throw(error) if error is not None else plan.send(value)
-        except StopIteration as stop:
-            return stop.value
+        except StopIteration as stop_iteration:
+            return stop_iteration.value
         value, error = None, None
+        if _stopped(effect, stop):
+            error = Interrupted("stopped on request before this step")
+            continue
         try:
             if isinstance(effect, Sleep):
                 await asyncio.sleep(effect.seconds)
             elif isinstance(effect, Together):
-                value = await _together_async(exchange, effect.plans)
+                value = await _together_async(exchange, effect.plans, stop)
             else:
+                if stop is not None:
+                    stop.count()
                 value = await getattr(exchange, effect.method)(dict(effect.params))
         except ccxt.BaseError as e:
-            error = translate(e)
+            # Masked before the plan (or the caller) sees it: ccxt's network errors carry the signed URL.
+            error = mask_exception(translate(e), secrets_of(exchange))
 
 
-async def _together_async(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[Any, BaseException | None]]:
+async def _together_async(exchange: Any, plans: tuple[Plan, ...], stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
     async def one(plan: Plan) -> tuple[Any, BaseException | None]:
         try:
-            return await run_async(exchange, plan), None
+            return await run_async(exchange, plan, stop), None
         except Exception as e:  # noqa: BLE001 - handed back to the plan, which decides
             return None, e
 
@@ -348,7 +460,8 @@ async def _together_async(exchange: Any, plans: tuple[Plan, ...]) -> list[tuple[
 
 # ---- the public calls ----------------------------------------------------------------------------
 def close_all_positions(
-    exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False
+    exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False,
+    rate_limit_wait: float = 0.0, on_wait: OnWait | None = None,
 ) -> CloseAllResult:
     """Close every position (or ``symbol``'s) with one BingX closeAllPositions request.
 
@@ -356,14 +469,27 @@ def close_all_positions(
     unified (``BTC/USDT:USDT``, read through the exchange's ``commonCurrencies`` as ccxt does, so
     ``TRUMP/USDT:USDT`` is BingX's ``TRUMPSOL-USDT``) or native (``BTC-USDT``); a coin-M symbol (``BTC/USD:BTC``) goes to the
     coin-M endpoint, as does ``inverse=True`` without a symbol. Bad input raises before any request.
+    A rate limit raises ``RateLimited`` at once, unless BingX says it ends within ``rate_limit_wait``
+    seconds: then it is waited out (``on_wait(seconds_left, retry_after_ms)`` about once a second) and
+    the close sent again.
     """
     native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
-    return run_sync(exchange, close_plan(exchange, native, recv_window, inverse))
+    check_wait(rate_limit_wait)
+    return run_sync(exchange, close_plan(exchange, native, recv_window, inverse, rate_limit_wait, on_wait))
 
 
 async def close_all_positions_async(
-    exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False
+    exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False,
+    rate_limit_wait: float = 0.0, on_wait: OnWait | None = None,
 ) -> CloseAllResult:
     """The awaitable twin of :func:`close_all_positions`, for ``ccxt.async_support.bingx``."""
     native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
-    return await run_async(exchange, close_plan(exchange, native, recv_window, inverse))
+    check_wait(rate_limit_wait)
+    return await run_async(exchange, close_plan(exchange, native, recv_window, inverse, rate_limit_wait, on_wait))
+
+
+def check_wait(rate_limit_wait: Any) -> None:
+    """``rate_limit_wait`` is a finite, non-negative number of seconds; refused before anything is sent."""
+    if isinstance(rate_limit_wait, bool) or not isinstance(rate_limit_wait, (int, float)) \
+            or not 0 <= rate_limit_wait < float("inf"):
+        raise InvalidInput(f"rate_limit_wait must be a number of seconds, 0 or more, got {rate_limit_wait!r}")

@@ -21,7 +21,7 @@ from typing import Any
 
 import ccxt
 
-from .redaction import mask
+from .redaction import mask, mask_exception
 
 logger = logging.getLogger(__name__)
 
@@ -245,17 +245,20 @@ def translate(error: BaseException) -> BaseException:
 
     ccxt's bingx puts the answer's body in the message (``"bingx {...}"``); where our table lists the
     code, the returned exception is ours (chained to the original); otherwise ``error`` is returned as is.
+    Either way a ccxt error's text (and its chain's) comes back masked: ccxt puts the signed URL in it.
     """
-    if isinstance(error, BingXError) or not isinstance(error, ccxt.BaseError):
+    if not isinstance(error, ccxt.BaseError):
         return error
+    if isinstance(error, BingXError):
+        return mask_exception(error)
     match = _BODY_IN_MESSAGE.search(str(error))
     if not match:
-        return error
+        return mask_exception(error)
     ours = error_from_response(match.group(0))
     if ours is None:
-        return error
+        return mask_exception(error)
     ours.__cause__ = error
-    return ours
+    return mask_exception(ours)
 
 
 def failure_text(step: str, error: BaseException, state: str) -> str:

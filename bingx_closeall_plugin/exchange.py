@@ -6,7 +6,9 @@ async side) behave as ccxt's bingx with three differences:
   and BingX's ``failed`` list, instead of ccxt's empty position structures and id-less order;
 - errors follow the plugin's table (:mod:`bingx_closeall_plugin.errors`) wherever it lists the code;
 - ``nonce()`` honours ``options['timeDifference']``, which the close path sets after a clock refusal
-  (ccxt's bingx nonce is the local clock only).
+  (ccxt's bingx nonce is the local clock only);
+- every exception a request raises has its text masked (ccxt's network errors carry the signed URL):
+  same class, chain and attributes, only ``str()`` differs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import ccxt
 
 from .closeall import CLOSE_METHOD, POSITIONS_METHOD, SERVER_TIME_METHOD, CloseAllResult, check_arguments, close_plan, run_sync
 from .errors import error_from_response
+from .redaction import mask_exception, secrets_of
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +29,8 @@ __all__ = ["BingX", "BingXCloseAllMixin", "check_ccxt_shape"]
 
 def check_ccxt_shape(cls: type) -> None:
     """Fail at import, naming the versions, if ccxt's bingx lacks what the plugin calls."""
-    needed = [*CLOSE_METHOD.values(), *POSITIONS_METHOD.values(), SERVER_TIME_METHOD, "handle_errors", "nonce", "milliseconds"]
+    needed = [*CLOSE_METHOD.values(), *POSITIONS_METHOD.values(), SERVER_TIME_METHOD, "handle_errors", "nonce", "milliseconds",
+              "fetch"]
     missing = [name for name in needed if not callable(getattr(cls, name, None))]
     if missing:
         raise ImportError(
@@ -70,6 +74,14 @@ def _close_args(exchange: Any, params: dict[str, Any] | None, symbol: str | None
 
 class BingX(BingXCloseAllMixin, ccxt.bingx):  # type: ignore[misc]
     """``ccxt.bingx`` whose close-all keeps everything BingX answered."""
+
+    def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        # ccxt's one HTTP call: every request error starts here, with the signed URL in its text.
+        try:
+            return super().fetch(url, method, headers, body)
+        except ccxt.BaseError as e:
+            mask_exception(e, secrets_of(self))
+            raise
 
     def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
         """Close every position (``params['symbol']`` limits it) in one request; see :func:`close_all_positions`."""

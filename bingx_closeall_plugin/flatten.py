@@ -1,14 +1,17 @@
 """Flatten an account: the kill switch's routine around the one close path.
 
-close (and, unless told to keep them, cancel every open order at the same moment: a take-profit or stop
-left behind can reopen a position) -> read positions -> close what remains, a bounded number of rounds ->
-describe the close's orders from one order-history read. Used by the CLI and the freqtrade layer; the
-close itself is always :func:`~bingx_closeall_plugin.closeall.close_plan`.
+At once, together: the close, and a read of the open orders followed by the cancel of those that can
+open or add to a position. Then: read positions -> close what remains, a bounded number of rounds ->
+cancel the stops and take-profits of every position now flat (one cancel-all when all are) -> describe
+the close's orders from one order-history read. A position still open keeps its protective orders; a
+close BingX refuses raises with the partial report as ``flatten_report``. Used by the CLI and the
+freqtrade layer; the close itself is always :func:`~bingx_closeall_plugin.closeall.close_plan`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,39 +23,59 @@ from .closeall import (
     POSITIONS_METHOD,
     Call,
     CloseAllResult,
+    Interrupted,
+    OnWait,
     Plan,
+    StopSignal,
     Together,
     check_arguments,
+    check_wait,
     close_plan,
     exact_id,
     open_positions,
     run_async,
     run_sync,
 )
+from .protection import (
+    CANCEL_ALL_METHOD,  # noqa: F401 - its name here predates protection.py
+    OPEN_ORDERS_METHOD,
+    Cancelled,
+    cancel_openers,
+    cancel_protection,
+    is_protective,
+    order_id,
+    retryable,
+    summary,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FlattenReport", "flatten", "flatten_async"]
+__all__ = ["DEFAULT_RATE_LIMIT_WAIT", "FlattenReport", "flatten", "flatten_async"]
 
-CANCEL_ALL_METHOD = {False: "swapV2PrivateDeleteTradeAllOpenOrders", True: "cswapV1PrivateDeleteTradeAllOpenOrders"}
-OPEN_ORDERS_METHOD = {False: "swapV2PrivateGetTradeOpenOrders", True: "cswapV1PrivateGetTradeOpenOrders"}
 ORDER_HISTORY_METHOD = {False: "swapV2PrivateGetTradeAllOrders", True: "cswapV1PrivateGetTradeOrderHistory"}
 # The first close plus up to two more for what a `failed` entry or a late fill left open.
 DEFAULT_ROUNDS = 3
+# The operator asked for flat: a rate limit BingX says ends within this many seconds is waited out.
+DEFAULT_RATE_LIMIT_WAIT = 30.0
 
 
 @dataclass
 class FlattenReport:
-    """What a flatten did: every close, the cancelled orders, and what is still open."""
+    """What a flatten did: every close, the cancelled orders, and what is still open (and protected)."""
 
     symbol: str | None
     closes: list[CloseAllResult] = field(default_factory=list)
-    cancelled_orders: list[str] | None = None  #: ids cancelled; None when orders were kept
+    cancelled_orders: list[str] | None = None  #: every id cancelled; None when orders were kept
     cancel_error: str | None = None
     remaining_positions: list[dict[str, Any]] = field(default_factory=list)
     closed_orders: list[dict[str, Any]] = field(default_factory=list)  #: the close's orders, as BingX's history has them
-    error: BaseException | None = None  #: what stopped the re-close rounds early (e.g. a rate limit)
+    error: BaseException | None = None  #: what stopped the flatten early (a refused close, a rate limit, Ctrl-C)
     refused_close_requests: int = 0  #: close requests sent whose round ended in ``error``
+    cancelled_openers: list[str] = field(default_factory=list)  #: ids of orders that could open a position, cancelled at once
+    cancelled_protective: list[str] = field(default_factory=list)  #: ids cancelled once their position was flat
+    kept_orders: list[dict[str, Any]] = field(default_factory=list)  #: protective orders left resting: their position is open
+    unprotected: list[dict[str, Any]] = field(default_factory=list)  #: orders cancelled on a symbol still open
+    positions_read: bool = False  #: remaining_positions comes from a read after the close; else it is unknown
     #: the exchange's currency names, for ccxt's name of each BingX symbol in the report
     currencies: CurrencyMap = field(default_factory=currency_map, repr=False, compare=False)
 
@@ -79,7 +102,7 @@ class FlattenReport:
 
     @property
     def orders_left(self) -> bool:
-        """Open orders were to be cancelled and the cancel did not go through: they may reopen positions."""
+        """Open orders were to be cancelled and a cancel did not go through: they may reopen positions."""
         return self.cancel_error is not None
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,9 +111,14 @@ class FlattenReport:
             "failed": self.failed,
             "symbol": self.symbol,
             "unified_symbol": self.unified_symbol,
-            "remaining_positions": [_position_summary(p, self.currencies) for p in self.remaining_positions],
+            "remaining_positions": ([_position_summary(p, self.currencies) for p in self.remaining_positions]
+                                    if self.positions_read else None),  # None: unknown, no read after the close
             "closed_orders": self.closed_orders,
             "cancelled_orders": self.cancelled_orders,
+            "cancelled_openers": self.cancelled_openers,
+            "cancelled_protective": self.cancelled_protective,
+            "kept_orders": self.kept_orders,
+            "unprotected": self.unprotected,
             "close_requests": self.close_requests,
             "cancel_error": self.cancel_error,
             "flat": self.flat,
@@ -109,17 +137,6 @@ def _position_summary(position: dict[str, Any], currencies: CurrencyMap | None =
 
 def _call(effect: Call) -> Plan:
     return (yield effect)
-
-
-def _cancelled_ids(answer: Any) -> list[str]:
-    data = answer.get("data") if isinstance(answer, dict) else None
-    orders = data.get("success") if isinstance(data, dict) else None
-    ids = []
-    for order in orders or []:
-        order_id = order.get("orderId") if isinstance(order, dict) else order
-        if order_id is not None:
-            ids.append(str(exact_id(order_id)))
-    return ids
 
 
 def _describe_orders(history: Any, ids: list[str], currencies: CurrencyMap | None = None) -> list[dict[str, Any]]:
@@ -143,68 +160,145 @@ def _describe_orders(history: Any, ids: list[str], currencies: CurrencyMap | Non
 
 
 def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool,
-                 cancel_orders: bool, rounds: int) -> Plan:
+                 cancel_orders: bool, rounds: int, rate_limit_wait: float = 0.0, on_wait: OnWait | None = None,
+                 stop: StopSignal | None = None) -> Plan:
     report = FlattenReport(symbol=symbol, currencies=currency_map(exchange))
+    if stop is not None:
+        stop.report = report  # the CLI shows it if a second Ctrl-C abandons the flatten
     scope = {"symbol": symbol} if symbol else {}
+    deadline = time.monotonic() + rate_limit_wait
+
+    def close() -> Plan:
+        return close_plan(exchange, symbol, recv_window, inverse, max(0.0, deadline - time.monotonic()), on_wait)
+
+    openers = Cancelled()
+    details: list[dict[str, Any]] = []  # summaries of every order cancelled, for `unprotected`
     if cancel_orders:
-        # Sent together with the close, so cancelling costs no extra round trip before it.
-        (closed, close_error), (cancel_answer, cancel_error) = yield Together(
-            (close_plan(exchange, symbol, recv_window, inverse), _call(Call(CANCEL_ALL_METHOD[inverse], scope)))
-        )
-        if close_error is not None:
-            raise close_error
-        if isinstance(cancel_error, (ccxt.InvalidNonce, ccxt.NetworkError)) and not isinstance(
-            cancel_error, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)
-        ):
-            # Refused for its timestamp (the close has resynchronised the clock since) or lost: cancelling
-            # is idempotent, so once more, now that the close is out.
-            logger.warning("cancelling open orders failed (%s); trying once more", type(cancel_error).__name__)
-            try:
-                cancel_answer, cancel_error = (yield Call(CANCEL_ALL_METHOD[inverse], scope)), None
-            except ccxt.BaseError as e:
-                cancel_error = e
-        if cancel_error is not None:
-            report.cancel_error = error_text(cancel_error)
-            logger.warning("cancelling open orders failed: %s", report.cancel_error)
-        else:
-            report.cancelled_orders = _cancelled_ids(cancel_answer)
+        report.cancelled_orders = []
+        # The close is never behind anything: the order read and the openers' cancel run beside it.
+        (closed, close_error), (openers, _) = yield Together((close(), cancel_openers(inverse, scope)))
+        if retryable(openers.error):
+            # Lost, or refused for its timestamp (the close has resynchronised the clock since): once more.
+            logger.warning("cancelling the entry orders failed (%s); trying once more", type(openers.error).__name__)
+            again = yield from cancel_openers(inverse, scope)
+            again.cancelled[:0] = openers.cancelled
+            openers = again
+        _record(report, openers, False, details)
     else:
-        closed = yield from close_plan(exchange, symbol, recv_window, inverse)
+        try:
+            closed, close_error = (yield from close()), None
+        except Exception as e:  # noqa: BLE001 - raised below, with the report
+            closed, close_error = None, e
+    if close_error is not None:
+        # Refused (or stopped) before anything closed: every protective order stays; say what is open.
+        report.error = close_error
+        report.refused_close_requests = getattr(close_error, "close_requests", 0)
+        if openers.orders is not None and not isinstance(close_error, Interrupted):
+            try:  # the order read went through, so reads work: one positions read for the report
+                report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
+                report.positions_read = True
+            except (ccxt.BaseError, Interrupted) as e:
+                logger.warning("could not read positions after the refused close: %s", error_text(e))
+        _protection_report(report, openers.orders, details, report.positions_read)
+        close_error.flatten_report = report  # type: ignore[attr-defined]
+        raise close_error
     report.closes.append(closed)
     try:
         for round_number in range(1, rounds + 1):
             report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
+            report.positions_read = True
             if not report.remaining_positions or round_number == rounds:
                 break
             logger.warning("%d position(s) still open after close round %d; closing what remains",
                            len(report.remaining_positions), round_number)
-            report.closes.append((yield from close_plan(exchange, symbol, recv_window, inverse)))
-    except (ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.NetworkError) as e:
+            report.closes.append((yield from close()))
+    except (ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.NetworkError, Interrupted) as e:
         # The first close went out; report what is known rather than lose it.
         report.error = e
         report.refused_close_requests = getattr(e, "close_requests", 0)
         logger.warning("re-close rounds stopped: %s", error_text(e))
-    if report.success:
+    if cancel_orders and report.positions_read and not isinstance(report.error, Interrupted):
+        cancelled = {order_id(o) for o in openers.cancelled}
+        resting = None if openers.orders is None else [o for o in openers.orders if order_id(o) not in cancelled]
+        open_symbols = {str(p.get("symbol")) for p in report.remaining_positions}
+        protection = yield from cancel_protection(inverse, scope, resting, open_symbols)
+        if retryable(protection.error):
+            logger.warning("cancelling the orders of flat positions failed (%s); trying once more",
+                           type(protection.error).__name__)
+            again = yield from cancel_protection(inverse, scope, protection.orders, open_symbols)
+            again.cancelled[:0] = protection.cancelled  # a symbol's cancel-all that went through stays counted
+            protection = again
+        if protection.error is None and not open_symbols:
+            report.cancel_error = None  # one cancel-all over the whole scope: nothing rests, openers included
+        _record(report, protection, True, details)
+        openers.orders = protection.orders if openers.orders is None else openers.orders
+    if cancel_orders:
+        _protection_report(report, openers.orders, details,
+                           report.positions_read and not isinstance(report.error, Interrupted))
+    if report.success and not isinstance(report.error, Interrupted):
         try:
             history = yield Call(ORDER_HISTORY_METHOD[inverse], {**scope, "limit": 1000})
             report.closed_orders = _describe_orders(history, report.success, report.currencies)
-        except ccxt.BaseError as e:
+        except (ccxt.BaseError, Interrupted) as e:
             logger.warning("could not read the close's orders for the report: %s", error_text(e))
     return report
 
 
+def _record(report: FlattenReport, step: Cancelled, protective: bool, details: list[dict[str, Any]]) -> None:
+    ids = [o["orderId"] for o in step.cancelled]
+    (report.cancelled_protective if protective else report.cancelled_openers).extend(ids)
+    report.cancelled_orders = list(dict.fromkeys([*(report.cancelled_orders or []), *ids]))
+    details.extend(step.cancelled)
+    if step.error is not None:
+        report.cancel_error = error_text(step.error)
+        logger.warning("cancelling open orders failed: %s", report.cancel_error)
+
+
+def _protection_report(report: FlattenReport, orders: list[dict[str, Any]] | None,
+                       details: list[dict[str, Any]], known: bool) -> None:
+    """kept_orders and unprotected, from the orders read, those cancelled, and the positions still open.
+
+    ``known`` False (no positions read since the close, or stopped before the flat ones' orders were
+    cancelled): every symbol counts as still open.
+    """
+    open_symbols = {str(p.get("symbol")) for p in report.remaining_positions}
+    still_open = (lambda s: s in open_symbols) if known else (lambda s: True)
+    cancelled = set(report.cancelled_orders or [])
+    report.kept_orders = [summary(o) for o in orders or []
+                          if is_protective(o) and order_id(o) not in cancelled and still_open(str(o.get("symbol")))]
+    seen: set[str] = set()
+    report.unprotected = []
+    for order in details:
+        if order["orderId"] not in seen and still_open(str(order.get("symbol"))):
+            seen.add(order["orderId"])
+            report.unprotected.append(order)
+
+
 def flatten(exchange: Any, symbol: str | None = None, *, recv_window: int | None = None, inverse: bool = False,
-            cancel_orders: bool = True, rounds: int = DEFAULT_ROUNDS) -> FlattenReport:
-    """Close everything (or ``symbol``), cancel open orders, re-close leftovers; sync ``ccxt.bingx``."""
+            cancel_orders: bool = True, rounds: int = DEFAULT_ROUNDS, rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT,
+            on_wait: OnWait | None = None, stop: StopSignal | None = None) -> FlattenReport:
+    """Close everything (or ``symbol``), cancel what could reopen a position at once, re-close leftovers,
+    then cancel the stops of what is flat; sync ``ccxt.bingx``.
+
+    A rate limit that BingX says ends within ``rate_limit_wait`` seconds is waited out (``on_wait`` told
+    about once a second). A close BingX refuses raises, with the partial report as ``flatten_report``.
+    ``stop`` (a :class:`~bingx_closeall_plugin.closeall.StopSignal`) stops it at its next step.
+    """
     native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
-    return run_sync(exchange, flatten_plan(exchange, native, recv_window, inverse, cancel_orders, rounds))
+    check_wait(rate_limit_wait)
+    plan = flatten_plan(exchange, native, recv_window, inverse, cancel_orders, rounds, rate_limit_wait, on_wait, stop)
+    return run_sync(exchange, plan, stop)
 
 
 async def flatten_async(exchange: Any, symbol: str | None = None, *, recv_window: int | None = None,
-                        inverse: bool = False, cancel_orders: bool = True, rounds: int = DEFAULT_ROUNDS) -> FlattenReport:
+                        inverse: bool = False, cancel_orders: bool = True, rounds: int = DEFAULT_ROUNDS,
+                        rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT, on_wait: OnWait | None = None,
+                        stop: StopSignal | None = None) -> FlattenReport:
     """The awaitable twin of :func:`flatten`."""
     native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
-    return await run_async(exchange, flatten_plan(exchange, native, recv_window, inverse, cancel_orders, rounds))
+    check_wait(rate_limit_wait)
+    plan = flatten_plan(exchange, native, recv_window, inverse, cancel_orders, rounds, rate_limit_wait, on_wait, stop)
+    return await run_async(exchange, plan, stop)
 
 
 def read_account(exchange: Any, symbol: str | None = None, *, inverse: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

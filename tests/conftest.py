@@ -77,6 +77,26 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None, time
 
 
 @pytest.fixture(scope="module")
+def telegram_double() -> Iterator[Any]:
+    """A local Telegram Bot API double (tests/telegram_double.py) for this module's bots; stopped at its end.
+
+    Give a bot ``telegram=telegram_config(telegram_double)`` to point its real python-telegram-bot at it.
+    """
+    from telegram_double import TelegramDouble
+
+    double = TelegramDouble().start()
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+def telegram_config(double: Any) -> dict[str, Any]:
+    """freqtrade's ``telegram`` section for a bot that talks to ``double`` (the plugin's ``bot_api_url``)."""
+    return {"enabled": True, "token": double.token, "chat_id": str(double.chat_id), "bot_api_url": double.url}
+
+
+@pytest.fixture(scope="module")
 def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Start real ``freqtrade-bingx trade`` processes for this module; every one is stopped at its end.
 

@@ -17,17 +17,23 @@ def seed_account(sim):
     sim.seed_order("BTC-USDT", side="SELL", type="TAKE_PROFIT_MARKET", quantity=0.01, stop_price=90000.0, reduce_only=True)
 
 
-def test_yes_closes_everything_and_cancels_orders_with_the_close_first(sim, cli_env):
+def test_yes_closes_everything_first_and_cancels_the_stops_once_flat(sim, cli_env):
     seed_account(sim)
+    sim.latency_ms = 100  # each answer takes 100 ms: a request sent after an answer shows it in the log
 
     done = run_cli(["--yes"], cli_env)
 
     assert done.returncode == 0, done.stderr
     assert sim.positions() == [] and sim.open_orders() == []
-    sent = [r.path.rsplit("/", 1)[-1] for r in sim.requests]  # in the order the simulator received them
-    assert sent[0] == "closeAllPositions", sent  # nothing before the close: no markets, no time, no read
-    assert sent.count("closeAllPositions") == 1 and "allOpenOrders" in sent[1:]
+    log = [r.path.rsplit("/", 1)[-1] for r in sim.requests]
+    # The close and the order read leave together (nothing before, neither waits for an answer); the
+    # take-profit (reduce-only) is cancelled only after the positions read found the account flat.
+    assert sorted(log[:2]) == ["closeAllPositions", "openOrders"]
+    assert sim.requests[1].started < min(r.finished for r in sim.requests[:2])
+    assert log[2:] == ["positions", "allOpenOrders", "allOrders"]
+    assert sim.requests_to("allOpenOrders")[0].params.get("symbol") is None  # one cancel-all for the account
     assert "BTC-USDT" in done.stdout and "ETH-USDT" in done.stdout and "FLAT" in done.stdout
+    assert "1 once their position was flat" in done.stdout
 
 
 def test_json_is_exactly_one_document_with_string_ids(sim, cli_env):
@@ -105,6 +111,86 @@ def test_still_open_after_the_rounds_exits_1_and_says_what(sim, cli_env):
     assert len(sim.requests_to(CLOSE)) == 3
 
 
+def seed_protected(sim):
+    """BTC and ETH, each with its reduce-only stop; beside BTC's an entry (a plain limit buy)."""
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.seed_position("ETH-USDT", "SHORT", 0.2)
+    stops = {"BTC-USDT": sim.seed_order("BTC-USDT", side="SELL", type="STOP_MARKET", quantity=0.01, stop_price=50000.0),
+             "ETH-USDT": sim.seed_order("ETH-USDT", side="BUY", type="STOP_MARKET", quantity=0.2, stop_price=5000.0)}
+    entry = sim.seed_order("BTC-USDT", side="BUY", type="LIMIT", quantity=0.01, price=60000.0, reduce_only=False)
+    return stops, entry
+
+
+def test_a_position_left_open_keeps_its_stop_and_the_text_says_so(sim, cli_env):
+    stops, _ = seed_protected(sim)
+    sim.inject(CLOSE, Fault.failed(["ETH-USDT"]), times=10)
+
+    done = run_cli(["--yes"], cli_env)
+
+    assert done.returncode == 1
+    assert [o["orderId"] for o in sim.open_orders()] == [stops["ETH-USDT"]]
+    kept = done.stdout.split("KEPT", 1)[1]
+    assert "ETH-USDT" in kept and str(stops["ETH-USDT"]) in kept and "STOP_MARKET" in kept
+    assert "STILL OPEN" in done.stdout and "CANCELLED ON A SYMBOL" not in done.stdout
+
+
+def test_a_refused_close_says_the_stops_were_kept_and_the_entries_cancelled(sim, cli_env):
+    stops, entry = seed_protected(sim)
+    sim.inject(CLOSE, Fault.error(80020, "risk forbidden"))
+
+    done = run_cli(["--yes", "--json"], cli_env)
+
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert sorted(o["orderId"] for o in sim.open_orders()) == sorted(stops.values())
+    document = json.loads(done.stdout)
+    assert sorted(int(o["orderId"]) for o in document["kept_orders"]) == sorted(stops.values())
+    assert document["cancelled_openers"] == [str(entry)] and document["cancelled_protective"] == []
+    assert [o["orderId"] for o in document["unprotected"]] == [str(entry)]  # cancelled, BTC still open
+    assert ("BingX refused the close (RiskControlRejected: bingx 80020: risk forbidden): 2 position(s) still open; "
+            "their 2 stop/take-profit order(s) were kept; 1 entry order(s) were cancelled") in document["error"]
+    assert document["error"] in done.stderr
+
+    sim.inject(CLOSE, Fault.error(80020, "risk forbidden"))
+    text = run_cli(["--yes"], cli_env)  # the same refusal, in words
+
+    assert text.returncode == 3 and "2 position(s) still open; their 2 stop/take-profit order(s) were kept" in text.stderr
+    assert "KEPT" in text.stdout and str(stops["ETH-USDT"]) in text.stdout.split("KEPT", 1)[1]
+    assert sorted(o["orderId"] for o in sim.open_orders()) == sorted(stops.values())
+
+
+def test_a_short_rate_limit_is_waited_out_and_shown(sim, cli_env):
+    seed_account(sim)
+    sim.inject(CLOSE, Fault.error(100410, f"will be unblocked after {sim.server_time_ms() + 1500}"))
+
+    done = run_cli(["--yes", "--json"], cli_env)
+
+    assert done.returncode == 0, done.stderr
+    assert sim.positions() == [] and [r.code for r in sim.requests_to(CLOSE)] == [100410, 0]
+    assert "rate limited by BingX until" in done.stderr and "closing again in" in done.stderr
+    assert json.loads(done.stdout)["close_requests"] == 2
+
+
+def test_a_rate_limit_beyond_max_wait_exits_4_at_once_with_the_stops_kept(sim, cli_env):
+    stops, _ = seed_protected(sim)
+    sim.inject(CLOSE, Fault.error(100410, f"will be unblocked after {sim.server_time_ms() + 40_000}"))
+
+    done = run_cli(["--yes", "--max-wait", "30"], cli_env)
+
+    assert done.returncode == 4 and len(sim.requests_to(CLOSE)) == 1
+    assert "retry after" in done.stderr and "stop/take-profit order(s) were kept" in done.stderr
+    assert sorted(o["orderId"] for o in sim.open_orders()) == sorted(stops.values())
+
+
+def test_max_wait_0_fails_at_once_on_any_rate_limit(sim, cli_env):
+    seed_account(sim)
+    sim.inject(CLOSE, Fault.error(100410, f"will be unblocked after {sim.server_time_ms() + 500}"))
+
+    done = run_cli(["--yes", "--max-wait", "0"], cli_env)
+
+    assert done.returncode == 4 and len(sim.requests_to(CLOSE)) == 1
+    assert sim.requests_to("server/time") == []
+
+
 def test_position_reappearing_during_the_close_is_closed_too(sim, cli_env):
     seed_account(sim)
     sim.inject(CLOSE, Fault.reopen("SOL-USDT", "LONG", 1))
@@ -123,6 +209,9 @@ def test_bad_input_exits_2_with_a_specific_message_and_sends_nothing(sim, cli_en
         (["--yes", "--base-url", "ftp://x"], "http://"),
         (["--yes", "--sandbox"], "exclude each other"),
         (["--yes", "--config", "/nonexistent.json"], "cannot read config"),
+        (["--yes", "--max-wait", "-1"], "--max-wait"),
+        (["--yes", "--max-wait", "nan"], "--max-wait"),
+        (["--yes", "--max-wait", "601"], "--max-wait"),
     ]
     for args, message in cases:
         done = run_cli(args, cli_env)

@@ -182,3 +182,44 @@ def test_async_twin_accepts_plain_ccxt_async_bingx(sim):
     sim.seed_position("ETH-USDT", "LONG", 0.1)
     assert len(asyncio.run(scenario()).success) == 1
     assert sim.positions() == []
+
+
+def unblocked_in(sim, ms):
+    return Fault.error(100410, f"will be unblocked after {sim.server_time_ms() + ms}")
+
+
+def test_a_rate_limit_raises_at_once_by_default(sim, exchange):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.inject(CLOSE, unblocked_in(sim, 1000))
+
+    with pytest.raises(ccxt.RateLimitExceeded):
+        close_all_positions(exchange)
+    assert [r.path.rsplit("/", 1)[-1] for r in sim.requests] == ["closeAllPositions"]  # not even a time read
+
+
+def test_a_rate_limit_within_rate_limit_wait_is_waited_out(sim, exchange):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.inject(CLOSE, unblocked_in(sim, 1200))
+    told = []
+
+    result = close_all_positions(exchange, rate_limit_wait=10, on_wait=lambda left, at: told.append(left))
+
+    assert len(result.success) == 1 and result.requests == 2 and sim.positions() == []
+    assert [r.path.rsplit("/", 1)[-1] for r in sim.requests] == ["closeAllPositions", "time", "closeAllPositions"]
+    assert told and all(0 < left <= 1.3 for left in told)
+
+
+def test_a_rate_limit_beyond_rate_limit_wait_sends_no_second_close(sim, exchange):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.inject(CLOSE, unblocked_in(sim, 20_000))
+
+    with pytest.raises(ccxt.RateLimitExceeded) as caught:
+        close_all_positions(exchange, rate_limit_wait=5)
+    assert caught.value.close_requests == 1 and len(sim.requests_to(CLOSE)) == 1
+
+
+@pytest.mark.parametrize("wait", [-1, float("nan"), float("inf"), "30", True])
+def test_bad_rate_limit_wait_is_refused_before_any_request(sim, exchange, wait):
+    with pytest.raises(InvalidInput, match="rate_limit_wait"):
+        close_all_positions(exchange, rate_limit_wait=wait)
+    assert sim.requests == []

@@ -69,8 +69,12 @@ def test_rate_limit_says_when_to_retry(sim, exchange, cli_env):
     assert caught.value.retry_after == 1727193970155
     assert not isinstance(caught.value, ccxt.DDoSProtection)  # ccxt 4.5: a separate branch; callers must catch both
 
+    # A time already past would be retried at once (BingX says the limit is over); 2100 is beyond --max-wait.
+    sim.clear_faults()
+    sim.inject(CLOSE, Fault.error(100410, "can retry after time: 4102488000000"))  # 2100-01-01 12:00 UTC
     done = run_cli(["--yes"], cli_env)
-    assert done.returncode == 4 and "retry after" in done.stderr and "local time" in done.stderr
+    assert done.returncode == 4 and "retry after 2100-01-0" in done.stderr and "local time" in done.stderr
+    assert "longer than --max-wait 30 s" in done.stderr
 
 
 def test_ip_whitelist_message_names_the_whitelist(sim, exchange):

@@ -5,8 +5,11 @@ Rows are faults (every code of BingX's error table, lost and slow replies, refus
 are the three ways in: ``close_all_positions``, ``flatten`` (both with the plugin's ``BingX`` client) and
 ``bingx-closeall --yes --json`` in a child process. Each cell checks, on the simulator, which positions
 are left, what the caller was told, and exactly how many closeAllPositions requests went out, and that no
-fill ever reversed or over-closed a position. tests/test_error_table.py checks each code's exception
-class and message; this file checks where each fault leaves the account.
+fill ever reversed or over-closed a position. Each position carries a resting reduce-only stop and BTC-USDT
+an entry order beside it: wherever a position is left open (a refused close above all) its stop must
+still rest, and the front end must say it was kept; the entry is cancelled whenever BingX could be
+reached. tests/test_error_table.py checks each code's exception class and message; this file checks
+where each fault leaves the account.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ SEEDED = {"BTC-USDT": ("LONG", 0.01), "ETH-USDT": ("SHORT", 0.2)}
 BOTH = ("BTC-USDT", "ETH-USDT")
 FLAT: tuple[str, ...] = ()
 SLOW_S = 1.0  # past the API clients' 300 ms timeout, well inside the CLI's 10 s one
-UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249"
+# 2100-01-01: far beyond any wait a front end allows, so the rate limit is refused at once.
+UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 4102444800000"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ def then(*arms: Callable[[BingXSimulator], None]) -> Callable[[BingXSimulator], 
         for one in arms:
             one(sim)
     return arm
+
+
+def rate_limited_for(ms: int) -> Callable[[BingXSimulator], None]:
+    """100410 ending ``ms`` from now on BingX's clock (inside flatten's and the CLI's 30 s deadline)."""
+    return lambda sim: sim.inject(CLOSE, Fault.error(100410, UNBLOCK.replace("4102444800000", str(sim.server_time_ms() + ms))))
 
 
 def skew(sim: BingXSimulator) -> None:
@@ -115,6 +124,9 @@ ROWS = [error_row(rule) for rule in errors.ERROR_TABLE] + [
     Row("rate-limit-between-rounds", then(inject(Fault.failed("ETH-USDT")), inject(Fault.error(100410, UNBLOCK))),
         Cell(("ETH-USDT",), 1), Cell(("ETH-USDT",), 2, report_error=errors.RateLimited),
         Cell(("ETH-USDT",), 2, exit_code=4)),
+    # BingX says it ends in 1.5 s: close_all_positions (no wait by default) raises; the kill switch waits.
+    Row("rate-limit-within-deadline", rate_limited_for(1500), Cell(BOTH, 1, raises=errors.RateLimited),
+        Cell(FLAT, 2), Cell(FLAT, 2)),
 ]
 
 
@@ -126,9 +138,32 @@ def refused_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{holder.getsockname()[1]}"
 
 
-def seed(sim: BingXSimulator) -> None:
+def seed(sim: BingXSimulator) -> dict[str, str]:
+    """The positions, a reduce-only stop on each (keyed by symbol) and an entry beside BTC's (key "entry")."""
+    orders = {}
     for symbol, (side, qty) in SEEDED.items():
         sim.seed_position(symbol, side, qty)
+        stop_side, stop_price = ("SELL", 50000.0) if side == "LONG" else ("BUY", 5000.0)
+        orders[symbol] = str(sim.seed_order(symbol, side=stop_side, type="STOP_MARKET", quantity=qty, stop_price=stop_price))
+    orders["entry"] = str(sim.seed_order("BTC-USDT", side="BUY", type="LIMIT", quantity=0.01, price=60000.0, reduce_only=False))
+    return orders
+
+
+def assert_orders(sim: BingXSimulator, orders: dict[str, str], cell: Cell, row: Row, cancels: bool) -> None:
+    """Every open position's stop still rests; a flat one's is gone; the entry goes whenever BingX was reached."""
+    if not cancels:  # close_all_positions never touches orders
+        assert {str(o["orderId"]) for o in sim.open_orders()} == set(orders.values())
+        return
+    kept = {orders[symbol] for symbol in cell.remaining} | ({orders["entry"]} if row.refused else set())
+    assert {str(o["orderId"]) for o in sim.open_orders()} == kept
+
+
+def assert_said_so(document: dict, orders: dict[str, str], cell: Cell, row: Row) -> None:
+    """A report (FlattenReport.to_dict() or the CLI's JSON) names the stops it kept and the entry it cancelled."""
+    reached = not row.refused
+    assert sorted(o["orderId"] for o in document["kept_orders"]) == sorted(orders[s] for s in cell.remaining if reached)
+    assert document["cancelled_openers"] == ([orders["entry"]] if reached else [])
+    assert document["unprotected"] == [] or [o["orderId"] for o in document["unprotected"]] == [orders["entry"]]
 
 
 def assert_end_state(sim: BingXSimulator, cell: Cell) -> None:
@@ -138,9 +173,11 @@ def assert_end_state(sim: BingXSimulator, cell: Cell) -> None:
         assert float(position["positionAmt"]) > 0 if SEEDED[position["symbol"]][0] == "LONG" else float(position["positionAmt"]) < 0
     assert sim.reversals() == []
     assert len(sim.requests_to(CLOSE)) == cell.closes
-    # Nothing else that trades: every POST is a close, every DELETE the cancel of open orders (retried once at most).
+    # Nothing else that trades: every POST is a close, every DELETE a cancel (the entry's, then the stops of
+    # what is flat, one per flat symbol at most, each retried once at most).
     assert {r.path.rsplit("/", 1)[-1] for r in sim.requests if r.method == "POST"} <= {"closeAllPositions"}
-    assert len([r for r in sim.requests if r.method == "DELETE"]) <= 2
+    assert {r.path.rsplit("/", 1)[-1] for r in sim.requests if r.method == "DELETE"} <= {"order", "allOpenOrders"}
+    assert len([r for r in sim.requests if r.method == "DELETE"]) <= 2 * (1 + len(SEEDED))
 
 
 def api_client(sim: BingXSimulator, row: Row, refused_url: str) -> BingX:
@@ -152,7 +189,7 @@ def api_client(sim: BingXSimulator, row: Row, refused_url: str) -> BingX:
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.id)
 def test_close_all_positions(sim, row, refused_url):
-    seed(sim)
+    orders = seed(sim)
     row.arm(sim)
     client = api_client(sim, row, refused_url)
 
@@ -165,17 +202,21 @@ def test_close_all_positions(sim, row, refused_url):
         assert bool(result.failed) == row.id.startswith(("failed-entry", "rate-limit-between"))
 
     assert_end_state(sim, row.close_all)
+    assert_orders(sim, orders, row.close_all, row, cancels=False)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.id)
 def test_flatten(sim, row, refused_url):
-    seed(sim)
+    orders = seed(sim)
     row.arm(sim)
     client = api_client(sim, row, refused_url)
 
     if row.flatten.raises is not None:
-        with pytest.raises(row.flatten.raises):
+        with pytest.raises(row.flatten.raises) as caught:
             flatten(client)
+        report = caught.value.flatten_report  # what the refused close left: stops kept, entries cancelled
+        assert report.error is caught.value and not report.flat
+        assert_said_so(report.to_dict(), orders, row.flatten, row)
     else:
         report = flatten(client)
         assert report.close_requests == row.flatten.closes  # refused re-closes counted too
@@ -185,13 +226,15 @@ def test_flatten(sim, row, refused_url):
             assert report.error is None
         else:
             assert isinstance(report.error, row.flatten.report_error)
+        assert_said_so(report.to_dict(), orders, row.flatten, row)
 
     assert_end_state(sim, row.flatten)
+    assert_orders(sim, orders, row.flatten, row, cancels=True)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.id)
 def test_cli(sim, cli_env, row, refused_url):
-    seed(sim)
+    orders = seed(sim)
     row.arm(sim)
     env = {**cli_env, "BINGX_BASE_URL": refused_url} if row.refused else cli_env
 
@@ -209,7 +252,17 @@ def test_cli(sim, cli_env, row, refused_url):
         assert document["error"]
     if row.cli.exit_code == 4:
         assert "retry" in document["error"]  # when BingX gave a time, the time too (test_error_table)
+    if "kept_orders" in document:
+        assert_said_so(document, orders, row.cli, row)
+    else:  # no report: only a failure before anything reached BingX
+        assert row.refused
+    if row.flatten.raises is not None:
+        # The close did not go through: the words say what it left, stops kept, entries cancelled.
+        kept = len(row.cli.remaining) if not row.refused else 0
+        said = f"their {kept} stop/take-profit order(s) were kept" if kept else "no stop/take-profit order was cancelled"
+        assert said in document["error"] and f"{0 if row.refused else 1} entry order(s) were cancelled" in document["error"]
     assert_end_state(sim, row.cli)
+    assert_orders(sim, orders, row.cli, row, cancels=True)
 
 
 def test_cli_reports_what_a_failed_entry_left_when_rounds_run_out(sim, cli_env):
@@ -226,7 +279,10 @@ def test_cli_reports_what_a_failed_entry_left_when_rounds_run_out(sim, cli_env):
 
 
 def test_clock_skew_does_not_leave_open_orders_behind_a_flat_exit(sim, cli_env):
-    """Was a bug (fixed in 6cdd363): the cancel refused for its timestamp was never retried, yet the CLI said FLAT."""
+    """Was a bug (fixed in 6cdd363): the cancel refused for its timestamp was never retried, yet the CLI said FLAT.
+
+    The order read beside the close is refused for its timestamp too; it is read again once the close has
+    resynchronised the clock, and the entries cancelled."""
     seed(sim)
     # A plain (not reduce-only) stop order: left resting, it opens a new position when the price crosses it.
     sim.seed_order("BTC-USDT", side="BUY", type="STOP_MARKET", quantity=0.01, stop_price=90000.0, reduce_only=False)
@@ -236,18 +292,21 @@ def test_clock_skew_does_not_leave_open_orders_behind_a_flat_exit(sim, cli_env):
 
     assert done.returncode == 0, done.stderr
     assert sim.positions() == [] and sim.open_orders() == []
-    assert len(sim.requests_to("allOpenOrders")) == 2 and len(sim.requests_to(CLOSE)) == 2
+    assert len(sim.requests_to("trade/openOrders")) == 2 and len(sim.requests_to(CLOSE)) == 2
+    assert len(json.loads(done.stdout)["cancelled_openers"]) == 2
 
 
 def test_a_cancel_that_keeps_failing_is_not_a_flat_exit(sim, cli_env):
+    """The entries' cancel (by id: BTC-USDT also holds a stop) and the cancel-all after flat both fail."""
     seed(sim)
-    sim.seed_order("BTC-USDT", side="BUY", type="STOP_MARKET", quantity=0.01, stop_price=90000.0, reduce_only=False)
+    sim.inject("trade/order", Fault.http_error(502), times=5)
     sim.inject("trade/allOpenOrders", Fault.http_error(502), times=5)
 
     done = run_cli(["--yes", "--json"], cli_env)
 
-    assert done.returncode == 1 and sim.positions() == [] and len(sim.open_orders()) == 1
-    assert len(sim.requests_to("allOpenOrders")) == 2 and len(sim.requests_to(CLOSE)) == 1
+    assert done.returncode == 1 and sim.positions() == [] and len(sim.open_orders()) == 3
+    assert len(sim.requests_to("trade/order")) == 2 and len(sim.requests_to("allOpenOrders")) == 2
+    assert len(sim.requests_to(CLOSE)) == 1 and json.loads(done.stdout)["cancel_error"]
 
 
 def test_flatten_counts_a_rate_limited_re_close_among_the_requests_sent(sim, exchange):

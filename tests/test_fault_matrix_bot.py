@@ -8,6 +8,10 @@ BingX's fill price with exit reason force_exit, or still open exactly where its 
 answer (status, failed, fallbacks), the exact number of closeAllPositions requests and of per-trade exit
 orders, and that no fill ever reversed or over-closed a position. tests/test_fault_matrix.py is the same
 matrix for the Python API and the CLI.
+
+The bot's Telegram is on, pointed at a local Bot API double (tests/telegram_double.py): every cell's REST
+answer and every chat message sent while it ran (entries, exits, warnings freqtrade forwards) are scanned
+for the key, the secret, signature hex and the real HMAC of every request BingX received (tests/secret_scan.py).
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import requests
 from bingx_closeall_plugin import BingX, close_all_positions, to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 
-from conftest import make_client
+from conftest import make_client, telegram_config
 from freqtrade_bot import bingx_urls
+from secret_scan import leaks, signatures_of
 
 pytestmark = pytest.mark.freqtrade
 
@@ -116,7 +121,7 @@ CELLS = [
 
 
 @pytest.fixture(scope="module")
-def bot(simulator, start_bot):
+def bot(simulator, telegram_double, start_bot):  # the double outlives the bot
     simulator.reset()
     urls = bingx_urls(simulator.base_url)
     from conftest import API_KEY, API_SECRET
@@ -124,7 +129,15 @@ def bot(simulator, start_bot):
     exchange = {"name": "bingx", "key": API_KEY, "secret": API_SECRET, "pair_whitelist": PAIRS, "pair_blacklist": [],
                 "ccxt_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS},
                 "ccxt_async_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS}}
-    return start_bot(simulator.base_url, name="fault-matrix-bot", exchange=exchange)
+    bot = start_bot(simulator.base_url, name="fault-matrix-bot", exchange=exchange,
+                    telegram=telegram_config(telegram_double))
+    telegram_double.wait_until_polled()
+    return bot
+
+
+# Every request BingX received in this module: a chat message can arrive after its cell's request log is gone.
+HMACS_SEEN: set[str] = set()
+CHAT_SCANNED = [0]  # chat messages up to here are scanned; a late one is scanned with the next cell
 
 
 @pytest.fixture
@@ -190,9 +203,10 @@ def assert_database_matches_exchange(bot, sim, ids, exit_reason="force_exit") ->
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=lambda cell: cell.id)
-def test_fault(bot, sim, cell):
+def test_fault(bot, sim, cell, telegram_double):
     ids = enter(bot, sim)
     log_start = len(bot.output())
+    HMACS_SEEN.update(signatures_of(sim.requests))
     sim.clear_requests()
     cell.arm(sim)
 
@@ -201,6 +215,7 @@ def test_fault(bot, sim, cell):
 
     assert response.status_code == 200, response.text
     answer = response.json()
+    assert leaks(response.text, HMACS_SEEN | signatures_of(sim.requests)) == [], response.text
     bot.wait_for(lambda: settled(bot, sim, ids), timeout=30, interval=0.2, what="the database to match the exchange")
     assert sorted(p["symbol"] for p in sim.positions()) == sorted(cell.remaining)
     assert sim.reversals() == []
@@ -215,3 +230,9 @@ def test_fault(bot, sim, cell):
     assert_database_matches_exchange(bot, sim, ids, cell.exit_reason)
     bot.wait_for(lambda: not sim.open_orders(), timeout=15, interval=0.2, what="no order left resting")
     assert "Traceback" not in bot.output()[log_start:]
+    HMACS_SEEN.update(signatures_of(sim.requests))
+    chat = [m.text for m in telegram_double.messages[CHAT_SCANNED[0]:]]
+    CHAT_SCANNED[0] += len(chat)
+    assert chat, "the chat got the cell's entry and exit notifications: the scan has something to scan"
+    for text in chat:
+        assert leaks(text, HMACS_SEEN, extra=[telegram_double.token]) == [], text

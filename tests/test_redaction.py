@@ -32,3 +32,36 @@ def test_filter_masks_arguments_and_exception_text(caplog):
     (record,) = records
     assert record.getMessage() == "request with ***"
     assert "the-secret" not in record.exc_text and "***" in record.exc_text
+
+
+SIGNED = "GET http://h/openApi/swap/v2/user/positions?timestamp=1&signature=" + "cd34" * 16
+
+
+def test_mask_value_masks_every_string_of_a_nested_answer():
+    from bingx_closeall_plugin.redaction import mask_value
+
+    answer = {"result": f"refused: {SIGNED}", "closed": [{"pair": "BTC/USDT:USDT", "note": ("k-1", 2)}],
+              "count": 3, "ok": True, "none": None}
+    masked = mask_value(answer, ("k-1",))
+    assert "cd34" not in repr(masked) and "k-1" not in repr(masked)
+    assert masked["closed"][0]["pair"] == "BTC/USDT:USDT" and masked["count"] == 3 and masked["ok"] is True
+    assert answer["result"].endswith("cd34")  # the input is left as it was
+
+
+def test_mask_exception_keeps_class_attributes_and_chain():
+    import ccxt
+
+    from bingx_closeall_plugin.redaction import mask_exception
+
+    cause = OSError(f"connection reset: {SIGNED}")
+    try:
+        try:
+            raise cause
+        except OSError as e:
+            raise ccxt.NetworkError(f"bingx {SIGNED}") from e
+    except ccxt.NetworkError as e:
+        error = e
+    error.close_requests = 2
+    assert mask_exception(error) is error
+    assert type(error) is ccxt.NetworkError and error.close_requests == 2 and error.__cause__ is cause
+    assert "cd34" not in str(error) and "cd34" not in str(cause) and "signature=***" in str(error)

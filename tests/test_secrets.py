@@ -9,10 +9,7 @@ received (rebuilt from its request log, and checked against the signature ccxt a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import re
 import socket
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,23 +19,18 @@ from bingx_closeall_plugin import BingX, close_all_positions, flatten
 from bingx_closeall_plugin.redaction import SecretMasker
 from bingx_closeall_plugin.simulator import Fault
 
+import secret_scan
 from conftest import API_KEY, API_SECRET, make_client, run_cli
 
 CLOSE = "trade/closeAllPositions"
-SIGNATURE = re.compile(r"signature\W{0,6}[0-9a-fA-F]{64}", re.IGNORECASE)
-
-
-def signatures_of(sim) -> set[str]:
-    """The HMAC BingX checks for each request the simulator logged (its params in the order they were sent)."""
-    return {hmac.new(API_SECRET.encode(), "&".join(f"{k}={v}" for k, v in r.params.items()).encode(), hashlib.sha256).hexdigest()
-            for r in sim.requests if r.api_key_ok}
 
 
 def leaks(text: str, sim) -> list[str]:
-    found = [name for name, secret in (("key", API_KEY), ("secret", API_SECRET)) if secret in text]
-    found += [f"signature: {m.group(0)[:24]}..." for m in SIGNATURE.finditer(text)]
-    found += [f"hmac {s[:12]}..." for s in signatures_of(sim) if s in text or s.upper() in text]
-    return found
+    return secret_scan.leaks(text, secret_scan.signatures_of(sim.requests))
+
+
+def signatures_of(sim) -> set[str]:
+    return secret_scan.signatures_of(sim.requests)
 
 
 def seed(sim) -> None:
@@ -171,3 +163,60 @@ def test_api_connection_refused_log_carries_no_signature(sim, debug_log, capsys)
         holder.close()
     text = captured(debug_log, capsys)
     assert "signature=***" in text and leaks(text, sim) == []
+
+
+# ---- the exceptions raised to callers ------------------------------------------------------------
+def chain_text(error: BaseException) -> str:
+    """Everything a caller can print of an exception: str(), repr() and the traceback with its whole chain."""
+    import traceback
+
+    return "\n".join((str(error), repr(error), "".join(traceback.format_exception(error))))
+
+
+@pytest.mark.parametrize("cls", ["ccxt.bingx", "BingX"])
+@pytest.mark.parametrize("call", ["close_all_positions", "flatten"])
+def test_api_exception_text_carries_no_signature(sim, cls, call):
+    """ccxt's network errors carry the signed URL; the close path raises them masked, class and chain kept."""
+    import ccxt
+
+    seed(sim)
+    holder = refused_port()
+    try:
+        exchange = make_client(ccxt.bingx if cls == "ccxt.bingx" else BingX, sim)
+        exchange.urls["api"] = {k: f"http://127.0.0.1:{holder.getsockname()[1]}/openApi" for k in exchange.urls["api"]}
+        with pytest.raises(ccxt.NetworkError) as raised:
+            (close_all_positions if call == "close_all_positions" else flatten)(exchange)
+    finally:
+        holder.close()
+    error = raised.value
+    assert "signature=***" in str(error)  # the URL is still there to read, without its signature
+    assert error.__cause__ is not None or error.__context__ is not None  # the chain is kept
+    assert leaks(chain_text(error), sim) == [], chain_text(error)
+    sent = parse_qs(urlsplit(exchange.last_request_url).query)["signature"][0]
+    assert sent not in chain_text(error)
+
+
+@pytest.mark.parametrize("fault", ["html-502", "lost-reply"])
+def test_plugin_client_errors_carry_no_signature(sim, fault):
+    """Every request of the plugin's ccxt class raises masked text, not only the close path's."""
+    import ccxt
+
+    sim.inject("user/positions", Fault.http_error(502) if fault == "html-502" else Fault.lost_reply(executed=False))
+    exchange = make_client(BingX, sim, timeout=300)
+    with pytest.raises(ccxt.NetworkError) as raised:
+        exchange.swapV2PrivateGetUserPositions({})
+    assert "signature=***" in str(raised.value)
+    assert leaks(chain_text(raised.value), sim) == [], chain_text(raised.value)
+
+
+def test_translated_errors_keep_class_code_and_chain(sim):
+    """A refusal ccxt raised and the plugin's table re-maps keeps its class, code and chain, masked."""
+    import ccxt
+
+    from bingx_closeall_plugin.errors import RateLimited, translate
+
+    original = ccxt.ExchangeError('bingx {"code":100410,"msg":"unblocked after 1727193814249"} GET '
+                                  "http://h/openApi/swap/v2/user/positions?timestamp=1&signature=" + "ab" * 32)
+    ours = translate(original)
+    assert isinstance(ours, RateLimited) and ours.retry_after == 1727193814249 and ours.__cause__ is original
+    assert "ab" * 32 not in chain_text(ours) and "signature=***" in str(original)

@@ -11,10 +11,7 @@ received. Also: ``/closeall`` refuses callers without freqtrade's login.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import re
 
 import pytest
 import requests
@@ -22,26 +19,13 @@ import requests
 from bingx_closeall_plugin.simulator import Fault
 
 from conftest import API_KEY, API_SECRET
+from secret_scan import leaks, signatures_of
 
 pytestmark = pytest.mark.freqtrade
 
 CLOSE = "trade/closeAllPositions"
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
-SIGNATURE = re.compile(r"signature\W{0,6}[0-9a-fA-F]{64}", re.IGNORECASE)
 RATE_LIMITED = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249"
-
-
-def signatures_of(requests_seen) -> set[str]:
-    """The HMAC BingX checks for each request the simulator logged (its params in the order they were sent)."""
-    return {hmac.new(API_SECRET.encode(), "&".join(f"{k}={v}" for k, v in r.params.items()).encode(),
-                     hashlib.sha256).hexdigest() for r in requests_seen if r.api_key_ok}
-
-
-def leaks(text: str, hmacs: set[str]) -> list[str]:
-    found = [name for name, secret in (("key", API_KEY), ("secret", API_SECRET)) if secret in text]
-    found += [f"signature: {m.group(0)[:24]}..." for m in SIGNATURE.finditer(text)]
-    found += [f"hmac {s[:12]}..." for s in hmacs if s in text or s.upper() in text]
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +103,24 @@ def test_closeall_refuses_callers_without_freqtrades_login(verbose_bot, simulato
 
     assert [r.status_code for r in (anonymous, wrong_password, wrong_user, forged_jwt)] == [401] * 4
     assert sim.requests_to(CLOSE) == [] and bot.api("GET", "/show_config")["state"] == "running"
+
+
+HISTORY = "trade/allOrders"
+
+
+def test_forceexit_all_answer_with_the_history_read_lost_carries_no_signature(verbose_bot, simulator):
+    """The reported bug, over REST: the close went through, every order-history read after it failed with a
+    network error (whose text is the signed URL), and the answer quoted it with the real HMAC.
+
+    Last in this module: the trade keeps its intent for the next start-up."""
+    bot, sim = verbose_bot, simulator
+    bot.force_enter([(PAIRS[1], "long")], sim)
+    sim.clear_requests()
+    sim.inject(HISTORY, Fault.http_error(502), times=50)
+    try:
+        response = requests.post(f"{bot.api_url}/forceexit", json={"tradeid": "all"}, auth=bot.auth, timeout=60)
+    finally:
+        sim.clear_faults()
+    assert response.status_code == 200 and not sim.positions() and len(sim.requests_to(HISTORY)) >= 2
+    assert "signature=***" in response.json()["error"]  # the error is quoted, masked
+    assert leaks(response.text, signatures_of(sim.requests)) == [], response.text

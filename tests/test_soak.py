@@ -10,6 +10,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import ccxt
 import pytest
 
 from bingx_closeall_plugin import FlattenReport
@@ -72,3 +73,17 @@ def test_cli_flags_of_the_benchmark(capsys):
     assert soak.main(["--cycles", "3", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "cycles: 3 (seed 1)" in out and "invariant violations: 0" in out and "wall time:" in out
+
+
+def test_the_invariants_catch_a_stop_cancelled_while_its_position_is_open(soak_sim):
+    """The checker is not vacuous for protection either: the old cancel-all beside a refused close is caught."""
+    soak_sim.reset()
+    soak_sim.seed_position("BTC-USDT", "LONG", 0.01)
+    stop = soak_sim.seed_order("BTC-USDT", side="SELL", type="STOP_MARKET", quantity=0.01, stop_price=50000.0)
+    cycle = soak.Cycle(opened={"BTC-USDT": ("LONG", 0.01)}, kind="refusal", closes=0, raises=True,
+                       protective={str(stop): "BTC-USDT"})
+    soak_sim.account.cancel_all()  # what a cancel-all sent beside a refused close did
+
+    violations = soak.check(soak_sim, cycle, ccxt.PermissionDenied("bingx 80020: risk forbidden"), 0)
+
+    assert any(f"take-profit {stop} was cancelled" in v for v in violations)

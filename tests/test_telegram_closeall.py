@@ -1,136 +1,223 @@
-"""/closeall and /forceexit all on Telegram, at the handler level (no Telegram servers here)."""
+"""/closeall (with its confirmation button) and /forceexit all on Telegram, end to end.
+
+A real ``freqtrade-bingx trade`` process with ``telegram.enabled`` runs freqtrade's own Telegram module (the
+real python-telegram-bot) against a local Bot API double (tests/telegram_double.py), reached through the
+plugin's ``telegram.bot_api_url``; its exchange is the BingX simulator. The test plays the operator in the
+chat (commands, button presses) and checks what the chat received (text, buttons, Telegram-valid HTML, no
+secret) and what happened at BingX and in the bot's database.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from unittest.mock import AsyncMock, MagicMock
+from types import SimpleNamespace
 
-import ccxt
 import pytest
 
-pytest.importorskip("freqtrade")
+from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin.simulator import Fault
 
-from freqtrade.rpc.telegram import Telegram  # noqa: E402
+from conftest import API_KEY, API_SECRET, make_client, telegram_config
+from secret_scan import leaks, signatures_of
+from telegram_double import html_problems
 
-import bingx_closeall_plugin.freqtrade  # noqa: E402,F401 - installs the hooks
-from bingx_closeall_plugin.freqtrade import telegram as tg  # noqa: E402
+CLOSE = "trade/closeAllPositions"
+HISTORY = "trade/allOrders"
+LONG, SHORT = "BTC/USDT:USDT", "ETH/USDT:USDT"
+PAIRS = [LONG, SHORT, "SOL/USDT:USDT"]
+YES, NO = "bingx_closeall__yes__", "bingx_closeall__no"
 
-CHAT = 4711
+
+# ---- pure logic ----------------------------------------------------------------------------------
+def test_chat_text_is_masked_and_escaped():
+    pytest.importorskip("freqtrade")
+    from bingx_closeall_plugin.freqtrade.telegram import chat_text
+
+    telegram = SimpleNamespace(_config={"exchange": {"key": API_KEY, "secret": API_SECRET},
+                                        "telegram": {"token": "1:tok"}})
+    text = chat_text(telegram, f"bingx <html> & {API_KEY} GET /x?timestamp=1&signature={'ab' * 32} 1:tok")
+    assert html_problems(text) == [] and "&lt;html&gt; &amp;" in text
+    assert leaks(text, extra=["1:tok"]) == [] and "signature=***" in text
 
 
-@pytest.fixture
-def telegram(mocker):
-    """freqtrade's Telegram object with its network side replaced: _send_msg is what the chat would see."""
-    bot = Telegram.__new__(Telegram)
-    bot._config = {"telegram": {"enabled": True, "chat_id": str(CHAT)}}
-    bot._rpc = MagicMock()
-    bot._rpc._freqtrade.exchange._api = ccxt.bingx()  # the bot's ccxt: its names for BingX's symbols
-    bot._send_msg = AsyncMock()
-    mocker.patch("freqtrade.rpc.telegram.Trade")  # authorized_only rolls the session back
+def test_the_double_checks_html_as_telegram_does():
+    assert html_problems("<b>Closed</b> 2 &lt;trades&gt; &amp; <code>BTC-USDT</code>") == []
+    for bad in ("Incorrect <apiKey>", "a & b", "<b>unclosed", "x </i>", "1 < 2"):
+        assert html_problems(bad), bad
+
+
+def test_bot_api_url_is_checked():
+    pytest.importorskip("freqtrade")
+    from freqtrade.exceptions import OperationalException
+
+    from bingx_closeall_plugin.freqtrade.telegram import bot_api_url
+
+    assert bot_api_url({}) is None
+    assert bot_api_url({"bot_api_url": "http://127.0.0.1:8081/"}) == "http://127.0.0.1:8081"
+    for bad in ("127.0.0.1:8081", "ftp://x", "http://", 8081):
+        with pytest.raises(OperationalException, match="telegram.bot_api_url"):
+            bot_api_url({"bot_api_url": bad})
+
+
+# ---- end to end ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bot(simulator, telegram_double, start_bot):  # the double outlives the bot
+    simulator.reset()
+    bot = start_bot(simulator.base_url, name="telegram-bot", pairs=PAIRS, telegram=telegram_config(telegram_double))
+    telegram_double.wait_until_polled()
     return bot
 
 
-def update(chat_id=CHAT, callback_data=None):
-    message = MagicMock(chat_id=chat_id, message_thread_id=None)
-    upd = MagicMock(message=message, effective_user=MagicMock(id=1))
-    if callback_data is None:
-        upd.callback_query = None
-    else:
-        upd.callback_query = MagicMock(data=callback_data, message=message, answer=AsyncMock(),
-                                       edit_message_text=AsyncMock())
-    return upd
+@pytest.fixture
+def chat(bot, simulator, telegram_double):
+    """The operator's chat, starting empty, with the bot running and the account flat."""
+    if bot.api("GET", "/show_config")["state"] != "running":
+        bot.api("POST", "/start")
+    assert not simulator.positions() and not bot.api("GET", "/status"), "a previous test left something open"
+    simulator.clear_requests()
+    telegram_double.reset()
+    yield telegram_double
+    simulator.clear_faults()
+    if simulator.positions() and not bot.api("GET", "/status"):  # the user's own positions a test seeded
+        close_all_positions(make_client(BingX, simulator))
 
 
-def context(*args):
-    return MagicMock(args=list(args))
+def reply(chat, text_part: str, since: int = 0):
+    return chat.wait_for_message(lambda m: text_part in m.text, since=since, what=repr(text_part))
 
 
-def test_closeall_asks_first_and_sends_nothing(telegram, mocker):
-    close_all = mocker.patch.object(tg, "rpc_close_all")
-
-    asyncio.run(tg.closeall_command(telegram, update(), context()))
-
-    close_all.assert_not_called()
-    message = telegram._send_msg.call_args.args[0]
-    keyboard = telegram._send_msg.call_args.kwargs["keyboard"]
-    assert "EVERY position" in message
-    assert [b.callback_data for b in keyboard[0]] == ["bingx_closeall__yes__", "bingx_closeall__no"]
+def assert_chat_clean(chat, sim) -> None:
+    """Every message the chat got was valid Telegram HTML and carries no secret."""
+    hmacs = signatures_of(sim.requests)
+    for message in chat.messages:
+        assert message.accepted, (message.text, message.problems)
+        assert leaks(message.text, hmacs, extra=[chat.token]) == [], message.text
 
 
-def test_closeall_with_a_symbol_is_normalised_into_the_button(telegram):
-    asyncio.run(tg.closeall_command(telegram, update(), context("BTC/USDT:USDT")))
-    keyboard = telegram._send_msg.call_args.kwargs["keyboard"]
-    assert keyboard[0][0].callback_data == "bingx_closeall__yes__BTC-USDT"
+@pytest.mark.freqtrade
+def test_closeall_asks_first_then_closes_every_position_on_the_button(bot, simulator, chat):
+    sim = simulator
+    trades = {t["pair"]: t["trade_id"] for t in bot.force_enter([(LONG, "long"), (SHORT, "short")], sim)}
+    sim.seed_position("SOL-USDT", "SHORT", 1.0)  # the user's own position: the kill switch closes it too
+    chat.reset()
+    sim.clear_requests()
+
+    chat.send_command("/closeall")
+    prompt = chat.wait_for_message(lambda m: m.buttons, what="the confirmation prompt")
+
+    assert "EVERY position on the BingX account" in prompt.text and prompt.parse_mode == "HTML"
+    assert [(b["text"], b["callback_data"]) for b in prompt.buttons] == [("Yes, close now", YES), ("Cancel", NO)]
+    assert sim.requests_to(CLOSE) == []  # nothing is sent before the button
+
+    chat.press(prompt, YES)
+    report = reply(chat, "Closed 3 position(s)")
+
+    assert any(m.method == "editMessageText" and m.text == "Closing at BingX..." for m in chat.messages)
+    assert chat.answered_callbacks, "the button press was answered"
+    assert "entries paused" in report.text and "2 bot trade(s) closed" in report.text
+    for pair, trade_id in trades.items():
+        assert f"trade {trade_id} {pair}: closed at" in report.text
+    assert sim.positions() == [] and len(sim.requests_to(CLOSE)) == 1 and sim.reversals() == []
+    rows = bot.db("SELECT is_open, exit_reason FROM trades WHERE id IN (?, ?)", list(trades.values()))
+    assert [(r["is_open"], r["exit_reason"]) for r in rows] == [(0, "force_exit")] * 2
+    assert bot.api("GET", "/show_config")["state"] == "paused"
+    assert_chat_clean(chat, sim)
 
 
-def test_closeall_reads_the_symbol_as_the_bots_ccxt_names_it(telegram):
-    asyncio.run(tg.closeall_command(telegram, update(), context("TRUMP/USDT:USDT")))
-    keyboard = telegram._send_msg.call_args.kwargs["keyboard"]
-    assert keyboard[0][0].callback_data == "bingx_closeall__yes__TRUMPSOL-USDT"
-    assert "the TRUMPSOL-USDT (TRUMP/USDT:USDT) position" in telegram._send_msg.call_args.args[0]
+@pytest.mark.freqtrade
+def test_closeall_of_one_symbol_and_the_cancel_button(bot, simulator, chat):
+    sim = simulator
+    sim.seed_position("SOL-USDT", "LONG", 1.0)
+    sim.seed_position("ETH-USDT", "SHORT", 0.5)
+
+    chat.send_command("/closeall ETH/USDT:USDT")
+    prompt = chat.wait_for_message(lambda m: m.buttons, what="the confirmation prompt")
+    assert "the ETH-USDT position" in prompt.text
+    assert prompt.buttons[0]["callback_data"] == YES + "ETH-USDT"
+
+    chat.press(prompt, NO)
+    cancelled = reply(chat, "Close-all cancelled; nothing was sent.")
+    assert cancelled.method == "editMessageText" and cancelled.message_id == prompt.message_id
+    assert sim.requests_to(CLOSE) == [] and len(sim.positions()) == 2
+
+    count = len(chat.messages)
+    chat.send_command("/closeall ETH/USDT:USDT")
+    prompt = chat.wait_for_message(lambda m: m.buttons, since=count, what="the second prompt")
+    chat.press(prompt, prompt.buttons[0]["callback_data"])
+    reply(chat, "Closed 1 position(s)", since=count)
+
+    assert [p["symbol"] for p in sim.positions()] == ["SOL-USDT"]
+    assert [r.params.get("symbol") for r in sim.requests_to(CLOSE)] == ["ETH-USDT"]
+    assert_chat_clean(chat, sim)
 
 
-def test_closeall_with_a_bad_symbol_says_why(telegram, mocker):
-    close_all = mocker.patch.object(tg, "rpc_close_all")
-    asyncio.run(tg.closeall_command(telegram, update(), context("btc-usdt")))
-    assert "capital letters" in telegram._send_msg.call_args.args[0]
-    close_all.assert_not_called()
+@pytest.mark.freqtrade
+def test_bad_symbol_is_refused_in_escaped_words_and_nothing_is_sent(bot, simulator, chat):
+    chat.send_command("/closeall <b>btc-usdt")
+    answer = reply(chat, "is malformed")
+
+    assert "&lt;b&gt;btc-usdt" in answer.text and not answer.buttons
+    assert simulator.requests_to(CLOSE) == []
+    assert_chat_clean(chat, simulator)
 
 
-def test_confirmation_runs_the_kill_switch_and_reports_in_words(telegram, mocker):
-    close_all = mocker.patch.object(tg, "rpc_close_all", return_value={
-        "result": "Closed 2 position(s) in 1 BingX request(s); 0 failed; 0 still open; 1 bot trade(s) closed.",
-        "closed": [{"trade_id": 7, "pair": "BTC/USDT:USDT", "close_rate": 64000.5, "order_ids": ["1"]}],
-        "failed": [], "remaining_positions": [{"symbol": "ETH-USDT", "positionAmt": "-0.5"}],
-    })
-    press = update(callback_data="bingx_closeall__yes__BTC-USDT")
+@pytest.mark.freqtrade
+def test_other_chats_are_ignored(bot, simulator, chat):
+    chat.send_command("/closeall", chat_id=666)
+    chat.send_command("/closeall ETH-USDT")  # updates are handled in order: this one's answer comes after
+    prompt = chat.wait_for_message(lambda m: m.buttons, what="the authorised chat's prompt")
 
-    asyncio.run(tg.closeall_confirmed(telegram, press, context()))
-
-    close_all.assert_called_once_with(telegram._rpc, "BTC-USDT")
-    text = telegram._send_msg.call_args.args[0]
-    assert "Closed 2 position(s)" in text and "trade 7 BTC/USDT:USDT: closed at 64000.5" in text
-    assert "STILL OPEN: ETH-USDT -0.5" in text
+    assert [m.text for m in chat.messages if m.buttons] == [prompt.text] and "ETH-USDT" in prompt.text
+    assert all(m.chat_id == str(chat.chat_id) for m in chat.messages)
 
 
-def test_cancel_button_sends_nothing(telegram, mocker):
-    close_all = mocker.patch.object(tg, "rpc_close_all")
-    press = update(callback_data="bingx_closeall__no")
-    asyncio.run(tg.closeall_confirmed(telegram, press, context()))
-    close_all.assert_not_called()
-    press.callback_query.edit_message_text.assert_awaited_once_with(text="Close-all cancelled; nothing was sent.")
+@pytest.mark.freqtrade
+def test_a_refusal_with_markup_in_bingxs_message_reaches_the_chat_escaped(bot, simulator, chat):
+    sim = simulator
+    sim.seed_position("SOL-USDT", "LONG", 1.0)
+    sim.inject(CLOSE, Fault.error(100413, "Incorrect apiKey <key> & <b>unclosed"))
+
+    chat.send_command("/closeall")
+    prompt = chat.wait_for_message(lambda m: m.buttons, what="the confirmation prompt")
+    chat.press(prompt, YES)
+    answer = reply(chat, "Nothing was closed")
+
+    assert "&lt;key&gt; &amp; &lt;b&gt;unclosed" in answer.text
+    assert [p["symbol"] for p in sim.positions()] == ["SOL-USDT"]
+    assert_chat_clean(chat, sim)
 
 
-@pytest.mark.parametrize("handler, data", [(tg.closeall_command, None), (tg.closeall_confirmed, "bingx_closeall__yes__")])
-def test_other_chats_are_ignored(telegram, mocker, handler, data):
-    close_all = mocker.patch.object(tg, "rpc_close_all")
-    asyncio.run(handler(telegram, update(chat_id=666, callback_data=data), context()))
-    close_all.assert_not_called()
-    telegram._send_msg.assert_not_called()
+@pytest.mark.freqtrade
+def test_forceexit_all_closes_the_bots_trades_and_says_so(bot, simulator, chat):
+    sim = simulator
+    trades = {t["pair"]: t["trade_id"] for t in bot.force_enter([(LONG, "long"), (SHORT, "short")], sim)}
+    chat.reset()
+    sim.clear_requests()
+
+    chat.send_command("/forceexit all")
+    report = reply(chat, "BingX closeAllPositions request(s)")
+
+    assert report.text.startswith("Closed 2 trade(s) with 1 BingX closeAllPositions request(s)")
+    for pair, trade_id in trades.items():
+        assert f"trade {trade_id} {pair}: closed at" in report.text
+    assert sim.positions() == [] and len(sim.requests_to(CLOSE)) == 1
+    bot.wait_for(lambda: not bot.api("GET", "/status"), timeout=30, what="the trades closed in the database")
+    assert_chat_clean(chat, sim)
 
 
-def test_forceexit_all_reports_the_flatten_in_words(telegram):
-    telegram._rpc._rpc_force_exit = MagicMock(return_value={
-        "result": "Closed 3 trade(s) with 1 BingX closeAllPositions request(s); 0 failed at BingX; 0 exited one by one.",
-        "closed": [], "failed": [], "fallbacks": [],
-    })
-    asyncio.run(Telegram._force_exit_action(telegram, "all"))
-    telegram._rpc._rpc_force_exit.assert_called_once_with("all")
-    assert "Closed 3 trade(s)" in telegram._send_msg.call_args.args[0]
+@pytest.mark.freqtrade
+def test_forceexit_all_with_the_history_read_lost_carries_no_signature(bot, simulator, chat):
+    """The reported bug: the close went through, the order-history read after it failed with a network error
+    (ccxt's text carries the signed URL), and the answer quoted that error with the real HMAC."""
+    sim = simulator
+    bot.force_enter([(LONG, "long")], sim)
+    chat.reset()
+    sim.clear_requests()
+    sim.inject(HISTORY, Fault.http_error(502), times=50)  # every attempt of the bounded re-reads fails
 
+    chat.send_command("/forceexit all")
+    report = reply(chat, "BingX closeAllPositions request(s)")
 
-def test_forceexit_of_one_trade_is_freqtrades_own(telegram):
-    telegram._rpc._rpc_force_exit = MagicMock(return_value={"result": "Created exit order for trade 3."})
-    asyncio.run(Telegram._force_exit_action(telegram, "3"))
-    telegram._rpc._rpc_force_exit.assert_called_once_with("3")
-    telegram._send_msg.assert_not_called()
-
-
-def test_the_command_is_registered_with_freqtrades_application(telegram):
-    telegram._config["telegram"]["token"] = "123456:offline-test-token"
-
-    app = Telegram._init_telegram_app(telegram)  # freqtrade's builder, then the plugin's hook
-
-    commands = [sorted(h.commands) for h in app.handlers[0] if hasattr(h, "commands")]
-    patterns = [h.pattern.pattern for h in app.handlers[0] if hasattr(h, "pattern") and h.pattern is not None]
-    assert ["closeall"] in commands and "^bingx_closeall__" in patterns
+    assert sim.positions() == [] and len(sim.requests_to(HISTORY)) >= 2
+    assert "signature=***" in report.text  # the error was quoted, masked
+    assert_chat_clean(chat, sim)
+    # Last in this module: the trade keeps its intent for the next start-up (the bot's own loop may settle it).

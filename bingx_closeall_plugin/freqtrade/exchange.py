@@ -40,7 +40,7 @@ from ..errors import (
     RateLimited,
 )
 from ..exchange import BingX
-from ..redaction import mask_root_handlers
+from ..redaction import mask_exception, mask_root_handlers
 from . import tiers as tier_source
 from .install import _versions, add_log_filter
 
@@ -152,6 +152,7 @@ def freqtrade_error(e: ccxt.BaseError, action: str) -> Exception:
     Authentication comes first: under a broad ``ExchangeError -> TemporaryError`` a wrong key would be
     retried forever. A rate limit (``RateLimitExceeded`` is not a ``DDoSProtection`` in ccxt 4.5) backs off.
     """
+    mask_exception(e)  # in place: freqtrade quotes it in logs, in RPC answers and in the chat
     message = f"Could not {action} due to {e.__class__.__name__}. Message: {e}"
     if isinstance(e, (ccxt.AuthenticationError, ccxt.PermissionDenied)):
         return OperationalException(message)

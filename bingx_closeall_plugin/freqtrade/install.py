@@ -12,7 +12,12 @@ these (each listed with its reason in :data:`PATCHES` once applied):
   runs; force entries and the loop's entries both go through it.
 - ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
 - ``Telegram._init_telegram_app`` and ``Telegram._force_exit_action``: ``/closeall`` and words for
-  ``/forceexit all``.
+  ``/forceexit all``; ``telegram.bot_api_url`` (a self-hosted Telegram Bot API server, which freqtrade
+  has no setting for) and the bot token masked in every log handler.
+- ``Telegram._send_msg``: every chat message freqtrade or the plugin sends, masked (key, secret,
+  signatures): freqtrade forwards exception texts (its own and ccxt's) to the chat.
+- ``RPCManager.send_msg``: the texts of every RPC message (status, warnings, reasons) masked before any
+  handler (Telegram, Discord, webhooks, the REST message stream) gets them.
 - ``Wallets.update``: the flatten's bookkeeping refreshes the wallets once instead of after every trade it
   closes; the class-level hook defers only the updates of the thread inside
   :func:`~.reconcile.one_wallet_sync` (a thread-local), so no wallet object is ever shadowed.
@@ -266,11 +271,12 @@ def _check_signature(function: Any, expected: tuple[str, ...], where: str) -> No
 def _install_flatten_hooks() -> None:
     """The one-request flatten under /forceexit all, /closeall (REST, Telegram) and crash recovery."""
     from freqtrade.freqtradebot import FreqtradeBot
-    from freqtrade.rpc import RPC
+    from freqtrade.rpc import RPC, RPCManager
     from freqtrade.rpc.api_server.webserver import ApiServer
     from freqtrade.rpc.telegram import Telegram
     from freqtrade.wallets import Wallets
 
+    from ..redaction import mask, mask_root_handlers, secrets_of
     from . import telegram as tg
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted, wallet_updates_deferred
@@ -285,6 +291,9 @@ def _install_flatten_hooks() -> None:
         (Telegram, "_init_telegram_app", ("self",)),
         (Telegram, "_force_exit_action", ("self", "trade_id")),
         (Wallets, "update", ("self", "require_update")),
+        (Telegram, "_send_msg", ("self", "msg", "parse_mode", "disable_notification", "keyboard", "callback_path",
+                                 "reload_able", "query")),
+        (RPCManager, "send_msg", ("self", "msg")),
     ]
     for cls, name, params in targets:
         _check_signature(getattr(cls, name, None), params, f"{cls.__name__}.{name}")
@@ -307,6 +316,8 @@ def _install_flatten_hooks() -> None:
     original_startup = FreqtradeBot.startup
 
     def startup(self: Any) -> None:
+        if (self.config.get("telegram") or {}).get("enabled"):
+            tg.bot_api_url(self.config["telegram"])  # a bad telegram.bot_api_url stops the bot, clearly
         original_startup(self)
         register_bot(self)
         if get_flattener(self).applies():
@@ -333,13 +344,29 @@ def _install_flatten_hooks() -> None:
                            dependencies=[Depends(http_basic_or_jwt_token), Depends(is_trading_mode)])
         return original_configure_app(self, app, config)
 
+    tg.check_application_builder()
     original_init_app = Telegram._init_telegram_app
 
     def _init_telegram_app(self: Any) -> Any:
-        app = original_init_app(self)
+        mask_root_handlers(str(self._config["telegram"].get("token") or ""))  # PTB logs URLs holding it
+        app = tg.build_application(self._config["telegram"]) or original_init_app(self)
         for handler in tg.handlers(self):
             app.add_handler(handler)
         return app
+
+    original_send_msg = Telegram._send_msg
+
+    async def _send_msg(self: Any, msg: str, *args: Any, **kwargs: Any) -> None:
+        await original_send_msg(self, tg.masked(self, msg), *args, **kwargs)
+
+    original_rpc_send_msg = RPCManager.send_msg
+
+    def send_msg(self: Any, msg: Any) -> None:
+        secrets = secrets_of(self._rpc._config.get("exchange") or {})
+        if isinstance(msg, dict):
+            # Plain strings only: enum members (the message type, order types) keep their type.
+            msg = {key: mask(value, secrets) if type(value) is str else value for key, value in msg.items()}
+        original_rpc_send_msg(self, msg)
 
     original_force_exit_action = Telegram._force_exit_action
 
@@ -365,6 +392,10 @@ def _install_flatten_hooks() -> None:
     _apply(Telegram, "_force_exit_action", _force_exit_action, "/forceexit all says what happened")
     _apply(Wallets, "update", update,
            "one wallet refresh after the flatten's bookkeeping, not two signed requests per trade it closes")
+    _apply(Telegram, "_send_msg", _send_msg,
+           "every chat message masked: freqtrade forwards exception texts (signed URLs) to the chat")
+    _apply(RPCManager, "send_msg", send_msg,
+           "every RPC message's texts masked before Telegram, Discord, webhooks or the message stream get them")
 
 
 def _install_clock_hook() -> None:

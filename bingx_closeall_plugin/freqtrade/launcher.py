@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from ..redaction import mask
+
 __all__ = ["CONFIG_ERROR_EXIT", "main"]
 
 CONFIG_ERROR_EXIT = 2  # freqtrade's own code for a FreqtradeException at start-up
@@ -40,7 +42,7 @@ def _exit_code(code: object) -> int:
         return 0
     if isinstance(code, int):
         return code
-    print(code, file=sys.stderr)  # sys.exit("message") semantics
+    print(mask(str(code)), file=sys.stderr)  # sys.exit("message") semantics
     return 1
 
 
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         install()
     except IncompatibleFreqtrade as e:
-        print(f"freqtrade-bingx: {e}", file=sys.stderr)
+        print(mask(f"freqtrade-bingx: {e}"), file=sys.stderr)
         raise SystemExit(CONFIG_ERROR_EXIT) from None
 
     from freqtrade.main import main as freqtrade_main

@@ -4,6 +4,10 @@ Both routes sit behind freqtrade's own login (``http_basic_or_jwt_token``) and t
 ``/forceexit`` route is freqtrade's (same payload, same RPC method), registered ahead of it only because
 freqtrade's ``ResultMsg`` response model drops every key but ``result``: FreqUI and
 ``freqtrade-client forceexit all`` read ``result`` as before and also get what happened.
+
+Every answer, error detail and RPC error text leaves through :func:`~bingx_closeall_plugin.redaction.mask_value`
+/ :func:`~bingx_closeall_plugin.redaction.mask_exception` with the bot's key and secret: whatever the flatten
+put in it (an exception's text from a failed request carries the signed URL), no signature gets out.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from freqtrade.rpc.api_server.deps import get_rpc
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import InvalidSymbol
+from ..redaction import mask, mask_exception, mask_value, secrets_of
 from .flatten import get_flattener
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CloseAllPayload", "FlattenAnswer", "router", "rpc_close_all"]
+__all__ = ["CloseAllPayload", "FlattenAnswer", "bot_secrets", "router", "rpc_close_all"]
 
 router = APIRouter()
 
@@ -39,6 +44,11 @@ class CloseAllPayload(BaseModel):
     symbol: str | None = None
 
 
+def bot_secrets(rpc: RPC) -> tuple[str, ...]:
+    """The bot's exchange key and secret, for masking its answers."""
+    return secrets_of(rpc._config.get("exchange") or {})
+
+
 def rpc_close_all(rpc: RPC, symbol: str | None = None) -> dict[str, Any]:
     """The account-wide kill switch, for every front end (REST, Telegram)."""
     freqtrade = rpc._freqtrade
@@ -52,13 +62,21 @@ def rpc_close_all(rpc: RPC, symbol: str | None = None) -> dict[str, Any]:
 
 @router.post("/closeall", response_model=FlattenAnswer, tags=["Trades"])
 def closeall(payload: CloseAllPayload | None = None, rpc: RPC = Depends(get_rpc)) -> dict[str, Any]:
+    secrets = bot_secrets(rpc)
     try:
-        return rpc_close_all(rpc, payload.symbol if payload else None)
+        return mask_value(rpc_close_all(rpc, payload.symbol if payload else None), secrets)
     except InvalidSymbol as e:
-        raise HTTPException(status_code=400, detail=str(e)) from None
+        raise HTTPException(status_code=400, detail=mask(str(e), secrets)) from None
+    except RPCException as e:  # answered by freqtrade's handler (502 + its text): masked first
+        raise mask_exception(e, secrets) from None
 
 
 @router.post("/forceexit", response_model=FlattenAnswer, tags=["Trades"])
 def forceexit(payload: ForceExitPayload, rpc: RPC = Depends(get_rpc)) -> dict[str, Any]:
     ordertype = payload.ordertype.value if payload.ordertype else None
-    return rpc._rpc_force_exit(str(payload.tradeid), ordertype, amount=payload.amount, price=payload.price)
+    secrets = bot_secrets(rpc)
+    try:
+        answer = rpc._rpc_force_exit(str(payload.tradeid), ordertype, amount=payload.amount, price=payload.price)
+    except RPCException as e:
+        raise mask_exception(e, secrets) from None
+    return mask_value(answer, secrets)

@@ -3,32 +3,105 @@
 
 Handlers are wrapped in freqtrade's ``authorized_only``, so they answer only the configured chat (and
 topic, and users) like every freqtrade command.
+
+freqtrade sends these with Telegram's HTML parse mode: every message here is plain text masked with the
+bot's key and secret (:func:`~bingx_closeall_plugin.redaction.mask`) and then ``html.escape``d whole, so
+a symbol, an error or anything BingX said can neither leak a signature nor break (or inject) markup.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from typing import Any
 
 from freqtrade.rpc import RPCException
 from freqtrade.rpc.telegram import authorized_only, safe_async_db
 from telegram import InlineKeyboardButton, Update
+from telegram.constants import ParseMode
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
 from ..errors import InvalidSymbol
+from ..redaction import mask, secrets_of
 from ..symbols import both_names, display_name, to_native
 from .rest_api import rpc_close_all
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CALLBACK_PREFIX", "closeall_command", "closeall_confirmed", "describe", "handlers"]
+__all__ = ["BOT_API_URL_KEY", "CALLBACK_PREFIX", "bot_api_url", "build_application", "chat_text", "closeall_command", "closeall_confirmed", "describe", "handlers"]
 
 CALLBACK_PREFIX = "bingx_closeall__"
+# telegram.bot_api_url: the root of a self-hosted Telegram Bot API server (e.g. http://127.0.0.1:8081);
+# freqtrade 2026.9 always talks to api.telegram.org. PTB appends /bot<token>/<method> to it.
+BOT_API_URL_KEY = "bot_api_url"
+
+
+def bot_api_url(telegram_config: dict[str, Any]) -> str | None:
+    """The configured Bot API root without a trailing slash, or None for Telegram's own server.
+
+    Raises freqtrade's OperationalException, naming the key, for a value that is not an http(s) URL.
+    """
+    from freqtrade.exceptions import OperationalException
+
+    url = telegram_config.get(BOT_API_URL_KEY)
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or not url.split("://", 1)[1].strip("/"):
+        raise OperationalException(f"telegram.{BOT_API_URL_KEY} must be an http:// or https:// URL of a Telegram "
+                                   f"Bot API server, got {url!r}")
+    return url.rstrip("/")
+
+
+def check_application_builder() -> None:
+    """The shape :func:`build_application` relies on: freqtrade builds PTB's Application with a token, and
+    PTB's builder takes the Bot API URLs. Raises IncompatibleFreqtrade otherwise (at install time)."""
+    from freqtrade.rpc import telegram as ft_telegram
+
+    from .install import IncompatibleFreqtrade
+
+    application = getattr(ft_telegram, "Application", None)
+    builder = getattr(application, "builder", None)
+    missing = [name for name in ("token", "base_url", "base_file_url", "build")
+               if not callable(getattr(type(builder()) if callable(builder) else None, name, None))]
+    if missing:
+        raise IncompatibleFreqtrade(f"freqtrade's Telegram Application builder lacks {missing}: "
+                                    f"telegram.{BOT_API_URL_KEY} cannot be applied")
+
+
+def build_application(telegram_config: dict[str, Any]) -> Any:
+    """freqtrade's Application (``Application.builder().token(...).build()``) pointed at
+    ``telegram.bot_api_url``; None when that is not set (freqtrade's own builder is used)."""
+    from freqtrade.rpc import telegram as ft_telegram
+
+    url = bot_api_url(telegram_config)
+    if url is None:
+        return None
+    logger.info(f"Telegram: using the Bot API server at {url}")
+    return (ft_telegram.Application.builder().token(telegram_config["token"])
+            .base_url(f"{url}/bot").base_file_url(f"{url}/file/bot").build())
+
+
+def masked(telegram: Any, text: Any) -> Any:
+    """A chat message with the bot's key and secret and every signature masked (non-text left alone)."""
+    if not isinstance(text, str):
+        return text
+    return mask(text, (*secrets_of(telegram._config.get("exchange") or {}),
+                       str((telegram._config.get("telegram") or {}).get("token") or "")))
+
+
+def chat_text(telegram: Any, text: str) -> str:
+    """``text`` ready for an HTML-mode chat message: secrets masked, then escaped."""
+    return html.escape(masked(telegram, text), quote=False)
+
+
+async def say(telegram: Any, text: str, **kwargs: Any) -> None:
+    """Send plain ``text`` to the chat (masked, escaped, HTML mode)."""
+    await telegram._send_msg(chat_text(telegram, text), parse_mode=ParseMode.HTML, **kwargs)
 
 
 def describe(answer: dict[str, Any]) -> str:
-    """A flatten's answer in words, for a chat."""
+    """A flatten's answer in words, for a chat (plain text: :func:`say` masks and escapes it)."""
     lines = [answer["result"]]
     for closed in answer.get("closed", []):
         rate = closed.get("close_rate")
@@ -53,15 +126,14 @@ async def closeall_command(self: Any, update: Update, context: CallbackContext) 
         try:
             symbol = to_native(symbol, api)  # the button carries BingX's name, which maps to itself
         except InvalidSymbol as e:
-            await self._send_msg(str(e), parse_mode="HTML")
+            await say(self, str(e))
             return
     what = f"the {display_name(symbol, api)} position" if symbol else "EVERY position on the BingX account (bot-owned or not)"
     keyboard = [[
         InlineKeyboardButton(text="Yes, close now", callback_data=f"{CALLBACK_PREFIX}yes__{symbol or ''}"),
         InlineKeyboardButton(text="Cancel", callback_data=f"{CALLBACK_PREFIX}no"),
     ]]
-    await self._send_msg(f"Close {what} at market, cancel all open orders and pause entries?",
-                         keyboard=keyboard, parse_mode="HTML")
+    await say(self, f"Close {what} at market, cancel all open orders and pause entries?", keyboard=keyboard)
 
 
 @authorized_only
@@ -79,10 +151,10 @@ async def closeall_confirmed(self: Any, update: Update, context: CallbackContext
     try:
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(None, safe_async_db(rpc_close_all), self._rpc, symbol)
-    except RPCException as e:
-        await self._send_msg(str(e), parse_mode="HTML")
+    except (RPCException, InvalidSymbol) as e:  # a button's symbol is re-checked: callback data can be forged
+        await say(self, str(e))
         return
-    await self._send_msg(describe(answer), parse_mode="HTML")
+    await say(self, describe(answer))
 
 
 async def force_exit_action(original: Any, self: Any, trade_id: str) -> None:
@@ -93,10 +165,10 @@ async def force_exit_action(original: Any, self: Any, trade_id: str) -> None:
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(None, safe_async_db(self._rpc._rpc_force_exit), trade_id)
     except RPCException as e:
-        await self._send_msg(str(e))
+        await say(self, str(e))
         return
     if isinstance(answer, dict) and len(answer) > 1:  # the plugin's flatten answered; freqtrade's has only result
-        await self._send_msg(describe(answer), parse_mode="HTML")
+        await say(self, describe(answer))
 
 
 def handlers(telegram: Any) -> list[Any]:

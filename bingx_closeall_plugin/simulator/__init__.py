@@ -20,7 +20,8 @@ What it models
   fill history, income records (REALIZED_PNL, TRADING_FEE, FUNDING_FEE).
 * One-way orders larger than the position flip it; reduce-only orders are clamped and never flip;
   in hedge mode ``positionSide`` must be LONG/SHORT and a ``reduceOnly`` parameter is rejected
-  (109400); in one-way mode ``positionSide`` must be BOTH.
+  (109400), and orders are listed with ``reduceOnly`` false, their closing legs (LONG+SELL,
+  SHORT+BUY) included; in one-way mode ``positionSide`` must be BOTH.
 * ``closeAllPositions`` (swap v2 and cswap v1): one market order per position (two for a hedged
   symbol with both legs), answered ``{"success": [order ids], "failed": null | [positionIds]}``;
   it does not cancel open orders. Choices: unknown/lower-case ``symbol`` -> 109400

@@ -279,7 +279,8 @@ class Account:
             "orderType": "",
             "workingType": o.working_type,
             "onlyOnePosition": not self.hedge_mode,
-            "reduceOnly": o.reduce_only,
+            # Hedge mode takes no reduceOnly parameter: orders are listed without it, closing legs too.
+            "reduceOnly": o.reduce_only and not self.hedge_mode,
             "stopGuaranteed": "false",
             "triggerOrderId": 0,
             "timeInForce": o.time_in_force,
@@ -302,7 +303,7 @@ class Account:
             "priceRate": 0,
             "stopLoss": "",
             "takeProfit": "",
-            "reduceOnly": o.reduce_only,
+            "reduceOnly": o.reduce_only and not self.hedge_mode,
         }
 
     # ------------------------------------------------------------------ queries
