@@ -21,7 +21,7 @@ from typing import Any
 
 import ccxt
 
-from .redaction import mask_exception
+from .redaction import mask, mask_exception
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ __all__ = [
     "SignatureRejected",
     "UnknownSymbol",
     "error_from_response",
+    "failure_text",
     "parse_error_body",
     "translate",
 ]
@@ -258,3 +259,25 @@ def translate(error: BaseException) -> BaseException:
         return mask_exception(error)
     ours.__cause__ = error
     return mask_exception(ours)
+
+
+def failure_text(step: str, error: BaseException, state: str) -> str:
+    """One sentence for an operator: the step that failed, how, and the state it leaves; secrets masked.
+
+    Only an answer BingX gave (a code from its table, or any ccxt ExchangeError it sent) is "refused by
+    BingX": a connection that failed or an answer that never came is said to be that, since the request
+    may never have reached BingX (or may have, and executed).
+    """
+    if isinstance(error, BingXError) and error.code is not None:
+        how = f"BingX refused it ({error.code}: {error.bingx_message or error})"
+    elif isinstance(error, ccxt.RequestTimeout):
+        how = f"BingX's answer did not arrive in time ({type(error).__name__}); the request may or may not have executed"
+    elif isinstance(error, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
+        how = f"BingX rate limited it ({type(error).__name__}: {error})"
+    elif isinstance(error, ccxt.NetworkError):
+        how = f"BingX could not be reached or gave no usable answer ({type(error).__name__}: {error})"
+    elif isinstance(error, ccxt.ExchangeError):
+        how = f"BingX refused it ({type(error).__name__}: {error})"
+    else:
+        how = f"it failed ({type(error).__name__}: {error})"
+    return mask(f"{step}: {how}. {state}")

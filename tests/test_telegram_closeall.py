@@ -174,6 +174,7 @@ def test_other_chats_are_ignored(bot, simulator, chat):
 def test_a_refusal_with_markup_in_bingxs_message_reaches_the_chat_escaped(bot, simulator, chat):
     sim = simulator
     sim.seed_position("SOL-USDT", "LONG", 1.0)
+    stop = sim.seed_order("SOL-USDT", "SELL", "STOP_MARKET", 1.0, stop_price=1.0)  # the position's protection
     sim.inject(CLOSE, Fault.error(100413, "Incorrect apiKey <key> & <b>unclosed"))
 
     chat.send_command("/closeall")
@@ -183,7 +184,11 @@ def test_a_refusal_with_markup_in_bingxs_message_reaches_the_chat_escaped(bot, s
 
     assert "&lt;key&gt; &amp; &lt;b&gt;unclosed" in answer.text
     assert [p["symbol"] for p in sim.positions()] == ["SOL-USDT"]
+    # the refused close took nothing from the open position, and the chat says its stop was kept
+    assert [str(o["orderId"]) for o in sim.open_orders()] == [str(stop)]
+    assert "KEPT (its position is open): SOL-USDT STOP_MARKET SELL" in answer.text
     assert_chat_clean(chat, sim)
+    make_client(BingX, sim).swapV2PrivateDeleteTradeAllOpenOrders({"symbol": "SOL-USDT"})
 
 
 @pytest.mark.freqtrade

@@ -5,19 +5,22 @@ each; one exception ends the loop). On the plugin's BingX futures exchange, live
 replaces that loop:
 
 ``/forceexit all`` (bot-owned positions only)
-    ask ``confirm_trade_exit`` per trade -> read positions and open orders (one round trip) -> cancel the
-    bot's open orders, stoploss included (one cancel-all request when every open order is the bot's) ->
-    persist the intent -> ONE closeAllPositions when the account holds only the bot's positions, else one
-    per bot symbol -> attach BingX's fills to the trades (:mod:`.reconcile`) -> per-trade force exit,
-    freqtrade's own, for anything BingX could not close.
+    ask ``confirm_trade_exit`` per trade -> read positions and open orders (one round trip) -> persist the
+    intent -> at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else
+    one per bot symbol (:mod:`.exits`: within BingX's 5/s, reduce-only market orders beyond it), and the cancel
+    of the bot's entry orders -> read positions -> cancel the stoplosses of the positions that are flat ->
+    attach BingX's fills to the trades (:mod:`.reconcile`) -> per-trade force exit, freqtrade's own, for
+    anything BingX could not close.
 ``/closeall`` (the account-wide kill switch)
-    pause entries -> close every position on the account (or one symbol) with the cancel of every open
-    order beside it (the core's :func:`~bingx_closeall_plugin.flatten.flatten`) -> reconcile the bot's trades.
+    pause entries -> the core's :func:`~bingx_closeall_plugin.flatten.flatten` (close everything or one
+    symbol, entries cancelled beside it, stops and take-profits only once their position is flat) ->
+    reconcile the bot's trades.
 
-Everything up to the close goes out at once, with ccxt's throttle off; the bookkeeping (order records,
-fills, fallbacks) then waits for the bot's exit lock, which its loop holds while it checks every trade's
-stoploss. Two flattens at once make one exchange call: the second is told one is in progress. In dry-run,
-and on any other exchange or trading mode, ``/forceexit all`` is freqtrade's own.
+Everything up to the close goes out at once, on the flatten's own ccxt client with no throttle (the bot's
+client and its throttle are left alone); the bookkeeping (order records, fills, fallbacks) then waits for the
+bot's exit lock, which its loop holds while it checks every trade's stoploss. No entry is executed while a
+flatten runs. Two flattens at once make one exchange call: the second is told one is in progress. In
+dry-run, and on any other exchange or trading mode, ``/forceexit all`` is freqtrade's own.
 """
 
 from __future__ import annotations
@@ -36,12 +39,12 @@ from freqtrade.enums import ExitCheckTuple, ExitType, State, TradingMode
 from freqtrade.persistence import Trade
 from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
-from ..closeall import close_all_positions, open_positions, set_clock_offset
-from ..errors import ClockSkew
-from ..flatten import FlattenReport, flatten, read_account
+from ..closeall import open_positions, set_clock_offset
+from ..errors import ClockSkew, failure_text
+from ..flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
 from ..redaction import error_text
 from ..symbols import to_native, unified_name
-from . import reconcile
+from . import exits, reconcile
 from .install import attach
 
 logger = logging.getLogger(__name__)
@@ -50,7 +53,8 @@ __all__ = ["Flattener", "get_flattener", "register_bot", "request_flatten"]
 
 CANCEL_REASON = "BingX flatten"
 POSITIONS_METHOD = "swapV2PrivateGetUserPositions"
-CANCEL_ALL_METHOD = "swapV2PrivateDeleteTradeAllOpenOrders"
+# How long a flatten waits for an entry already under way to finish before it reads the account.
+ENTRY_WAIT_S = 10.0
 
 _registry_lock = threading.Lock()
 _bot: Any = None  # the FreqtradeBot of this process, for the strategy hook
@@ -80,6 +84,10 @@ class Flattener:
         self._busy = threading.Lock()
         self._holding_exit_lock = False  # taken at once when free; see _exclusive
         self._worker: ThreadPoolExecutor | None = None
+        # Entries wait for no flatten and no flatten for entries: see entry() and _exclusive()
+        self._entries = threading.Condition()
+        self._entries_in_flight = 0
+        self._flattening = False
 
     def applies(self) -> bool:
         """Live futures on the plugin's BingX class: the only case the one-request path replaces.
@@ -96,6 +104,52 @@ class Flattener:
             and not self.ft.config.get("dry_run", True)
         )
 
+    @property
+    def api(self) -> Any:
+        """The flatten's own ccxt client: the bot's throttle and requests are left alone while it runs."""
+        return self.ft.exchange.flatten_api()
+
+    @property
+    def rate_limit_wait(self) -> float:
+        """Seconds a rate-limited close may wait for BingX's unblock time (``exchange.bingx_rate_limit_wait``)."""
+        value = self.ft.config.get("exchange", {}).get("bingx_rate_limit_wait", DEFAULT_RATE_LIMIT_WAIT)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 \
+            else DEFAULT_RATE_LIMIT_WAIT
+
+    # ------------------------------------------------------------------ entries during a flatten
+    @contextmanager
+    def entry(self) -> Iterator[bool]:
+        """Around every entry the bot executes: yields False (skip it) while a flatten runs.
+
+        No trade may be opened while a flatten runs: a position it opens between the account read and the
+        close would be closed by it and owned by no trade the flatten handles, or taken for a position that
+        reappeared. Skipping never blocks, so a force entry holding the exit lock cannot deadlock a flatten
+        waiting for that lock; the bot's loop simply tries again on its next iteration.
+        """
+        with self._entries:
+            if self._flattening:
+                yield False
+                return
+            self._entries_in_flight += 1
+        try:
+            yield True
+        finally:
+            with self._entries:
+                self._entries_in_flight -= 1
+                self._entries.notify_all()
+
+    def _stop_entries(self) -> None:
+        with self._entries:
+            self._flattening = True
+            # An entry already under way finishes first (bounded), so its trade is one the flatten sees.
+            if not self._entries.wait_for(lambda: self._entries_in_flight == 0, timeout=ENTRY_WAIT_S):
+                logger.warning("An entry is still under way after %s s; flattening without waiting for it.",
+                               ENTRY_WAIT_S)
+
+    def _resume_entries(self) -> None:
+        with self._entries:
+            self._flattening = False
+
     # ------------------------------------------------------------------ entry points
     def force_exit_all(self) -> dict[str, Any]:
         """``/forceexit all``: the bot's positions, one request when the account holds only them."""
@@ -103,7 +157,7 @@ class Flattener:
 
     def close_all(self, symbol: str | None = None) -> dict[str, Any]:
         """``/closeall [symbol]``: stop entries, cancel all orders, close every position on the account."""
-        native = to_native(symbol, self.ft.exchange._api) if symbol else None  # bad input refused before anything happens
+        native = to_native(symbol, self.ft.exchange._api) if symbol else None  # bad input refused first
         return self._exclusive(lambda: self._close_all(native))
 
     def submit(self, *, account_wide: bool = False, symbol: str | None = None) -> Future:
@@ -132,16 +186,17 @@ class Flattener:
             logger.warning("A BingX flatten is already in progress; not sending another.")
             return {"result": "A BingX flatten is already in progress; its report follows when it is done.",
                     "status": "in_progress"}
+        self._stop_entries()
         # Most of the time the bot's loop is idle and the exit lock free: then it is held throughout and the
         # loop cannot touch a trade mid-flatten. Otherwise the close goes out without waiting for it.
         self._holding_exit_lock = self.ft._exit_lock.acquire(blocking=False)
         try:
-            with unthrottled(self.ft.exchange._api):
-                return work()
+            return work()
         finally:
             if self._holding_exit_lock:
                 self._holding_exit_lock = False
                 self.ft._exit_lock.release()
+            self._resume_entries()
             self._busy.release()
 
     @contextmanager
@@ -165,7 +220,7 @@ class Flattener:
 
     # ------------------------------------------------------------------ /forceexit all
     def _force_exit_all(self) -> dict[str, Any]:
-        api = self.ft.exchange._api
+        api = self.api
         trades = Trade.get_open_trades()
         if not trades:
             return _answer("No open trades to exit.", status="done")
@@ -176,68 +231,108 @@ class Flattener:
         try:
             positions, orders = self._read_account()
         except ccxt.BaseError as e:
-            logger.error(f"BingX /forceexit all: could not read positions and open orders: {error_text(e)}")
-            return _answer(f"Could not read BingX positions and open orders ({error_text(e)}); nothing was sent, "
-                           "every trade stays open.", status="failed", error=error_text(e), close_requests=0)
+            text = failure_text("Reading BingX positions and open orders", e,
+                                "Nothing was sent; every trade stays open with its stoploss.")
+            logger.error(f"BingX /forceexit all: {text}")
+            return _answer(text, status="failed", error=text, step="read_account", close_requests=0)
         bot_symbols = {to_native(t.pair, api) for t in confirmed}
         account_symbols = {p["symbol"] for p in positions}
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
         single = account_symbols <= bot_symbols
-        # Holding the exit lock, every bot order goes in one cancel-all before the close. Without it the bot's
-        # loop is mid-way through its stoploss checks and would re-place each stop it finds cancelled: the stops
-        # (reduce-only, they cannot reopen a position) then stay until the trades are closed, and only the
-        # orders that could reopen one (entries) are cancelled first.
-        cancelled = self._cancel_bot_orders(confirmed, orders, single, stops=self._holding_exit_lock)
         intent = reconcile.persist_intent(confirmed, api)
-        symbols = [None] if single else sorted(bot_symbols & account_symbols)
-        closes, error, refused = self._close(symbols)
+        symbols: list[str | None] = [None] if single else sorted(bot_symbols & account_symbols)
+        # The close and the cancel of the bot's entries go out at the same moment; its stoplosses stay until
+        # their position is flat (a refused close must not leave a position without its stop).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-cancel") as pool:
+            openers = pool.submit(exits.cancel_openers, api, confirmed, orders)
+            sent = exits.send_closes(api, symbols, positions, self.rate_limit_wait)
+            cancelled = _result_or_empty(openers, "the cancel of the bot's entry orders")
+        still = self._open_symbols()
+        if still is not None:
+            flat = bot_symbols - still
+            cancelled.update(exits.cancel_protective(api, confirmed, orders, flat, single and not still))
         with self._bookkeeping(confirmed) as confirmed:
-            return self._force_exit_bookkeeping(confirmed, vetoed, cancelled, intent, closes, error, refused)
+            return self._force_exit_bookkeeping(confirmed, vetoed, cancelled, intent, sent)
 
     def _force_exit_bookkeeping(self, confirmed: list[Trade], vetoed: list[Trade], cancelled: dict[str, Any],
-                                intent: Any, closes: list[Any], error: BaseException | None,
-                                refused: int) -> dict[str, Any]:
+                                intent: Any, sent: exits.Sent) -> dict[str, Any]:
+        api = self.api
+        flatten_ids = {t.id for t in confirmed}
         confirmed = self._record_cancelled(confirmed, cancelled)
-        close_requests = sum(c.requests for c in closes) + refused
         attached, history_error = self._attach(confirmed, intent.started_ms)
-        error = error or history_error
         leftovers: list[str] = []
         unreconciled: list[Trade] = []
-        fallbacks = self._fall_back(confirmed, leftovers, unreconciled if history_error else None)
+        fallbacks = self._fall_back(confirmed, leftovers, unreconciled if history_error else None, flatten_ids)
+        leftover_error = None
         if leftovers:
             # A late fill (a stop or an entry that raced the cancel) reopened a position the close had just closed:
             # no trade owns it any more, so the bot would never manage or exit it. Close it (bounded: once).
             logger.warning(f"Position(s) on {', '.join(leftovers)} reappeared after the close and belong to no "
                            "open trade; closing them.")
-            more, leftover_error, more_refused = self._close(leftovers)
-            closes += more
-            close_requests += sum(c.requests for c in more) + more_refused
-            error = error or leftover_error
+            more = exits.send_closes(api, list(leftovers), self._positions(), self.rate_limit_wait)
+            sent.closes += more.closes
+            sent.market_exits.update(more.market_exits)
+            sent.refused_close_requests += more.refused_close_requests
+            leftover_error = more.error
         # the wallets were refreshed once by attach_exit_orders; an unreconciled trade keeps its intent
         reconcile.clear_intent([t for t in confirmed if t not in unreconciled])
+        failed = [entry for close in sent.closes for entry in close.failed]
+        closed = [_closed(t, attached) for t in confirmed if t.id in attached]
+        result = (f"Closed {len(closed)} trade(s) with {sent.close_requests} BingX closeAllPositions "
+                  f"request(s); {len(failed)} failed at BingX; {len(fallbacks)} exited one by one; "
+                  f"{len(vetoed)} kept by the strategy.")
+        if sent.market_exits:
+            result += (f" {len(sent.market_exits)} symbol(s) beyond BingX's close-all limit of 5/s exited with "
+                       f"reduce-only market orders.")
+        problems = []
+        if sent.error is not None:
+            state = (f"{len(fallbacks)} trade(s) exited one by one instead; their stoplosses stayed on BingX until "
+                     "then." if fallbacks else "The trades whose position is still open keep their stoplosses.")
+            problems.append(failure_text("The close", sent.error, state))
+        if history_error is not None:
+            problems.append(failure_text(
+                "Reading BingX's order history after the close", history_error,
+                f"The positions are closed at BingX; trade(s) {[t.id for t in unreconciled]} stay open in the "
+                "database until the next start-up reconciles them from the history." if unreconciled else
+                "The trades could not be reconciled from it."))
+        if leftover_error is not None:
+            problems.append(failure_text(f"The close of the reappeared position(s) on {', '.join(leftovers)}",
+                                         leftover_error, "They may still be open at BingX."))
         if unreconciled:
             logger.error(f"Trades {[t.id for t in unreconciled]}: their positions are closed at BingX but the order "
                          "history could not be read; they will be reconciled from it at the next start-up.")
-        failed = [entry for close in closes for entry in close.failed]
-        closed = [_closed(t, attached) for t in confirmed if t.id in attached]
-        result = (f"Closed {len(closed)} trade(s) with {close_requests} BingX closeAllPositions "
-                  f"request(s); {len(failed)} failed at BingX; {len(fallbacks)} exited one by one; "
-                  f"{len(vetoed)} kept by the strategy.")
-        if error is not None:
-            result += f" BingX refused the close: {error}."
+        for text in problems:
+            result += " " + text
         return _answer(result, closed=closed, failed=failed, fallbacks=fallbacks, vetoed=[t.id for t in vetoed],
-                       close_requests=close_requests, error=str(error) if error else None,
-                       status="done" if not error else "partial")
+                       close_requests=sent.close_requests, market_exits=sent.market_exits or None,
+                       kept_stoplosses=self._kept_stops(confirmed) or None,
+                       error=" ".join(problems) or None, status="done" if not problems else "partial")
 
     def _read_account(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Positions and open orders; a read refused for its timestamp resynchronises with BingX's clock once."""
-        api = self.ft.exchange._api
+        api = self.api
         try:
             return read_account(api)
         except ClockSkew:
             logger.warning("BingX refused the account read's timestamp; resynchronising the clock and reading again")
             set_clock_offset(api, api.swapV2PublicGetServerTime({}))
             return read_account(api)
+
+    def _positions(self) -> list[dict[str, Any]]:
+        return open_positions(getattr(self.api, POSITIONS_METHOD)({}))
+
+    def _open_symbols(self) -> set[str] | None:
+        """The symbols with a position now, or None (logged) when BingX cannot be read."""
+        try:
+            return {p["symbol"] for p in self._positions()}
+        except ccxt.BaseError as e:
+            logger.warning(f"Could not read positions after the close; stoplosses are kept: {error_text(e)}")
+            return None
+
+    def _kept_stops(self, trades: list[Trade]) -> list[dict[str, Any]]:
+        """The stoplosses still resting for trades still open: said in every answer, so nobody wonders."""
+        return [{"trade_id": t.id, "pair": t.pair, "order_id": o.order_id}
+                for t in trades if t.is_open for o in t.orders if o.ft_is_open and o.ft_order_side == "stoploss"]
 
     def _confirm(self, trades: list[Trade]) -> tuple[list[Trade], list[Trade]]:
         """freqtrade asks ``confirm_trade_exit`` before every force exit; so does the flatten."""
@@ -257,40 +352,6 @@ class Flattener:
             if not allowed:
                 logger.info(f"Strategy denied the force exit of trade {trade.id} ({trade.pair}); leaving it open.")
         return confirmed, vetoed
-
-    def _cancel_bot_orders(self, trades: list[Trade], account_orders: list[dict[str, Any]],
-                           single: bool, stops: bool = True) -> dict[str, Any]:
-        """Cancel the trades' open orders (stoplosses too, unless ``stops`` is False) before the close, so none
-        reopens a position.
-
-        Returns order id -> the cancelled order as BingX answered it, for :meth:`_record_cancelled`.
-        """
-        bot_orders = {o.order_id: (t, o) for t in trades for o in t.orders
-                      if o.ft_is_open and (stops or o.ft_order_side != "stoploss")}
-        on_exchange = {str(o.get("orderId")) for o in account_orders}
-        cancelled: dict[str, Any] = {}
-        if not bot_orders:
-            return cancelled
-        api = self.ft.exchange._api
-        if single and on_exchange and on_exchange <= set(bot_orders):
-            answer = api.swapV2PrivateDeleteTradeAllOpenOrders({})  # every open order is the bot's: one request
-            data = answer.get("data") if isinstance(answer, dict) else None
-            for row in (data or {}).get("success") or []:
-                order = api.parse_order(row)
-                cancelled[str(order["id"])] = order
-            return cancelled
-        for order_id, (trade, order_obj) in bot_orders.items():
-            if order_id not in on_exchange:
-                continue
-            try:
-                if order_obj.ft_order_side == "stoploss":
-                    cancelled[order_id] = self.ft.exchange.cancel_stoploss_order_with_result(
-                        order_id, trade.pair, trade.amount)
-                else:
-                    cancelled[order_id] = self.ft.exchange.cancel_order_with_result(order_id, trade.pair, trade.amount)
-            except Exception as e:  # noqa: BLE001 - reported, and the close still goes out
-                logger.warning(f"Could not cancel order {order_id} of trade {trade.id}: {error_text(e)}")
-        return cancelled
 
     def _record_cancelled(self, trades: list[Trade], cancelled: dict[str, Any]) -> list[Trade]:
         """freqtrade's order records for orders the flatten cancelled; returns the trades still open.
@@ -316,21 +377,6 @@ class Flattener:
                 remaining.append(trade)
         return remaining
 
-    def _close(self, symbols: list[str | None]) -> tuple[list[Any], BaseException | None, int]:
-        """(closes answered, the error that stopped them, close requests sent for the refused one)."""
-        api = self.ft.exchange._api
-        closes = []
-        for symbol in symbols:
-            try:
-                closes.append(close_all_positions(api, symbol))
-            except ccxt.BaseError as e:
-                # Nothing is retried blindly: what stays open is found below and exited one by one.
-                logger.error(f"BingX closeAllPositions{' for ' + symbol if symbol else ''} failed: "
-                             f"{e.__class__.__name__}: {e}")
-                # The refused close went out too (once, or more after a resync or a verified re-send).
-                return closes, e, getattr(e, "close_requests", 1)
-        return closes, None, 0
-
     def _attach(self, trades: list[Trade], since_ms: int) -> tuple[dict[int, list[str]], BaseException | None]:
         """BingX's fills onto the trades; an unreadable history is reported, not raised after the close went out.
 
@@ -338,29 +384,36 @@ class Flattener:
         from the history (:func:`.reconcile.recover_interrupted`), unless freqtrade's own loop does first.
         """
         try:
-            return reconcile.attach_exit_orders(self.ft, trades, since_ms), None
+            history = reconcile.read_history(self.api, since_ms)
         except ccxt.BaseError as e:
             logger.error(f"Could not read BingX's order history to reconcile the trades: {error_text(e)}")
             return {}, e
+        return reconcile.attach_exit_orders(self.ft, trades, since_ms, history), None
 
     def _fall_back(self, trades: list[Trade], leftovers: list[str] | None = None,
-                   unreconciled: list[Trade] | None = None) -> list[int]:
+                   unreconciled: list[Trade] | None = None, flatten_ids: set[int] | None = None) -> list[int]:
         """freqtrade's own per-trade exit for every trade whose position BingX did not close.
 
         ``leftovers``, when given, receives the trades' symbols that hold a position although every trade on
-        them is closed now (read from the same positions answer). ``unreconciled``, when given (the history
-        could not be read), receives the trades whose position is gone, instead of handing them to
-        freqtrade's ``handle_onexchange_order``, which reads the same history per pair.
+        them is closed now and no other open trade holds the symbol (read from the same positions answer).
+        ``unreconciled``, when given (the history could not be read), receives the trades whose position is
+        gone, instead of handing them to freqtrade's ``handle_onexchange_order``, which reads the same history
+        per pair. ``flatten_ids``: the trades this flatten handles; an open trade outside them owns its symbol.
         """
+        api = self.api
         open_trades = [t for t in trades if t.is_open]
         if not open_trades and leftovers is None:
             return []
-        still = {p["symbol"] for p in open_positions(self.ft.exchange._api.swapV2PrivateGetUserPositions({}))}
+        still = {p["symbol"] for p in self._positions()}
         if leftovers is not None:
-            leftovers.extend(sorted(still & {to_native(t.pair, self.ft.exchange._api) for t in trades} - {to_native(t.pair, self.ft.exchange._api) for t in open_trades}))
+            # Never take another trade's position for a leftover: a trade the flatten does not handle (kept by
+            # the strategy, or opened after it started) owns what is open on its symbol.
+            others = {to_native(t.pair, api) for t in Trade.get_open_trades() if t.id not in (flatten_ids or set())}
+            leftovers.extend(sorted(still & {to_native(t.pair, api) for t in trades}
+                                    - {to_native(t.pair, api) for t in open_trades} - others))
         fallbacks = []
         for trade in open_trades:
-            if to_native(trade.pair, self.ft.exchange._api) not in still:
+            if to_native(trade.pair, api) not in still:
                 if unreconciled is not None:
                     unreconciled.append(trade)
                     continue
@@ -380,45 +433,72 @@ class Flattener:
         if self.ft.state == State.RUNNING:
             self.ft.state = State.PAUSED  # no new entries: the bot must not re-enter on its next loop
             logger.warning("BingX /closeall: entries paused (use /start to resume).")
-        api = self.ft.exchange._api
+        api = self.api
         trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair, api) == symbol]
         intent = reconcile.persist_intent(trades, api)
         try:
-            report = flatten(api, symbol)
+            report = flatten(api, symbol, rate_limit_wait=self.rate_limit_wait)
         except ccxt.BaseError as e:
-            reconcile.clear_intent(trades)
-            logger.error(f"BingX /closeall failed: {error_text(e)}")
-            return _answer(f"BingX refused the close-all: {error_text(e)}. Nothing was closed; entries stay paused.",
-                           status="failed", error=error_text(e), close_requests=getattr(e, "close_requests", 1))
+            return self._close_all_refused(trades, e)
         with self._bookkeeping(trades) as trades:
-            # The cancel-all beside the close answered with ids only: each bot order is read back once.
+            # The cancels answered with ids only: each bot order is read back once.
             trades = self._record_cancelled(trades, dict.fromkeys(report.cancelled_orders or []))
             attached, history_error = self._attach(trades, intent.started_ms)
             fallbacks = self._fall_back(trades)
             reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
             per_symbol = _per_symbol(report, trades, attached)
             closed = [_closed(t, attached) for t in trades if t.id in attached]
+            kept = self._kept_stops(trades)
         result = (f"Closed {len(report.closed_orders)} position(s) in {report.close_requests} BingX request(s); "
                   f"{len(report.failed)} failed; {len(report.remaining_positions)} still open; "
                   f"{len(attached)} bot trade(s) closed; entries paused.")
-        error = report.error or history_error
+        problems = []
+        if report.error is not None:
+            problems.append(failure_text("A further close round", report.error,
+                                         f"{len(report.remaining_positions)} position(s) may still be open; "
+                                         "their stops and take-profits were kept."))
+        if report.orders_left:
+            problems.append(f"Cancelling open orders failed: {report.cancel_error}. Orders may still rest at BingX.")
+        if history_error is not None:
+            problems.append(failure_text("Reading BingX's order history after the close", history_error,
+                                         "The positions are closed at BingX; the bot's trades stay open in the "
+                                         "database until freqtrade's loop or the next start-up reconciles them."))
+        for text in problems:
+            result += " " + text
+        details = report.to_dict()
         return _answer(result, per_symbol=per_symbol, failed=report.failed, fallbacks=fallbacks,
-                       remaining_positions=report.to_dict()["remaining_positions"],
-                       cancelled_orders=report.cancelled_orders, close_requests=report.close_requests, closed=closed,
-                       status="done" if report.flat and not report.orders_left and not history_error else "partial",
-                       error=error_text(error) if error else report.cancel_error)
+                       remaining_positions=details["remaining_positions"],
+                       cancelled_orders=report.cancelled_orders, kept_orders=details.get("kept_orders") or None,
+                       kept_stoplosses=kept or None, close_requests=report.close_requests, closed=closed,
+                       status="done" if report.flat and not problems else "partial",
+                       error=" ".join(problems) or None)
+
+    def _close_all_refused(self, trades: list[Trade], error: BaseException) -> dict[str, Any]:
+        """The close was refused (after any wait for a rate limit): say what was and was not done."""
+        report = getattr(error, "flatten_report", None)
+        cancelled = list(getattr(report, "cancelled_orders", None) or [])
+        kept = list(getattr(report, "kept_orders", None) or [])
+        with self._bookkeeping(trades) as trades:
+            if cancelled:
+                self._record_cancelled(trades, dict.fromkeys(cancelled))
+        reconcile.clear_intent(trades)
+        state = "Nothing was closed; entries stay paused."
+        if cancelled:
+            state += f" {len(cancelled)} order(s) that could open a position were cancelled."
+        state += (f" {len(kept)} stop/take-profit order(s) of the open positions were kept." if kept
+                  else " Stops and take-profits were kept.")
+        text = failure_text("The close-all", error, state)
+        logger.error(f"BingX /closeall failed: {text}")
+        return _answer(text, status="failed", error=text, cancelled_orders=cancelled or None, kept_orders=kept or None,
+                       close_requests=getattr(error, "close_requests", 1))
 
 
-@contextmanager
-def unthrottled(api: Any) -> Iterator[None]:
-    """ccxt's own throttle off while a flatten runs: it spaces BingX requests 100-200 ms apart, and the
-    flatten's handful of requests (about six) is far inside BingX's limits (closeAllPositions: 5/s per UID)."""
-    previous = api.enableRateLimit
-    api.enableRateLimit = False
+def _result_or_empty(future: Future, what: str) -> dict[str, Any]:
     try:
-        yield
-    finally:
-        api.enableRateLimit = previous
+        return future.result()
+    except Exception as e:  # noqa: BLE001 - reported; the close's outcome must still be booked
+        logger.warning(f"{what} failed: {error_text(e)}")
+        return {}
 
 
 def _closed(trade: Trade, attached: dict[int, list[str]]) -> dict[str, Any]:
@@ -429,14 +509,19 @@ def _closed(trade: Trade, attached: dict[int, list[str]]) -> dict[str, Any]:
 def _per_symbol(report: FlattenReport, trades: list[Trade], attached: dict[int, list[str]]) -> dict[str, Any]:
     by_symbol: dict[str, Any] = {}
     trade_by_symbol = {to_native(t.pair, report.currencies): t for t in trades}
+
+    def entry_for(symbol: Any) -> dict[str, Any]:
+        return by_symbol.setdefault(symbol, {"orders": [], "trade_id": None,
+                                             "unified_symbol": unified_name(symbol, report.currencies)})
+
     for order in report.closed_orders:
-        entry = by_symbol.setdefault(order["symbol"], {"orders": [], "trade_id": None, "unified_symbol": order.get("unified_symbol")})
+        entry = entry_for(order["symbol"])
         entry["orders"].append(order)
         trade = trade_by_symbol.get(order["symbol"])
         if trade is not None and trade.id in attached:
             entry["trade_id"] = trade.id
     for position in report.remaining_positions:
-        by_symbol.setdefault(position.get("symbol"), {"orders": [], "trade_id": None, "unified_symbol": unified_name(position.get("symbol"), report.currencies)})["still_open"] = True
+        entry_for(position.get("symbol"))["still_open"] = True
     return by_symbol
 
 

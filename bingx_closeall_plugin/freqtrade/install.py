@@ -8,6 +8,8 @@ these (each listed with its reason in :data:`PATCHES` once applied):
 - ``RPC._rpc_force_exit``: ``/forceexit all`` from every front end (Telegram, REST, FreqUI,
   freqtrade-client) goes through it; ``all`` on live BingX futures becomes the one-request flatten.
 - ``FreqtradeBot.startup``: registers the bot for the strategy hook and finishes an interrupted flatten.
+- ``FreqtradeBot.execute_entry``: skips an entry (returns False, as a refused entry does) while a flatten
+  runs; force entries and the loop's entries both go through it.
 - ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
 - ``Telegram._init_telegram_app`` and ``Telegram._force_exit_action``: ``/closeall`` and words for
   ``/forceexit all``; ``telegram.bot_api_url`` (a self-hosted Telegram Bot API server, which freqtrade
@@ -283,6 +285,8 @@ def _install_flatten_hooks() -> None:
     targets = [
         (RPC, "_rpc_force_exit", ("self", "trade_id", "ordertype", "amount", "price")),
         (FreqtradeBot, "startup", ("self",)),
+        (FreqtradeBot, "execute_entry", ("self", "pair", "stake_amount", "price", "is_short", "ordertype",
+                                         "enter_tag", "trade", "mode", "leverage_")),
         (ApiServer, "configure_app", ("self", "app", "config")),
         (Telegram, "_init_telegram_app", ("self",)),
         (Telegram, "_force_exit_action", ("self", "trade_id")),
@@ -318,6 +322,15 @@ def _install_flatten_hooks() -> None:
         register_bot(self)
         if get_flattener(self).applies():
             recover_interrupted(self)
+
+    original_execute_entry = FreqtradeBot.execute_entry
+
+    def execute_entry(self: Any, pair: str, stake_amount: float, price: float | None = None, **kwargs: Any) -> bool:
+        with get_flattener(self).entry() as allowed:
+            if not allowed:
+                logger.warning(f"Entry for {pair} skipped: a BingX flatten is in progress.")
+                return False
+            return original_execute_entry(self, pair, stake_amount, price, **kwargs)
 
     original_configure_app = ApiServer.configure_app
 
@@ -371,6 +384,8 @@ def _install_flatten_hooks() -> None:
            "/forceexit all from every front end: one BingX closeAllPositions instead of one order per trade")
     _apply(FreqtradeBot, "startup", startup,
            "register the bot for the strategy hook; finish a flatten the bot died in")
+    _apply(FreqtradeBot, "execute_entry", execute_entry,
+           "no trade is opened while a flatten runs: the flatten would close it, or book it as nobody's")
     _apply(ApiServer, "configure_app", configure_app,
            "POST /api/v1/closeall, and /forceexit answers that keep the flatten's details")
     _apply(Telegram, "_init_telegram_app", _init_telegram_app, "the /closeall command and its confirmation")

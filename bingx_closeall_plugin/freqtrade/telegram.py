@@ -111,9 +111,17 @@ def describe(answer: dict[str, Any]) -> str:
         lines.append(f"BingX could not close: {', '.join(map(str, answer['failed']))}")
     if answer.get("fallbacks"):
         lines.append(f"Exited one by one: trades {', '.join(map(str, answer['fallbacks']))}")
-    for position in answer.get("remaining_positions", []):
+    for position in answer.get("remaining_positions") or []:
         name = both_names(position.get("symbol"), position.get("unified_symbol"))
         lines.append(f"STILL OPEN: {name} {position.get('positionAmt')}")
+    for order in answer.get("kept_orders") or []:
+        lines.append(f"KEPT (its position is open): {order.get('symbol')} {order.get('type')} {order.get('side')} "
+                     f"stop {order.get('stopPrice')}")
+    for stop in answer.get("kept_stoplosses") or []:
+        lines.append(f"KEPT: the stoploss of trade {stop['trade_id']} {stop['pair']} (its position is open)")
+    if answer.get("market_exits"):
+        lines.append(f"Beyond BingX's close-all limit, exited with reduce-only market orders: "
+                     f"{', '.join(answer['market_exits'])}")
     return "\n".join(lines)
 
 
