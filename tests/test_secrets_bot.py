@@ -25,7 +25,7 @@ pytestmark = pytest.mark.freqtrade
 
 CLOSE = "trade/closeAllPositions"
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
-RATE_LIMITED = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249"
+RATE_LIMITED = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 4102444800000"
 
 
 @pytest.fixture(scope="module")
