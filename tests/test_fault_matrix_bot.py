@@ -61,6 +61,7 @@ class Cell:
     endpoint: str = "/forceexit"
     error: str | None = None  # a word the answer's `error` carries
     exit_reason: str = "force_exit"  # of every trade closed
+    says: str | None = None  # words the operator's chat must get during the cell
 
 
 def on_close(fault: Fault, times: int = 1) -> Callable[[BingXSimulator], None]:
@@ -69,6 +70,14 @@ def on_close(fault: Fault, times: int = 1) -> Callable[[BingXSimulator], None]:
 
 def error(code: int, msg: str) -> Callable[[BingXSimulator], None]:
     return on_close(Fault.error(code, msg))
+
+
+def rate_limited_for(seconds: float) -> Callable[[BingXSimulator], None]:
+    """BingX rate-limits the close until ``seconds`` from now on its own clock."""
+    def arm(sim: BingXSimulator) -> None:
+        until = sim.server_time_ms() + int(seconds * 1000)
+        sim.inject(CLOSE, Fault.error(100410, UNBLOCK.replace("4102444800000", str(until))))
+    return arm
 
 
 def skew(sim: BingXSimulator) -> None:
@@ -92,6 +101,10 @@ CELLS = [
     refused(100001, "Signature verification failed", "Signature"),
     refused(80020, "risk forbidden", "risk"),
     refused(100410, UNBLOCK, "unblocked"),
+    # A short rate limit is waited out (the operator is told as it runs) and the close sent again once.
+    Cell("100410-waited-out", rate_limited_for(1.5), closes=2, says="BingX rate limited the close until"),
+    Cell("100410-waited-out-closeall", rate_limited_for(1.5), closes=2, endpoint="/closeall",
+         says="BingX rate limited the close until"),
     refused(109400, "BTC-USDT,symbol not exist, please verify it in api: /openApi/swap/v2/quote/contracts",
             "symbol"),
     refused(109400, "Invalid parameters, quantity: This field is required.", "parameters"),
@@ -241,3 +254,5 @@ def test_fault(bot, sim, cell, telegram_double):
     assert chat, "the chat got the cell's entry and exit notifications: the scan has something to scan"
     for text in chat:
         assert leaks(text, HMACS_SEEN, extra=[telegram_double.token]) == [], text
+    if cell.says:
+        assert any(cell.says in text for text in chat), chat

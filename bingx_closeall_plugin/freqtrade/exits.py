@@ -60,7 +60,7 @@ def is_opener(order_obj: Order, trade: Trade) -> bool:
 
 
 def send_closes(api: Any, symbols: list[str | None], positions: list[dict[str, Any]],
-                rate_limit_wait: float = 0.0) -> Sent:
+                rate_limit_wait: float = 0.0, on_wait: Any = None) -> Sent:
     """Close ``symbols`` (``[None]``: the whole account) at once; see the module docstring for the limit."""
     sent = Sent()
     if not symbols:
@@ -74,7 +74,7 @@ def send_closes(api: Any, symbols: list[str | None], positions: list[dict[str, A
 
     def close(symbol: str | None) -> tuple[str | None, Any]:
         try:
-            return symbol, close_all_positions(api, symbol, rate_limit_wait=rate_limit_wait)
+            return symbol, close_all_positions(api, symbol, rate_limit_wait=rate_limit_wait, on_wait=on_wait)
         except ccxt.BaseError as e:
             logger.error(f"BingX closeAllPositions{' for ' + symbol if symbol else ''} failed: {error_text(e)}")
             return symbol, e

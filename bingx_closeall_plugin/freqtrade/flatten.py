@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ccxt
-from freqtrade.enums import ExitCheckTuple, ExitType, State, TradingMode
+from freqtrade.enums import ExitCheckTuple, ExitType, RPCMessageType, State, TradingMode
 from freqtrade.persistence import Trade
 from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
@@ -55,6 +55,8 @@ CANCEL_REASON = "BingX flatten"
 POSITIONS_METHOD = "swapV2PrivateGetUserPositions"
 # How long a flatten waits for an entry already under way to finish before it reads the account.
 ENTRY_WAIT_S = 10.0
+# How often a rate-limit wait is announced while it runs.
+WAIT_SAID_EVERY_S = 5.0
 
 _registry_lock = threading.Lock()
 _bot: Any = None  # the FreqtradeBot of this process, for the strategy hook
@@ -88,6 +90,7 @@ class Flattener:
         self._entries = threading.Condition()
         self._entries_in_flight = 0
         self._flattening = False
+        self._wait_said: float | None = None  # seconds left when a rate-limit wait was last announced
 
     def applies(self) -> bool:
         """Live futures on the plugin's BingX class: the only case the one-request path replaces.
@@ -115,6 +118,23 @@ class Flattener:
         value = self.ft.config.get("exchange", {}).get("bingx_rate_limit_wait", DEFAULT_RATE_LIMIT_WAIT)
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 \
             else DEFAULT_RATE_LIMIT_WAIT
+
+    def _on_wait(self, seconds_left: float, retry_after_ms: int) -> None:
+        """A rate-limited close is being waited out: said in the log and to the operator's chat as it runs
+        (at its start, then every 5 s), so a silent pause is never mistaken for a hung bot."""
+        with self._entries:
+            last = self._wait_said
+            if last is not None and 0 <= last - seconds_left < WAIT_SAID_EVERY_S:
+                return
+            self._wait_said = seconds_left
+        at = datetime.fromtimestamp(retry_after_ms / 1000, UTC).strftime("%H:%M:%S UTC")
+        text = (f"BingX rate limited the close until {at}: sending it again in {seconds_left:.0f} s "
+                f"(waits up to {self.rate_limit_wait:g} s, exchange.bingx_rate_limit_wait).")
+        logger.warning(text)
+        try:
+            self.ft.rpc.send_msg({"type": RPCMessageType.WARNING, "status": text})
+        except Exception as e:  # noqa: BLE001 - a chat that cannot be told must not stop the close
+            logger.warning(f"Could not send the rate-limit notice: {error_text(e)}")
 
     # ------------------------------------------------------------------ entries during a flatten
     @contextmanager
@@ -149,6 +169,7 @@ class Flattener:
     def _resume_entries(self) -> None:
         with self._entries:
             self._flattening = False
+            self._wait_said = None
 
     # ------------------------------------------------------------------ entry points
     def force_exit_all(self) -> dict[str, Any]:
@@ -245,7 +266,7 @@ class Flattener:
         # their position is flat (a refused close must not leave a position without its stop).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-cancel") as pool:
             openers = pool.submit(exits.cancel_openers, api, confirmed, orders)
-            sent = exits.send_closes(api, symbols, positions, self.rate_limit_wait)
+            sent = exits.send_closes(api, symbols, positions, self.rate_limit_wait, self._on_wait)
             cancelled = _result_or_empty(openers, "the cancel of the bot's entry orders")
         still = self._open_symbols()
         if still is not None:
@@ -269,7 +290,8 @@ class Flattener:
             # no trade owns it any more, so the bot would never manage or exit it. Close it (bounded: once).
             logger.warning(f"Position(s) on {', '.join(leftovers)} reappeared after the close and belong to no "
                            "open trade; closing them.")
-            more = exits.send_closes(api, list(leftovers), self._positions(), self.rate_limit_wait)
+            more = exits.send_closes(api, list(leftovers), self._positions(), self.rate_limit_wait,
+                                     self._on_wait)
             sent.closes += more.closes
             sent.market_exits.update(more.market_exits)
             sent.refused_close_requests += more.refused_close_requests
@@ -437,7 +459,7 @@ class Flattener:
         trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair, api) == symbol]
         intent = reconcile.persist_intent(trades, api)
         try:
-            report = flatten(api, symbol, rate_limit_wait=self.rate_limit_wait)
+            report = flatten(api, symbol, rate_limit_wait=self.rate_limit_wait, on_wait=self._on_wait)
         except ccxt.BaseError as e:
             return self._close_all_refused(trades, e)
         with self._bookkeeping(trades) as trades:
