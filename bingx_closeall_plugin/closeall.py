@@ -387,6 +387,10 @@ def run_sync(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
             effect = plan.throw(error) if error is not None else plan.send(value)
         except StopIteration as stop_iteration:
             return stop_iteration.value
+        except Exception as e:
+            # What the plan raises itself (a malformed answer quotes BingX's body) leaves masked too.
+            mask_exception(e, secrets_of(exchange))  # in place: class, chain and traceback unchanged
+            raise
         value, error = None, None
         if _stopped(effect, stop):
             error = Interrupted("stopped on request before this step")
@@ -430,6 +434,10 @@ async def run_async(exchange: Any, plan: Plan, stop: StopSignal | None = None) -
             effect = plan.throw(error) if error is not None else plan.send(value)
         except StopIteration as stop_iteration:
             return stop_iteration.value
+        except Exception as e:
+            # What the plan raises itself (a malformed answer quotes BingX's body) leaves masked too.
+            mask_exception(e, secrets_of(exchange))  # in place: class, chain and traceback unchanged
+            raise
         value, error = None, None
         if _stopped(effect, stop):
             error = Interrupted("stopped on request before this step")

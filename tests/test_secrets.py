@@ -9,10 +9,12 @@ received (rebuilt from its request log, and checked against the signature ccxt a
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from urllib.parse import parse_qs, urlsplit
 
+import ccxt
 import pytest
 
 from bingx_closeall_plugin import BingX, close_all_positions, flatten
@@ -220,3 +222,12 @@ def test_translated_errors_keep_class_code_and_chain(sim):
     ours = translate(original)
     assert isinstance(ours, RateLimited) and ours.retry_after == 1727193814249 and ours.__cause__ is original
     assert "ab" * 32 not in chain_text(ours) and "signature=***" in str(original)
+
+
+def test_an_error_the_close_path_raises_itself_is_masked_too(sim, exchange):
+    # A malformed answer is refused by the plan itself (quoting BingX's body), not by ccxt: masked all the same.
+    leaked = f"signature={'ab' * 32}"
+    sim.inject("trade/closeAllPositions", Fault.body(json.dumps({"code": 0, "msg": "", "data": leaked})))
+    with pytest.raises(ccxt.BadResponse) as caught:
+        close_all_positions(exchange)
+    assert "ab" * 32 not in str(caught.value) and "signature=***" in str(caught.value)
