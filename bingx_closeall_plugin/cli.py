@@ -583,6 +583,14 @@ def final_line(outcomes: list[Outcome], args: argparse.Namespace, code: int, ela
     return f"NOT FLAT after {elapsed:.2f} s: {'; '.join(remains)}. Next: {_NEXT_STEP.get(code, _NEXT_STEP[EXIT_OPEN])}{check}"
 
 
+def side_and_size(position: dict[str, Any]) -> str:
+    """LONG 0.01 / SHORT 0.2: one-way mode's BOTH with a signed amount, said as a trader says it."""
+    side, amount = str(position.get("positionSide") or "BOTH").upper(), str(position.get("positionAmt") or "?")
+    if side == "BOTH":
+        side = "SHORT" if amount.startswith("-") else "LONG"
+    return f"{side} {amount.lstrip('-')}"
+
+
 def remains_of(outcome: Outcome) -> str:
     report = outcome.report
     if report is None:
@@ -591,8 +599,8 @@ def remains_of(outcome: Outcome) -> str:
         text = "positions not read after the failure, presumably still open"
     elif report.remaining_positions:
         names = report.currencies
-        text = "still open: " + ", ".join(f"{display_name(p.get('symbol'), names)} {p.get('positionSide')} "
-                                          f"{p.get('positionAmt')}" for p in report.remaining_positions)
+        text = "still open: " + ", ".join(f"{display_name(p.get('symbol'), names)} {side_and_size(p)}"
+                                          for p in report.remaining_positions)
     else:
         text = "no position open"
     if report.orders_left:

@@ -8,7 +8,8 @@ The CLI runs without the ``[freqtrade]`` extra and must start fast, so it cannot
   ``CONFIG_PARSE_MODE``): ``//`` and ``/* */`` comments and trailing commas are accepted;
 - several files merge in order, a later file's values overriding an earlier one's, dictionaries merged key
   by key (``deep_merge_dicts``, where an explicit ``null`` also overrides);
-- a file's ``add_config_files`` are loaded relative to that file (at most 5 levels deep) and override it;
+- a file's ``add_config_files`` are loaded relative to that file (at most 5 levels deep); the file's own
+  values win over its includes';
 - ``FREQTRADE__EXCHANGE__KEY`` and ``FREQTRADE__EXCHANGE__SECRET`` override every file, as freqtrade's
   environment variables do (only these two are read: the CLI needs nothing else from the environment).
 
