@@ -298,12 +298,8 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
                 return Outcome(account, code, message=f"could not reach {host_of(account)} (connection refused): "
                                                       "nothing was sent")
             return Outcome(account, code, message=describe_error(e, secrets))
-        if connection_refused(e) and not partial.success and not partial.cancelled_openers:
-            # The close itself was refused at the TCP level (the close path re-raises that at once).
-            return Outcome(account, code, partial, f"could not reach {host_of(account)} (connection refused): "
-                                                   "nothing was sent; positions are as they were")
         return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, partial,
-                       refused_message(e, partial, secrets, args.max_wait))
+                       refused_message(e, partial, secrets, args.max_wait, host_of(account)))
 
 
 def host_of(account: Account) -> str:
@@ -320,17 +316,24 @@ def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]
         if connection_refused(report.error):
             return Outcome(account, code, report, f"could not reach {host_of(account)} (connection refused) after the "
                                                   "close was sent: positions may remain open; check with --dry-run")
-        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error, secrets))
+        message = describe_error(report.error, secrets)
+        if report.cancel_error:
+            message += f"; cancelling open orders failed: {report.cancel_error}"
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, message)
     if report.orders_left:
         # Positions may be flat, but a resting order left behind can reopen one: not done.
         return Outcome(account, EXIT_OPEN, report, f"open orders may remain: {report.cancel_error}")
     return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
 
 
-def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float) -> str:
+def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float,
+                    host: str = "BingX") -> str:
     """The close did not go through: what is open, what was kept and what was cancelled."""
     if isinstance(error, Interrupted):
         head = "interrupted (Ctrl-C) before a close went through: nothing was closed"
+    elif connection_refused(error) and not report.success and not report.cancelled_openers:
+        # The close itself was refused at the TCP level (the close path re-raises that at once): it never left.
+        head = f"could not reach {host} (connection refused): nothing was sent"
     else:
         who = "BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None) else "the close failed"
         head = f"{who} ({describe_error(error, secrets)})"
@@ -443,7 +446,7 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
         print(f"  cancelled open orders: {len(report.cancelled_orders)} ({len(report.cancelled_openers)} that could open "
               f"a position, at once; {len(report.cancelled_protective)} once their position was flat)", file=out)
     if report.cancel_error:
-        print(f"  cancelling open orders failed: {report.cancel_error}", file=out)
+        print("  cancelling open orders failed (the error is on stderr)", file=out)
     if report.unprotected:
         print("  CANCELLED ON A SYMBOL WHOSE POSITION IS STILL OPEN:", file=out)
         print_orders(report.unprotected, out)
@@ -493,7 +496,8 @@ def setup_logging(verbose: bool, secrets: tuple[str, ...]) -> SecretMasker:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Not WARNING: the close path logs each failure as it happens, and the CLI reports each once, at the end.
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR)
     return masker
 
 

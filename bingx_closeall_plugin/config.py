@@ -57,9 +57,11 @@ def load_config_file(path: str) -> dict[str, Any]:
             text = handle.read()
     except OSError as e:
         raise ConfigFileError(f"cannot read config {path!r}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigFileError(f"config {path!r} is not valid JSON: not UTF-8 text (byte {e.start})") from None
     try:
         config = rapidjson.loads(text, parse_mode=PARSE_MODE)
-    except (rapidjson.JSONDecodeError, ValueError) as e:
+    except (ValueError, TypeError, OverflowError) as e:  # rapidjson.JSONDecodeError is a ValueError
         raise ConfigFileError(f"config {path!r} is not valid JSON (comments and trailing commas are fine, as in "
                               f"freqtrade): {e}{_where(text, e)}") from None
     if not isinstance(config, dict):
