@@ -196,7 +196,7 @@ def account_from_config(paths: list[str], urls: dict[str, str] | None, sandbox: 
             urls = {str(k): str(v) for k, v in config_urls.items()}
         elif isinstance(config_urls, str):
             urls = api_urls(config_urls)
-    return Account(path, key, secret, urls, sandbox or bool(exchange.get("sandbox")), currencies)
+    return Account(path, str(key), str(secret), urls, sandbox or bool(exchange.get("sandbox")), currencies)
 
 
 @dataclass(frozen=True)
@@ -218,13 +218,11 @@ class Target:
 def target_of(account: Account) -> Target:
     if account.urls:
         url = account.urls.get("swap") or next(iter(account.urls.values()))
-        url = url[: -len("/openApi")] if url.endswith("/openApi") else url
-        return Target("custom", url, account.label)
+        return Target("custom", url.removesuffix("/openApi"), account.label)
     exchange = BingX()
     section = exchange.urls["test" if account.sandbox else "api"]["swap"]
     url = exchange.implode_hostname(section)
-    return Target("demo" if account.sandbox else "live", url[: -len("/openApi")] if url.endswith("/openApi") else url,
-                  account.label)
+    return Target("demo" if account.sandbox else "live", url.removesuffix("/openApi"), account.label)
 
 
 def make_exchange(account: Account, verbose: bool) -> BingX:
@@ -286,7 +284,7 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
             return Outcome(account, EXIT_FLAT, positions=positions, orders=orders, currencies=currency_map(exchange))
         sys.stdout.flush()
         target = f" for {display_name(native, exchange)}" if native else ""
-        print(f"[{account.label}] sending closeAllPositions{target} to {target_of(account)}...", file=sys.stderr)
+        print(f"[{account.label}] sending closeAllPositions{target} to {target_of(account).url}...", file=sys.stderr)
         report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders,
                          rate_limit_wait=args.max_wait, on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
         return outcome_of(account, report, secrets)

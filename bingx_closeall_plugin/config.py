@@ -19,6 +19,7 @@ The CLI runs without the ``[freqtrade]`` extra and must start fast, so it cannot
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,17 +111,17 @@ def load_from_files(files: list[str], base_path: Path | None = None, level: int 
     return config
 
 
-def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def environment_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The honoured FREQTRADE__ variables as a nested dict (strings, never typed: a key is text)."""
-    environ = os.environ if environ is None else environ  # type: ignore[assignment]
+    source: Mapping[str, str] = os.environ if environ is None else environ
     overrides: dict[str, Any] = {}
     for name, (section, key) in ENV_OVERRIDES.items():
-        value = environ.get(name)
+        value = source.get(name)
         if value is not None:
             overrides.setdefault(section, {})[key] = value
     return overrides
 
 
-def load_config(files: list[str], environ: dict[str, str] | None = None) -> dict[str, Any]:
+def load_config(files: list[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What freqtrade would run with for ``-c`` ``files``: merged, then the environment's keys over them."""
     return deep_merge_dicts(environment_overrides(environ), load_from_files(files))

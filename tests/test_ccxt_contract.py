@@ -8,11 +8,10 @@ import asyncio
 
 import ccxt
 import pytest
+from conftest import make_client
 
 from bingx_closeall_plugin import AsyncBingX, CloseAllResult, close_all_positions
 from bingx_closeall_plugin.exchange import ClosedOrder, ClosedPositions
-
-from conftest import make_client
 
 check_position = pytest.importorskip("ccxt.test.exchange.base.test_position").test_position
 check_order = pytest.importorskip("ccxt.test.exchange.base.test_order").test_order

@@ -8,18 +8,17 @@ import os
 import socket
 
 import pytest
+from conftest import API_KEY, API_SECRET, run_cli
+from test_cli import run_on_terminal, seed_account
 
 from bingx_closeall_plugin.config import load_from_files
 from bingx_closeall_plugin.simulator import Fault
-
-from conftest import API_KEY, API_SECRET, run_cli
-from test_cli import run_on_terminal, seed_account
 
 MAIN_CONFIG = """{
     // freqtrade accepts comments and trailing commas; so does bingx-closeall
     "exchange": {
         "name": "bingx",
-        "ccxt_config": {"urls": {"api": %s}},
+        "ccxt_config": {"urls": {"api": URLS}},
         /* the keys live in secrets.json */
     },
 }
@@ -37,9 +36,9 @@ def without_base_url(env):
 def test_a_commented_config_and_a_second_secrets_file_merge_into_one_account(sim, cli_env, tmp_path):
     seed_account(sim)
     main = tmp_path / "config.json"
-    main.write_text(MAIN_CONFIG % urls_of(sim))
+    main.write_text(MAIN_CONFIG.replace("URLS", urls_of(sim)))
     secrets = tmp_path / "secrets.json"
-    secrets.write_text('{"exchange": {"key": "%s", "secret": "%s",},}' % (API_KEY, API_SECRET))
+    secrets.write_text(f'{{"exchange": {{"key": "{API_KEY}", "secret": "{API_SECRET}",}},}}')
 
     done = run_cli(["--yes", "-c", str(main), "--config", str(secrets)], without_base_url(cli_env))
 
@@ -67,7 +66,7 @@ def test_the_merge_is_freqtrades_own(tmp_path):
 def test_freqtrade_environment_variables_give_the_keys(sim, cli_env, tmp_path):
     seed_account(sim)
     main = tmp_path / "config.json"
-    main.write_text(MAIN_CONFIG % urls_of(sim))
+    main.write_text(MAIN_CONFIG.replace("URLS", urls_of(sim)))
     env = without_base_url(cli_env)
     del env["BINGX_API_KEY"], env["BINGX_API_SECRET"]
     env.update(FREQTRADE__EXCHANGE__KEY=API_KEY, FREQTRADE__EXCHANGE__SECRET=API_SECRET)

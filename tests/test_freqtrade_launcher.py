@@ -23,7 +23,7 @@ def run_launcher(prelude: str, args: list[str], env: dict[str, str] | None = Non
     environment = {k: v for k, v in os.environ.items() if k != "BINGX_FREQTRADE_UNTESTED"}
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), *(path or [])])
     environment.update(env or {})
-    return subprocess.run([sys.executable, *(["-S"] if no_site else []), "-c", code], env=environment,
+    return subprocess.run([sys.executable, *(["-S"] if no_site else []), "-c", code], env=environment, check=False,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
 from conftest import run_cli
 
 
@@ -43,7 +42,7 @@ def simulator_process() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
 
 
 def test_the_simulator_prints_what_to_use_and_holds_seeded_orders(simulator_process):
-    process, lines = simulator_process
+    _, lines = simulator_process
     banner = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip() for line in lines[1:3]}
     base_url = lines[0].split(" listening on ", 1)[1].split(" ", 1)[0]
     assert banner == {"key": "sim-key", "secret": "sim-secret"} and base_url.startswith("http://127.0.0.1:")
@@ -64,6 +63,7 @@ def test_the_simulator_prints_what_to_use_and_holds_seeded_orders(simulator_proc
 
 def test_a_bad_order_spec_is_refused_clearly():
     done = subprocess.run([sys.executable, "-m", "bingx_closeall_plugin.simulator", "--port", "0",
-                           "--order", "BTC-USDT:SELL:MARKET:0.01:60000"], capture_output=True, text=True, timeout=30)
+                           "--order", "BTC-USDT:SELL:MARKET:0.01:60000"], check=False, capture_output=True, text=True,
+                          timeout=30)
 
     assert done.returncode != 0 and "TYPE must be one of" in done.stderr and "Traceback" not in done.stderr

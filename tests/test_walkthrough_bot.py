@@ -15,9 +15,14 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
-from freqtrade_bot import API_PASSWORD, API_USER, FreqtradeBot, free_port, launcher_command  # noqa: E402
-
-from conftest import run_cli  # noqa: E402
+from conftest import run_cli
+from freqtrade_bot import (
+    API_PASSWORD,
+    API_USER,
+    FreqtradeBot,
+    free_port,
+    launcher_command,
+)
 
 pytestmark = pytest.mark.freqtrade
 
@@ -41,7 +46,7 @@ def test_the_walkthrough_from_create_userdir_to_the_panic_button(sim, tmp_path):
     env.pop("PYTEST_VERSION", None)
 
     made = subprocess.run(launcher_command() + ["create-userdir", "--userdir", str(tmp_path / "user_data")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+                          check=False, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert made.returncode == 0, made.stdout + made.stderr
     strategies = tmp_path / "user_data" / "strategies"
     for strategy in EXAMPLES.glob("strategies/*.py"):
@@ -67,7 +72,7 @@ def test_the_walkthrough_from_create_userdir_to_the_panic_button(sim, tmp_path):
         (tmp_path / "rest.json").write_text(json.dumps(rest))
         client = Path(sys.executable).with_name("freqtrade-client")
         exited = subprocess.run([str(client), "--config", str(tmp_path / "rest.json"), "forceexit", "all"],
-                                capture_output=True, text=True, timeout=120)
+                                check=False, capture_output=True, text=True, timeout=120)
         assert exited.returncode == 0, exited.stdout + exited.stderr
         bot.wait_for(lambda: sim.positions() == [], what="the simulator flat after forceexit all")
         assert "coingecko" not in bot.output().lower()  # offline-friendly: no fiat conversion asked for
