@@ -528,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OPEN
         if stop is not None:
             return stop
+        started = time.monotonic()  # the time to flat counts from the operator's "y", not from the question
     with Interrupts() as interrupts:
         outcomes = run_all(accounts, args, native, inverse, interrupts)
         return print_outcomes(outcomes, args, time.monotonic() - started)
