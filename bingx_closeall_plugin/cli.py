@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 import ccxt
 
-from .config import ConfigFileError, load_config
+from .config import ENV_OVERRIDES, ConfigFileError, load_config
 from .errors import BingXError, InvalidInput
 from .exchange import BingX
 from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
@@ -146,6 +146,11 @@ def accounts_from(args: argparse.Namespace) -> list[Account]:
     groups = [args.config] if args.config else [[name for name in group.split(",") if name] for group in args.account]
     if any(not group for group in groups):
         raise ConfigError("--account needs a config file name")
+    overriding = sorted(name for name in ENV_OVERRIDES if name in os.environ)
+    if len(groups) > 1 and overriding:
+        # freqtrade would put it over every config: every account would get the same key.
+        raise ConfigError(f"{' and '.join(overriding)} would override the key of every --account: unset it, "
+                          "or give each account's key in its own config")
     if groups:
         return [account_from_config(group, urls, args.sandbox) for group in groups]
     for key_var, secret_var in (("FREQTRADE__EXCHANGE__KEY", "FREQTRADE__EXCHANGE__SECRET"),

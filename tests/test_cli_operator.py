@@ -77,6 +77,19 @@ def test_freqtrade_environment_variables_give_the_keys(sim, cli_env, tmp_path):
     assert sim.positions() == []
 
 
+def test_one_environment_key_over_several_accounts_is_refused(sim, cli_env, tmp_path):
+    seed_account(sim)
+    paths = []
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text('{"exchange": {"name": "bingx", "key": "k", "secret": "s"}}')
+        paths += ["--account", str(tmp_path / name)]
+
+    done = run_cli(["--yes", *paths], {**cli_env, "FREQTRADE__EXCHANGE__KEY": API_KEY})
+
+    assert done.returncode == 2 and "would override the key of every --account" in done.stderr
+    assert sim.requests == []
+
+
 def test_a_broken_config_names_its_line_and_sends_nothing(sim, cli_env, tmp_path):
     path = tmp_path / "config.json"
     path.write_text('{\n  "exchange": {\n    "name": "bingx"\n    "key": "x"\n  }\n}\n')
