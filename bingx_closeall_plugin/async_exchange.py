@@ -13,7 +13,7 @@ import ccxt
 import ccxt.async_support
 
 from .closeall import CloseAllResult, close_plan, run_async
-from .exchange import BingXCloseAllMixin, _close_args, check_ccxt_shape
+from .exchange import BingXCloseAllMixin, ClosedOrder, ClosedPositions, _close_args, check_ccxt_shape, closed_order, closed_positions
 from .redaction import mask_exception, secrets_of
 
 logger = logging.getLogger(__name__)
@@ -32,13 +32,16 @@ class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):  # type: ignore[
             mask_exception(e, secrets_of(self))
             raise
 
-    async def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
-        native, recv_window, inverse = _close_args(self, params)
-        return await run_async(self, close_plan(self, native, recv_window, inverse))
-
-    async def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
+    async def closeall(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:
+        """The plugin's own, awaitable: see :meth:`bingx_closeall_plugin.BingX.closeall`."""
         native, recv_window, inverse = _close_args(self, params, symbol)
         return await run_async(self, close_plan(self, native, recv_window, inverse))
+
+    async def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:  # type: ignore[override]
+        return closed_positions(self, await self.closeall(None, params))
+
+    async def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> ClosedOrder:  # type: ignore[override]
+        return closed_order(self, await self.closeall(symbol, params))
 
 
 check_ccxt_shape(AsyncBingX)

@@ -1,9 +1,8 @@
 """bingx-closeall: flatten BingX perpetual futures accounts from a terminal.
 
-Exit codes: 0 flat (also when a lost reply was verified flat, or BingX had nothing to close); 1 something
-failed or is still open (or the operator declined, or pressed Ctrl-C: see below); 2 usage or config error,
-an unknown symbol included; 3 authentication or permission; 4 rate limited beyond --max-wait; 5 network or
-exchange unavailable.
+Configs are read as freqtrade reads them (:mod:`bingx_closeall_plugin.config`): ``-c`` repeated merges
+files into one account; ``--account`` (repeated) names several accounts, each its own config file(s).
+Every output names its target: the endpoint (live, demo, or the URL) and the account.
 
 Ctrl-C: before anything was sent, exit 1 saying so. Once the flatten runs, a first Ctrl-C lets the
 request in flight be answered, sends nothing more, prints what happened and exits 1, or 0 if the account
@@ -15,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import logging
 import os
@@ -22,19 +22,37 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import ccxt
 
+from .config import ENV_OVERRIDES, ConfigFileError, load_config
 from .errors import BingXError, InvalidInput
 from .exchange import BingX
 from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
-from .closeall import MAX_RECV_WINDOW_MS, Interrupted, StopSignal, check_arguments
+from .closeall import MAX_RECV_WINDOW_MS, Interrupted, StopSignal, check_arguments, connection_refused
 from .redaction import SecretMasker, error_text, mask
 from .symbols import CurrencyMap, currency_map, display_name, unified_name
 
 logger = logging.getLogger("bingx_closeall_plugin.cli")
+
+EXIT_CODES_HELP = """exit codes:
+  0  flat: every position closed and verified (or nothing was open); with --dry-run, read fine
+  1  not flat: something failed or is still open, the operator declined, or Ctrl-C
+  2  usage or config error (an unknown symbol included); nothing was sent
+  3  authentication or permission refused by BingX
+  4  rate limited by BingX beyond --max-wait
+  5  network error or BingX unavailable
+
+credentials: -c/--config FILE (freqtrade config; repeat to merge, later files win, e.g.
+-c config.json -c secrets.json), else FREQTRADE__EXCHANGE__KEY / FREQTRADE__EXCHANGE__SECRET,
+else BINGX_API_KEY / BINGX_API_SECRET. Several accounts: --account FILE[,FILE] per account."""
+
+# Other commands of bingx-closeall (``bingx-closeall NAME ...``): name -> module with ``main(argv) -> int``,
+# imported only when asked for, so the close path never pays for them.
+SUBCOMMANDS: dict[str, str] = {}
 
 EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5
 # Where two accounts end differently, the code reported is the first of these that any of them had.
@@ -51,7 +69,7 @@ class ConfigError(Exception):
 
 @dataclass
 class Account:
-    label: str
+    label: str  # the config file(s), or the environment variable with the key masked to a short prefix
     key: str
     secret: str
     urls: dict[str, str] | None  # ccxt urls['api'] override, from --base-url or the freqtrade config
@@ -75,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bingx-closeall",
         description="Close every BingX perpetual futures position (or one symbol's) in one request.",
-        epilog="Keys come from --config (a freqtrade config) or BINGX_API_KEY / BINGX_API_SECRET.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--symbol", help="only this symbol: ccxt's BTC/USDT:USDT (ccxt's names, e.g. TRUMP/USDT:USDT "
                         "is BingX's TRUMPSOL-USDT) or BingX's BTC-USDT (capitals)")
@@ -90,19 +108,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", default=None,
                         help="root of a BingX-compatible API, e.g. http://127.0.0.1:8765 (env BINGX_BASE_URL)")
     parser.add_argument("--sandbox", action="store_true", help="BingX's demo-money environment")
-    parser.add_argument("--config", action="append", default=[], metavar="FILE",
-                        help="freqtrade config to read exchange.key/secret from; repeat for several accounts")
+    parser.add_argument("-c", "--config", action="append", default=[], metavar="FILE",
+                        help="freqtrade config to read exchange.key/secret (and urls) from; repeated, the files merge "
+                             "into one account as freqtrade merges them (later files win)")
+    parser.add_argument("--account", action="append", default=[], metavar="FILE[,FILE...]",
+                        help="close several accounts: one --account per account, each its freqtrade config file(s), "
+                             "comma-separated files merged like -c")
     parser.add_argument("--coin-m", action="store_true", help="close coin-M (inverse) positions instead of USDT-M")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr, HTTP trace included (secrets masked)")
     return parser
 
 
-def api_urls(base_url: str) -> dict[str, str]:
+def api_urls(base_url: str, flag: str = "--base-url") -> dict[str, str]:
     base = base_url.strip().rstrip("/")
     if not base:
-        raise ConfigError("--base-url is empty: give the API root, e.g. http://127.0.0.1:8765, or leave the flag out")
+        raise ConfigError(f"{flag} is empty: give the API root, e.g. http://127.0.0.1:8765, or leave it unset "
+                          "for live BingX")
     if not base.startswith(("http://", "https://")):
-        raise ConfigError(f"--base-url {base_url!r} must start with http:// or https://")
+        raise ConfigError(f"{flag} {base_url!r} must start with http:// or https://")
     if base.endswith("/openApi"):
         base = base[: -len("/openApi")]
     # ccxt's bingx builds every URL from urls['api'][section]; point each section at the same root.
@@ -110,27 +133,48 @@ def api_urls(base_url: str) -> dict[str, str]:
 
 
 def accounts_from(args: argparse.Namespace) -> list[Account]:
-    # An empty --base-url (a script's unset variable) is an error, never a silent fall back to live BingX.
-    base_url = args.base_url if args.base_url is not None else (os.environ.get("BINGX_BASE_URL") or None)
-    urls = api_urls(base_url) if base_url is not None else None
+    # An empty --base-url or BINGX_BASE_URL (a script's unset variable) is an error, never a silent fall back
+    # to live BingX.
+    base_url, flag = args.base_url, "--base-url"
+    if base_url is None and "BINGX_BASE_URL" in os.environ:
+        base_url, flag = os.environ["BINGX_BASE_URL"], "BINGX_BASE_URL"
+    urls = api_urls(base_url, flag) if base_url is not None else None
     if args.sandbox and urls:
-        raise ConfigError("--sandbox and --base-url exclude each other: the sandbox has its own address")
-    if not args.config:
-        key, secret = os.environ.get("BINGX_API_KEY", ""), os.environ.get("BINGX_API_SECRET", "")
-        if not key or not secret:
-            raise ConfigError("no credentials: set BINGX_API_KEY and BINGX_API_SECRET, or pass --config FILE")
-        return [Account("env", key, secret, urls, args.sandbox)]
-    return [account_from_config(path, urls, args.sandbox) for path in args.config]
+        raise ConfigError(f"--sandbox and {flag} exclude each other: the sandbox has its own address")
+    if args.config and args.account:
+        raise ConfigError("-c/--config (one account, files merged) and --account (one per account) exclude each other")
+    groups = [args.config] if args.config else [[name for name in group.split(",") if name] for group in args.account]
+    if any(not group for group in groups):
+        raise ConfigError("--account needs a config file name")
+    overriding = sorted(name for name in ENV_OVERRIDES if name in os.environ)
+    if len(groups) > 1 and overriding:
+        # freqtrade would put it over every config: every account would get the same key.
+        raise ConfigError(f"{' and '.join(overriding)} would override the key of every --account: unset it, "
+                          "or give each account's key in its own config")
+    if groups:
+        return [account_from_config(group, urls, args.sandbox) for group in groups]
+    for key_var, secret_var in (("FREQTRADE__EXCHANGE__KEY", "FREQTRADE__EXCHANGE__SECRET"),
+                                ("BINGX_API_KEY", "BINGX_API_SECRET")):
+        key, secret = os.environ.get(key_var, ""), os.environ.get(secret_var, "")
+        if key and secret:
+            return [Account(f"{key_var} {short_key(key)}", key, secret, urls, args.sandbox)]
+        if key or secret:
+            raise ConfigError(f"{key_var} and {secret_var} go together: only one of them is set")
+    raise ConfigError("no credentials: pass -c CONFIG (a freqtrade config), or set FREQTRADE__EXCHANGE__KEY and "
+                      "FREQTRADE__EXCHANGE__SECRET, or BINGX_API_KEY and BINGX_API_SECRET")
 
 
-def account_from_config(path: str, urls: dict[str, str] | None, sandbox: bool) -> Account:
+def short_key(key: str) -> str:
+    """The API key masked to a short prefix: enough to tell two accounts apart, never enough to use."""
+    return key[:min(4, len(key) // 4)] + "…"
+
+
+def account_from_config(paths: list[str], urls: dict[str, str] | None, sandbox: bool) -> Account:
+    path = ",".join(paths)  # the account's name in the output, as it was given
     try:
-        with open(path, encoding="utf-8") as handle:
-            config = json.load(handle)
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path!r}: {e.strerror or e}") from None
-    except ValueError as e:
-        raise ConfigError(f"config {path!r} is not valid JSON: {e}") from None
+        config = load_config(paths)
+    except ConfigFileError as e:
+        raise ConfigError(str(e)) from None
     exchange = config.get("exchange") if isinstance(config, dict) else None
     if not isinstance(exchange, dict):
         raise ConfigError(f"config {path!r} has no 'exchange' section")
@@ -140,7 +184,8 @@ def account_from_config(path: str, urls: dict[str, str] | None, sandbox: bool) -
     key, secret = exchange.get("key"), exchange.get("secret")
     for field_name, value in (("key", key), ("secret", secret)):
         if not isinstance(value, str) or not value:
-            raise ConfigError(f"config {path!r}: exchange.{field_name} is missing or empty")
+            raise ConfigError(f"config {path!r}: exchange.{field_name} is missing or empty (put it in the config, in a "
+                              "second -c file, or in FREQTRADE__EXCHANGE__" + field_name.upper() + ")")
     ccxt_config = exchange.get("ccxt_config") or {}
     url_section = ccxt_config.get("urls") if isinstance(ccxt_config, dict) else None
     if not isinstance(ccxt_config, dict) or not isinstance(url_section or {}, dict):
@@ -156,7 +201,33 @@ def account_from_config(path: str, urls: dict[str, str] | None, sandbox: bool) -
             urls = {str(k): str(v) for k, v in config_urls.items()}
         elif isinstance(config_urls, str):
             urls = api_urls(config_urls)
-    return Account(path, key, secret, urls, sandbox or bool(exchange.get("sandbox")), currencies)
+    return Account(path, str(key), str(secret), urls, sandbox or bool(exchange.get("sandbox")), currencies)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an account's requests go, for every line an operator reads before and after a close."""
+
+    endpoint: str  # "live", "demo" (BingX's VST demo money) or "custom"
+    url: str
+    account: str
+
+    def __str__(self) -> str:
+        where = {"live": "LIVE BingX", "demo": "BingX demo (VST)"}.get(self.endpoint, "custom endpoint")
+        return f"{where} {self.url}, account {self.account}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"endpoint": self.endpoint, "url": self.url, "account": self.account}
+
+
+def target_of(account: Account) -> Target:
+    if account.urls:
+        url = account.urls.get("swap") or next(iter(account.urls.values()))
+        return Target("custom", url.removesuffix("/openApi"), account.label)
+    exchange = BingX()
+    section = exchange.urls["test" if account.sandbox else "api"]["swap"]
+    url = exchange.implode_hostname(section)
+    return Target("demo" if account.sandbox else "live", url.removesuffix("/openApi"), account.label)
 
 
 def make_exchange(account: Account, verbose: bool) -> BingX:
@@ -218,7 +289,7 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
             return Outcome(account, EXIT_FLAT, positions=positions, orders=orders, currencies=currency_map(exchange))
         sys.stdout.flush()
         target = f" for {display_name(native, exchange)}" if native else ""
-        print(f"[{account.label}] sending closeAllPositions{target}...", file=sys.stderr)
+        print(f"[{account.label}] sending closeAllPositions{target} to {target_of(account).url}...", file=sys.stderr)
         report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders,
                          rate_limit_wait=args.max_wait, on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
         return outcome_of(account, report, secrets)
@@ -226,9 +297,16 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         partial: FlattenReport | None = getattr(e, "flatten_report", None)
         code = exit_code_for(e)
         if partial is None:
+            if connection_refused(e):
+                return Outcome(account, code, message=f"could not reach {host_of(account)} (connection refused): "
+                                                      "nothing was sent")
             return Outcome(account, code, message=describe_error(e, secrets))
         return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, partial,
-                       refused_message(e, partial, secrets, args.max_wait))
+                       refused_message(e, partial, secrets, args.max_wait, host_of(account)))
+
+
+def host_of(account: Account) -> str:
+    return urllib.parse.urlsplit(target_of(account).url).netloc or target_of(account).url
 
 
 def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]) -> Outcome:
@@ -238,17 +316,27 @@ def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]
                                                    "check with --dry-run")
     if report.error is not None:
         code = exit_code_for(report.error)
-        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, describe_error(report.error, secrets))
+        if connection_refused(report.error):
+            return Outcome(account, code, report, f"could not reach {host_of(account)} (connection refused) after the "
+                                                  "close was sent: positions may remain open; check with --dry-run")
+        message = describe_error(report.error, secrets)
+        if report.cancel_error:
+            message += f"; cancelling open orders failed: {report.cancel_error}"
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, message)
     if report.orders_left:
         # Positions may be flat, but a resting order left behind can reopen one: not done.
         return Outcome(account, EXIT_OPEN, report, f"open orders may remain: {report.cancel_error}")
     return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
 
 
-def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float) -> str:
+def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float,
+                    host: str = "BingX") -> str:
     """The close did not go through: what is open, what was kept and what was cancelled."""
     if isinstance(error, Interrupted):
         head = "interrupted (Ctrl-C) before a close went through: nothing was closed"
+    elif connection_refused(error) and not report.success and not report.cancelled_openers:
+        # The close itself was refused at the TCP level (the close path re-raises that at once): it never left.
+        head = f"could not reach {host} (connection refused): nothing was sent"
     else:
         who = "BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None) else "the close failed"
         head = f"{who} ({describe_error(error, secrets)})"
@@ -283,21 +371,33 @@ class WaitDisplay:
 
 
 def confirm(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool) -> int | None:
-    """Ask on the terminal; returns an exit code to stop with, or None to go on."""
+    """Ask on the terminal; returns an exit code to stop with, or None to go on.
+
+    Nothing open (no position, and no order to cancel): says so and returns 0 without asking.
+    """
     if not sys.stdin.isatty():
         print("bingx-closeall: refusing to close without --yes: standard input is not a terminal; nothing was sent",
               file=sys.stderr)
         return EXIT_USAGE
-    total = 0
+    positions = orders = 0
     for account in accounts:
         outcome = _read_only(account, args, native, inverse)
         if outcome.code != EXIT_FLAT:
-            print(f"bingx-closeall: {outcome.message}", file=sys.stderr)
+            print(f"bingx-closeall: [{account.label}] {outcome.message}", file=sys.stderr)
             return outcome.code
-        total += len(outcome.positions or [])
+        positions += len(outcome.positions or [])
+        orders += 0 if args.keep_orders else len(outcome.orders or [])
         print_positions(outcome, sys.stderr)
+    where = str(target_of(accounts[0])) if len(accounts) == 1 else f"{len(accounts)} accounts (listed above)"
+    if positions == 0 and orders == 0:
+        print(f"FLAT: nothing open on {where}{' (open orders kept: --keep-orders)' if args.keep_orders else ''}; "
+              "nothing was sent", flush=True)
+        return EXIT_FLAT
+    question = f"Close {positions} position(s) with market orders"
+    if orders:
+        question += f" and cancel {orders} open order(s)"
     try:
-        answer = input(f"Close {total} position(s) on {len(accounts)} account(s) with market orders? [y/N] ")
+        answer = input(f"{question} on {where}? [y/N] ")
     except (EOFError, KeyboardInterrupt):
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
@@ -312,7 +412,7 @@ def _read_only(account: Account, args: argparse.Namespace, native: str | None, i
 
 
 def print_positions(outcome: Outcome, out: TextIO) -> None:
-    print(f"account {outcome.account.label}: {len(outcome.positions or [])} open position(s), "
+    print(f"{target_of(outcome.account)}: {len(outcome.positions or [])} open position(s), "
           f"{len(outcome.orders or [])} open order(s)", file=out)
     names = outcome.currencies
     rows = [(display_name(p.get("symbol"), names), p.get("positionSide"), p.get("positionAmt"), p.get("avgPrice"),
@@ -335,11 +435,11 @@ def print_table(header: tuple[str, ...], rows: list[tuple[Any, ...]], out: TextI
 
 def print_report(outcome: Outcome, out: TextIO) -> None:
     report = outcome.report
-    label = outcome.account.label
-    if report is None:
-        print(f"account {label}: {outcome.message}", file=out)
+    if report is None:  # nothing known beyond the error, printed once on stderr
+        print(f"{target_of(outcome.account)}: failed, see the error below", file=out)
         return
-    print(f"account {label}: {len(report.success)} close order(s) in {report.close_requests} request(s)", file=out)
+    print(f"{target_of(outcome.account)}: {len(report.success)} close order(s) in {report.close_requests} request(s)",
+          file=out)
     by_id = {order["orderId"]: order for order in report.closed_orders}
     names = report.currencies
     rows = [(display_name(by_id.get(i, {}).get("symbol"), names), by_id.get(i, {}).get("side"),
@@ -349,7 +449,7 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
         print(f"  cancelled open orders: {len(report.cancelled_orders)} ({len(report.cancelled_openers)} that could open "
               f"a position, at once; {len(report.cancelled_protective)} once their position was flat)", file=out)
     if report.cancel_error:
-        print(f"  cancelling open orders failed: {report.cancel_error}", file=out)
+        print("  cancelling open orders failed (the error is on stderr)", file=out)
     if report.unprotected:
         print("  CANCELLED ON A SYMBOL WHOSE POSITION IS STILL OPEN:", file=out)
         print_orders(report.unprotected, out)
@@ -362,9 +462,7 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
         print("  STILL OPEN:", file=out)
         print_table(("SYMBOL", "SIDE", "AMOUNT"), [(display_name(p.get("symbol"), names), p.get("positionSide"),
                                                    p.get("positionAmt")) for p in report.remaining_positions], out)
-    if outcome.message:
-        print(f"  {outcome.message}", file=out)
-    print("  FLAT" if outcome.code == EXIT_FLAT else "  NOT FLAT", file=out)
+    print("  flat" if outcome.code == EXIT_FLAT else "  not flat", file=out)
 
 
 def print_orders(orders: list[dict[str, Any]], out: TextIO) -> None:
@@ -380,6 +478,7 @@ def json_document(outcome: Outcome) -> dict[str, Any]:
                     "open_orders": _named(outcome.orders, outcome.currencies)}
     else:
         document = {"success": [], "failed": [], "symbol": None, "remaining_positions": None}
+    document["target"] = target_of(outcome.account).to_dict()
     document["exit_code"] = outcome.code
     if outcome.message:
         document["error"] = outcome.message
@@ -400,11 +499,16 @@ def setup_logging(verbose: bool, secrets: tuple[str, ...]) -> SecretMasker:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Not WARNING: the close path logs each failure as it happens, and the CLI reports each once, at the end.
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR)
     return masker
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:  # `bingx-closeall NAME ...`: another command, its own arguments
+        return int(importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:]))
     args = build_parser().parse_args(argv)
     masker = setup_logging(args.verbose, ())
     try:
@@ -429,19 +533,22 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OPEN
         if stop is not None:
             return stop
+        started = time.monotonic()  # the time to flat counts from the operator's "y", not from the question
     with Interrupts() as interrupts:
         outcomes = run_all(accounts, args, native, inverse, interrupts)
-        return print_outcomes(outcomes, args)
+        return print_outcomes(outcomes, args, time.monotonic() - started)
 
 
-def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace) -> int:
+def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace, elapsed: float = 0.0) -> int:
     code = next(c for c in _EXIT_PRIORITY if any(o.code == c for o in outcomes))
+    final = final_line(outcomes, args, code, elapsed)
     if args.json:
         documents = [json_document(o) for o in outcomes]
         if len(documents) == 1:
             document = documents[0]
         else:
             document = {"accounts": [{"config": o.account.label, **d} for o, d in zip(outcomes, documents)], "exit_code": code}
+        document.update(flat=code == EXIT_FLAT and not args.dry_run, elapsed_s=round(elapsed, 3), final=final)
         json.dump(document, sys.stdout)
         sys.stdout.write("\n")
     else:
@@ -451,10 +558,62 @@ def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace) -> int:
             else:
                 print_report(outcome, sys.stdout)
     sys.stdout.flush()
-    for outcome in outcomes:
+    for outcome in outcomes:  # each error once, here, on stderr
         if outcome.message and outcome.code != EXIT_FLAT:
             print(f"bingx-closeall: [{outcome.account.label}] {outcome.message}", file=sys.stderr)
+    sys.stderr.flush()
+    # The last line an operator reads: stdout, unless stdout holds the one JSON document.
+    print(final, file=sys.stderr if args.json else sys.stdout, flush=True)
     return code
+
+
+# What to do next, by exit code, for the NOT FLAT line.
+_NEXT_STEP = {
+    EXIT_USAGE: "fix the command or config named above and run again",
+    EXIT_AUTH: "fix the API key (trade permission, IP whitelist) or close them in BingX's app",
+    EXIT_RATE_LIMIT: "run again once BingX's rate limit ends, or close them in BingX's app",
+    EXIT_UNAVAILABLE: "check the network and BingX's status, run again, or close them in BingX's app",
+    EXIT_OPEN: "run bingx-closeall again, or close them in BingX's app",
+}
+
+
+def final_line(outcomes: list[Outcome], args: argparse.Namespace, code: int, elapsed: float) -> str:
+    """One line to trust at a glance: FLAT with the time to verified flat, or NOT FLAT, what remains, what to do."""
+    where = str(target_of(outcomes[0].account)) if len(outcomes) == 1 else f"all {len(outcomes)} accounts"
+    if args.dry_run and code == EXIT_FLAT:
+        positions = sum(len(o.positions or []) for o in outcomes)
+        orders = sum(len(o.orders or []) for o in outcomes)
+        return f"DRY RUN: nothing was sent; {positions} position(s) and {orders} open order(s) on {where}"
+    if code == EXIT_FLAT:
+        return f"FLAT: {where} verified flat in {elapsed:.2f} s"
+    remains = [f"[{o.account.label}] {remains_of(o)}" for o in outcomes if o.code != EXIT_FLAT]
+    check = "; check with --dry-run" if not args.dry_run else ""
+    return f"NOT FLAT after {elapsed:.2f} s: {'; '.join(remains)}. Next: {_NEXT_STEP.get(code, _NEXT_STEP[EXIT_OPEN])}{check}"
+
+
+def side_and_size(position: dict[str, Any]) -> str:
+    """LONG 0.01 / SHORT 0.2: one-way mode's BOTH with a signed amount, said as a trader says it."""
+    side, amount = str(position.get("positionSide") or "BOTH").upper(), str(position.get("positionAmt") or "?")
+    if side == "BOTH":
+        side = "SHORT" if amount.startswith("-") else "LONG"
+    return f"{side} {amount.lstrip('-')}"
+
+
+def remains_of(outcome: Outcome) -> str:
+    report = outcome.report
+    if report is None:
+        return "nothing known (see the error above); positions presumably as they were"
+    if not report.positions_read:
+        text = "positions not read after the failure, presumably still open"
+    elif report.remaining_positions:
+        names = report.currencies
+        text = "still open: " + ", ".join(f"{display_name(p.get('symbol'), names)} {side_and_size(p)}"
+                                          for p in report.remaining_positions)
+    else:
+        text = "no position open"
+    if report.orders_left:
+        text += "; open orders may remain"
+    return text
 
 
 class Interrupts:

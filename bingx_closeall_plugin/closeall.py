@@ -339,11 +339,24 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             logger.warning("close answer lost or refused (%s); reading positions before anything else", recovered_from)
             verify = True
         except ccxt.NetworkError as e:
-            if isinstance(e, (ccxt.DDoSProtection, ccxt.InvalidNonce)):
-                raise
+            if isinstance(e, (ccxt.DDoSProtection, ccxt.InvalidNonce)) or connection_refused(e):
+                raise  # a refused connection proves this close never left: nothing to verify
             recovered_from = type(e).__name__
             logger.warning("connection lost during the close (%s); reading positions before anything else", recovered_from)
             verify = True
+
+
+def connection_refused(error: BaseException) -> bool:
+    """The host refused the TCP connection: the request never left this machine (ccxt wraps the OS error)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or "[Errno 111]" in str(current) or \
+                "Connection refused" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _bingx_now(exchange: Any) -> Plan:

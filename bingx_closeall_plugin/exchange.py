@@ -1,9 +1,14 @@
 """ccxt.bingx subclasses for people who write ccxt scripts.
 
 ``BingX`` (sync) and ``AsyncBingX`` (``ccxt.async_support``; imported lazily, it pulls all of ccxt's
-async side) behave as ccxt's bingx with three differences:
-- ``close_all_positions()`` / ``close_position()`` return a :class:`CloseAllResult` with every order id
-  and BingX's ``failed`` list, instead of ccxt's empty position structures and id-less order;
+async side) behave as ccxt's bingx with these differences:
+- ``close_all_positions()`` / ``close_position()`` keep ccxt's unified shapes (a list of position
+  structures; an order structure), each with its ``info``, as :class:`ClosedPositions` (a list) and
+  :class:`ClosedOrder` (a dict) that also carry BingX's whole answer: ``.success`` (every order id),
+  ``.failed``, ``.raw`` and ``.result``, the lossless :class:`CloseAllResult`. ``closeall()``, the
+  plugin's own method, returns that :class:`CloseAllResult` directly, as
+  :func:`bingx_closeall_plugin.close_all_positions` does. Generic ccxt code that iterates the unified
+  result works unchanged; ccxt's own structure validators pass over it (``tests/test_ccxt_contract.py``);
 - errors follow the plugin's table (:mod:`bingx_closeall_plugin.errors`) wherever it lists the code;
 - ``nonce()`` honours ``options['timeDifference']``, which the close path sets after a clock refusal
   (ccxt's bingx nonce is the local clock only);
@@ -24,7 +29,7 @@ from .redaction import mask_exception, secrets_of
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BingX", "BingXCloseAllMixin", "check_ccxt_shape"]
+__all__ = ["BingX", "BingXCloseAllMixin", "ClosedOrder", "ClosedPositions", "check_ccxt_shape"]
 
 
 def check_ccxt_shape(cls: type) -> None:
@@ -61,6 +66,68 @@ class BingXCloseAllMixin:
         logging.getLogger("ccxt.verbose").debug(" ".join(str(arg) for arg in args))
 
 
+class _CarriesResult:
+    """BingX's whole answer beside ccxt's structure: ``.success``, ``.failed``, ``.raw``, ``.result`` and every
+    other field of the :class:`CloseAllResult` (``.symbol``, ``.already_flat`` ...)."""
+
+    result: CloseAllResult
+
+    def __getattr__(self, name: str) -> Any:  # only for names the list/dict itself lacks
+        if name == "result":
+            raise AttributeError(name)
+        return getattr(self.result, name)
+
+
+class ClosedPositions(_CarriesResult, list):  # type: ignore[type-arg]
+    """``close_all_positions()``'s answer: ccxt's list of position structures, one per close order BingX
+    created (``id`` and ``info['positionId']`` hold the order id, where ccxt files it; ``info['orderId']``
+    too), plus BingX's whole answer. Equal, as a list, to the structures."""
+
+    def __init__(self, structures: list[dict[str, Any]], result: CloseAllResult) -> None:
+        super().__init__(structures)
+        self.result = result
+
+
+class ClosedOrder(_CarriesResult, dict):  # type: ignore[type-arg]
+    """``close_position()``'s answer: ccxt's order structure for the close (``id``: BingX's first close order
+    id; a hedge-mode symbol closes both sides, the other ids are in ``.success``), plus BingX's whole answer."""
+
+    def __init__(self, structure: dict[str, Any], result: CloseAllResult) -> None:
+        super().__init__(structure)
+        self.result = result
+
+
+def _market_of(exchange: Any, result: CloseAllResult) -> Any:
+    if result.unified_symbol is None:
+        return None
+    try:
+        return exchange.market(result.unified_symbol)
+    except ccxt.BaseError:  # a name ccxt does not list: the structure goes without its market
+        return None
+
+
+def closed_positions(exchange: Any, result: CloseAllResult) -> ClosedPositions:
+    market = _market_of(exchange, result)
+    structures = [exchange.parse_position({"positionId": order_id, "orderId": order_id,
+                                           **({"symbol": result.symbol} if result.symbol else {})}, market)
+                  for order_id in result.success]
+    return ClosedPositions(structures, result)
+
+
+def closed_order(exchange: Any, result: CloseAllResult) -> ClosedOrder:
+    market = _market_of(exchange, result)
+    data = dict((result.raw or {}).get("data") or {}) if isinstance((result.raw or {}).get("data"), dict) else {}
+    info = {**data, "success": list(result.success), "failed": list(result.failed)}
+    order = exchange.safe_order({
+        "info": info,
+        "id": result.success[0] if result.success else None,
+        "symbol": market["symbol"] if market else result.unified_symbol,
+        "type": "market",  # BingX closes at market
+        "reduceOnly": True,
+    }, market)
+    return ClosedOrder(order, result)
+
+
 def _close_args(exchange: Any, params: dict[str, Any] | None, symbol: str | None = None) -> tuple[str | None, int | None, bool]:
     params = dict(params or {})
     symbol = symbol if symbol is not None else params.pop("symbol", None)
@@ -83,15 +150,23 @@ class BingX(BingXCloseAllMixin, ccxt.bingx):  # type: ignore[misc]
             mask_exception(e, secrets_of(self))
             raise
 
-    def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
-        """Close every position (``params['symbol']`` limits it) in one request; see :func:`close_all_positions`."""
-        native, recv_window, inverse = _close_args(self, params)
-        return run_sync(self, close_plan(self, native, recv_window, inverse))
+    def closeall(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:
+        """The plugin's own: every position (or ``symbol``'s) closed in one request, BingX's answer lossless.
 
-    def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
-        """Close ``symbol``'s position(s) (both sides in hedge mode) in one request."""
+        ``params`` takes ``recvWindow`` and ``inverse``; see :func:`bingx_closeall_plugin.close_all_positions`.
+        """
         native, recv_window, inverse = _close_args(self, params, symbol)
         return run_sync(self, close_plan(self, native, recv_window, inverse))
+
+    def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:  # type: ignore[override]
+        """ccxt's unified method: a list of position structures (``params['symbol']`` limits it), also
+        carrying ``.success``/``.failed``/``.raw``/``.result``."""
+        return closed_positions(self, self.closeall(None, params))
+
+    def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> ClosedOrder:  # type: ignore[override]
+        """ccxt's unified method: ``symbol``'s position(s) (both sides in hedge mode) closed in one request,
+        answered with an order structure also carrying ``.success``/``.failed``/``.raw``/``.result``."""
+        return closed_order(self, self.closeall(symbol, params))
 
 
 check_ccxt_shape(BingX)

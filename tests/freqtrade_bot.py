@@ -46,7 +46,7 @@ def launcher_command() -> list[str]:
     script = Path(sys.executable).with_name("freqtrade-bingx")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "bingx_closeall_plugin.freqtrade.launcher"]
+    return [sys.executable, "-m", "bingx_closeall_plugin.freqtrade_bingx"]
 
 
 def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret: str = "sim-secret",

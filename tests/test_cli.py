@@ -255,7 +255,7 @@ def test_several_freqtrade_configs_are_flattened_each_reported(sim, cli_env, tmp
             path = tmp_path / f"{name}.json"
             path.write_text(json.dumps({"exchange": {"name": "bingx", "key": key, "secret": secret,
                                                      "ccxt_config": {"urls": {"api": urls}}}}))
-            configs += ["--config", str(path)]
+            configs += ["--account", str(path)]
         env = {k: v for k, v in cli_env.items() if k not in ("BINGX_BASE_URL", "BINGX_API_KEY", "BINGX_API_SECRET")}
 
         done = run_cli(["--yes", "--json", *configs], env)

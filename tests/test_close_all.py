@@ -134,7 +134,7 @@ def test_subclass_close_all_positions_returns_the_full_result(sim, exchange):
     sim.seed_position("ETH-USDT", "SHORT", 0.1)
 
     everything = exchange.close_all_positions()
-    assert isinstance(everything, CloseAllResult) and len(everything.success) == 2
+    assert isinstance(everything.result, CloseAllResult) and len(everything.success) == 2
 
     sim.seed_position("BTC-USDT", "LONG", 0.01)
     one = exchange.close_position("BTC/USDT:USDT")
@@ -167,7 +167,7 @@ def test_async_twin_gives_the_same_result(sim):
 
     result, again = asyncio.run(scenario())
     assert len(result.success) == 2 and all(i.isdigit() for i in result.success)
-    assert again.success == []
+    assert again.success == [] and again == []
     assert sim.positions() == []
 
 

@@ -145,3 +145,13 @@ def test_download_data_then_backtesting_without_keys(tmp_path, sim):
                               capture_output=True, text=True, timeout=120, cwd=tmp_path, start_new_session=True)
     assert backtest.returncode == 0, (backtest.stdout + backtest.stderr)[-3000:]
     assert "BACKTESTING REPORT" in backtest.stdout + backtest.stderr
+
+
+def test_the_bot_log_says_once_that_the_plugin_is_active(bot):
+    """One INFO line, logged after freqtrade set up its logging (before that no handler would show it)."""
+    lines = [line for line in bot.output().splitlines() if "bingx-closeall-plugin" in line and " active " in line]
+
+    assert len(lines) == 1, bot.output()[-3000:]
+    assert " - INFO - " in lines[0] and "freqtrade 2026.9" in lines[0] and "ccxt 4.5" in lines[0]
+    unwrapped = bot.output().replace("\n", "")  # freqtrade's console handler wraps long lines
+    assert "patches applied: freqtrade.exchange.Bingx, RPC._rpc_force_exit, FreqtradeBot.startup" in unwrapped

@@ -42,7 +42,7 @@ from ..errors import (
 from ..exchange import BingX
 from ..redaction import mask_exception, mask_root_handlers
 from . import tiers as tier_source
-from .install import _versions, add_log_filter
+from .install import _versions, add_log_filter, announce_active
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +233,7 @@ class Bingx(FreqtradeBingx):
         exchange_config = config.get("exchange", {}) if isinstance(config, dict) else {}
         mask_root_handlers(str(exchange_config.get("key") or ""), str(exchange_config.get("secret") or ""),
                            add_filter=_record_masker)
+        announce_active()  # freqtrade's logging is set up by now: the operator sees that the plugin runs
         # the sync client's construction config, for flatten_api(); and that client, built on first use
         self._sync_ccxt_config: dict[str, Any] | None = None
         self._flatten_api: FreqtradeBingXSync | None = None

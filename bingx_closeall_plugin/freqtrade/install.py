@@ -49,7 +49,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MISSING", "PATCHES", "TESTED_FREQTRADE", "IncompatibleFreqtrade", "Patch", "add_log_filter", "attach", "install",
+__all__ = ["MISSING", "PATCHES", "SIGNATURES", "TESTED_FREQTRADE", "UNTESTED_OPT_IN", "IncompatibleFreqtrade", "Patch", "add_log_filter", "attach", "install",
            "is_installed", "is_patched", "revert", "shadow", "uninstall"]
 
 # The freqtrade release line the plugin is tested against (pyproject's [freqtrade] extra pins the same).
@@ -107,6 +107,12 @@ _lock = threading.RLock()
 _installed = False
 
 
+def _freqtrade_version() -> str:
+    import freqtrade
+
+    return str(freqtrade.__version__)
+
+
 def _versions() -> str:
     import ccxt
     import freqtrade
@@ -114,19 +120,114 @@ def _versions() -> str:
     return f"freqtrade {freqtrade.__version__}, ccxt {ccxt.__version__}"
 
 
-def check_freqtrade_version(version: str | None = None) -> None:
-    """Raise IncompatibleFreqtrade unless freqtrade is a 2026.9.x release (or a 2026.9 dev build)."""
+# The operator's opt-in to a freqtrade newer than the tested line (see check_freqtrade_version).
+UNTESTED_OPT_IN = "BINGX_FREQTRADE_UNTESTED"
+
+# Every freqtrade and ccxt method the plugin overrides, wraps or calls, with its parameters in the tested
+# releases (freqtrade 2026.9, ccxt 4.5): (module, Class.method, parameter names). A release that renames,
+# adds or drops a parameter of any of them is refused at install, before anything is patched.
+SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    # freqtrade.exchange.Bingx, subclassed by the plugin's futures class (freqtrade's methods it overrides)
+    ("freqtrade.exchange.bingx", "Bingx.__init__", ("self", "config", "exchange_config", "validate", "load_leverage_tiers")),
+    ("freqtrade.exchange.bingx", "Bingx._init_ccxt", ("self", "exchange_config", "sync", "ccxt_kwargs")),
+    ("freqtrade.exchange.bingx", "Bingx.additional_exchange_init", ("self",)),
+    ("freqtrade.exchange.bingx", "Bingx._lev_prep", ("self", "pair", "leverage", "side", "accept_fail")),
+    ("freqtrade.exchange.bingx", "Bingx._set_leverage", ("self", "leverage", "pair", "accept_fail")),
+    ("freqtrade.exchange.bingx", "Bingx.set_margin_mode", ("self", "pair", "margin_mode", "accept_fail", "params")),
+    ("freqtrade.exchange.bingx", "Bingx.get_max_leverage", ("self", "pair", "stake_amount")),
+    ("freqtrade.exchange.bingx", "Bingx.cancel_order", ("self", "order_id", "pair", "params")),
+    ("freqtrade.exchange.bingx", "Bingx.fetch_positions", ("self", "pair", "params")),
+    ("freqtrade.exchange.bingx", "Bingx._get_funding_fees_from_exchange", ("self", "pair", "since")),
+    ("freqtrade.exchange.bingx", "Bingx.load_leverage_tiers", ("self",)),
+    ("freqtrade.exchange.bingx", "Bingx.parse_leverage_tier", ("self", "tier")),
+    ("freqtrade.exchange.bingx", "Bingx.dry_run_liquidation_price",
+     ("self", "pair", "open_rate", "is_short", "amount", "stake_amount", "leverage", "wallet_balance", "open_trades")),
+    # FreqtradeBot's methods the flatten and the recovery call
+    ("freqtrade.freqtradebot", "FreqtradeBot.handle_onexchange_order", ("self", "trade")),
+    ("freqtrade.freqtradebot", "FreqtradeBot.update_trade_state",
+     ("self", "trade", "order_id", "action_order", "stoploss_order", "send_msg")),
+    ("freqtrade.freqtradebot", "FreqtradeBot._notify_exit", ("self", "trade", "order_type", "fill", "sub_trade", "order")),
+    # ccxt's bingx, subclassed (sync and async): what the subclasses override
+    *((module, f"bingx.{name}", params) for module in ("ccxt", "ccxt.async_support") for name, params in (
+        ("fetch2", ("self", "path", "api", "method", "params", "config")),
+        ("fetch", ("self", "url", "method", "headers", "body")),
+        ("handle_errors", ("self", "httpCode", "reason", "url", "method", "headers", "body", "response",
+                           "requestHeaders", "requestBody")),
+        ("nonce", ("self",)),
+        ("close_all_positions", ("self", "params")),
+        ("close_position", ("self", "symbol", "side", "params")),
+    )),
+)
+# Instance attributes the plugin uses, set in a constructor (no signature to compare): (module, Class, attribute).
+INSTANCE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
+    ("freqtrade.freqtradebot", "FreqtradeBot", "_exit_lock"),  # the flatten holds it so no exit runs beside it
+)
+
+
+def signature_problems() -> list[str]:
+    """Every checked method whose parameters differ from the tested releases' (empty: all match)."""
+    import importlib
+    import inspect
+
+    problems = []
+    for module_name, qualname, expected in SIGNATURES:
+        try:
+            target: Any = importlib.import_module(module_name)
+            for part in qualname.split("."):
+                target = getattr(target, part)
+            found = tuple(inspect.signature(target).parameters)
+        except (ImportError, AttributeError, TypeError, ValueError) as e:
+            problems.append(f"{module_name}.{qualname}: missing ({type(e).__name__})")
+            continue
+        if found != expected:
+            problems.append(f"{module_name}.{qualname}: expected parameters {expected}, found {found}")
+    for module_name, class_name, attribute in INSTANCE_ATTRIBUTES:
+        try:
+            source = inspect.getsource(getattr(importlib.import_module(module_name), class_name).__init__)
+        except (ImportError, AttributeError, OSError, TypeError) as e:
+            problems.append(f"{module_name}.{class_name}.{attribute}: cannot check ({type(e).__name__})")
+            continue
+        if f"self.{attribute} =" not in source:
+            problems.append(f"{module_name}.{class_name}.__init__ no longer sets self.{attribute}")
+    return problems
+
+
+def untested_opt_in(environ: Any = None) -> bool:
+    value = (os.environ if environ is None else environ).get(UNTESTED_OPT_IN, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_freqtrade_version(version: str | None = None, allow_untested: bool | None = None) -> bool:
+    """The version policy. Returns True for the tested line (2026.9.x), False for a newer release the operator
+    opted into (``BINGX_FREQTRADE_UNTESTED=1``); raises IncompatibleFreqtrade for anything else.
+
+    An opted-in newer release still has to pass :func:`signature_problems` (install() checks it for every
+    release), so the opt-in never runs the plugin on a freqtrade whose seams moved.
+    """
     if version is None:
         import freqtrade
 
         version = freqtrade.__version__
+    if allow_untested is None:
+        allow_untested = untested_opt_in()
+    tested = f"{TESTED_FREQTRADE[0]}.{TESTED_FREQTRADE[1]}.x"
     match = re.match(r"^(\d+)\.(\d+)", version)
-    if not match or (int(match.group(1)), int(match.group(2))) != TESTED_FREQTRADE:
+    line = (int(match.group(1)), int(match.group(2))) if match else None
+    if line == TESTED_FREQTRADE:
+        return True
+    if line is not None and line > TESTED_FREQTRADE and allow_untested:
+        return False
+    if line is not None and line > TESTED_FREQTRADE:
         raise IncompatibleFreqtrade(
-            f"bingx-closeall-plugin's freqtrade layer is tested with freqtrade "
-            f"{TESTED_FREQTRADE[0]}.{TESTED_FREQTRADE[1]}.x; found freqtrade {version}. "
-            f"Install `bingx-closeall-plugin[freqtrade]` to get a matching freqtrade."
+            f"bingx-closeall-plugin's freqtrade layer is tested with freqtrade {tested}; found freqtrade {version}, "
+            f"a newer release. Either install a tested freqtrade (pip install 'freqtrade=={tested[:-2]}.*', or the "
+            f"plugin's [freqtrade] extra), or set {UNTESTED_OPT_IN}=1 to run it if every method the plugin hooks "
+            "still has its tested signature (checked at start-up; it refuses otherwise)."
         )
+    raise IncompatibleFreqtrade(
+        f"bingx-closeall-plugin's freqtrade layer is tested with freqtrade {tested}; found freqtrade {version}. "
+        f"Install `bingx-closeall-plugin[freqtrade]` to get a matching freqtrade."
+    )
 
 
 def _apply(target: Any, attribute: str, replacement: Any, why: str) -> Patch:
@@ -233,7 +334,16 @@ def install() -> list[Patch]:
         if os.environ.get("BINGX_FREQTRADE_PLUGIN", "1").strip().lower() in ("0", "false", "no", "off"):
             logger.warning("BINGX_FREQTRADE_PLUGIN is off: freqtrade's own (spot-only) Bingx class stays in use")
             return []
-        check_freqtrade_version()
+        tested = check_freqtrade_version()
+        problems = signature_problems()
+        if problems:
+            raise IncompatibleFreqtrade(
+                f"bingx-closeall-plugin cannot install into freqtrade ({_versions()}): "
+                + "; ".join(problems) + ". Install a tested freqtrade (the plugin's [freqtrade] extra).")
+        if not tested:
+            logger.warning("freqtrade %s is newer than the tested %d.%d.x; running because %s is set and every "
+                           "hooked method has its tested signature", _freqtrade_version(), *TESTED_FREQTRADE,
+                           UNTESTED_OPT_IN)
         _check_resolver_shape()
         import freqtrade.exchange as ft_exchange
 
@@ -252,8 +362,35 @@ def install() -> list[Patch]:
             uninstall()  # all or nothing: never a half-installed plugin
             raise
         _installed = True
-        logger.info("bingx-closeall-plugin installed into freqtrade (%s)", _versions())
+        # Before freqtrade configures logging nobody sees this; announce_active() says it again once it has.
+        logger.debug("bingx-closeall-plugin installed into freqtrade (%s)", _versions())
         return list(PATCHES)
+
+
+_announced = False
+
+
+def plugin_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bingx-closeall-plugin")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def announce_active() -> None:
+    """One INFO line, once per process, that the plugin is active: its version, freqtrade's and ccxt's, and
+    the patches applied. Called by the plugin's exchange class, which freqtrade builds after it has set up
+    its logging (install() runs before that, when no handler would show it)."""
+    global _announced
+    with _lock:
+        if _announced or not _installed:
+            return
+        _announced = True
+        names = [p.name for p in PATCHES if p.undo is None and not isinstance(p.target, logging.Filterer)]
+        logger.info("bingx-closeall-plugin %s active (%s); %d patches applied: %s", plugin_version(), _versions(),
+                    len(names), ", ".join(dict.fromkeys(names)))
 
 
 def _check_signature(function: Any, expected: tuple[str, ...], where: str) -> None:

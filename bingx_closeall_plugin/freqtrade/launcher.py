@@ -3,7 +3,8 @@
 Arguments are freqtrade's, unchanged (``trade``, ``backtesting``, ``download-data``, ``list-markets`` ...).
 One difference in exit codes: freqtrade 2026.9 logs a configuration error and exits 0 (``main()`` leaves
 ``return_code`` unset on ``ConfigurationError``); the launcher exits 2 then, as freqtrade does for every
-other ``OperationalException``, so a supervisor sees that the bot did not start.
+other ``OperationalException``, so a supervisor sees that the bot did not start. Without freqtrade installed
+(the ``[freqtrade]`` extra), one line says how to install it and the exit code is 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from ..redaction import mask
 __all__ = ["CONFIG_ERROR_EXIT", "main"]
 
 CONFIG_ERROR_EXIT = 2  # freqtrade's own code for a FreqtradeException at start-up
+NO_FREQTRADE = ("freqtrade-bingx: freqtrade is not installed; install the plugin with its freqtrade extra: "
+                "pip install 'bingx-closeall-plugin[freqtrade]' (from a clone: pip install '.[freqtrade]')")  # one line
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,13 @@ def _exit_code(code: object) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Install the plugin, run freqtrade's main with ``argv`` (default: the command line), return its code."""
+    try:
+        import freqtrade  # noqa: F401 - only: is the extra installed?
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith("freqtrade"):
+            raise  # something freqtrade itself needs is missing: freqtrade's own error says what
+        print(NO_FREQTRADE, file=sys.stderr)
+        raise SystemExit(CONFIG_ERROR_EXIT) from None
     from .install import IncompatibleFreqtrade, add_log_filter, install, revert
 
     try:
