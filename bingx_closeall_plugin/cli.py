@@ -405,6 +405,11 @@ def setup_logging(verbose: bool, secrets: tuple[str, ...]) -> SecretMasker:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["guard"]:  # `bingx-closeall guard ...`: the watchdog, its own options (guard.py)
+        from .guard import main as guard_main
+
+        return guard_main(argv[1:])
     args = build_parser().parse_args(argv)
     masker = setup_logging(args.verbose, ())
     try:
