@@ -129,8 +129,9 @@ class Guard:
         s = self.state
         if s["tripped"]:
             self._say_tripped()
-            if s["flattened"] is False and not s["dry_run"]:
-                logger.warning("the last flatten did not leave the account flat: trying again")
+            if s["flattened"] is not True and not s["dry_run"]:
+                # A flatten that failed, or one a killed guard never finished: until the account is flat.
+                logger.warning("the account was not seen flat after the trip: flattening again")
                 self._act()
         elif reasons:
             self._trip(reasons, now)
@@ -148,10 +149,14 @@ class Guard:
             silence = max(0.0, now - since)
             record["silence_s"] = round(silence, 1)
             record["error"] = health.error
-            parts.append(f"bot {bot.name}: last loop {silence:.0f} s ago" + (f", {health.error}" if health.error else ""))
+            seen = (f"last loop {silence:.0f} s ago" if record.get("alive_at")
+                    else f"no loop seen in the {silence:.0f} s since the guard started")
+            parts.append(f"bot {bot.name}: {seen}" + (f", {health.error}" if health.error else ""))
+            alerted, record["auth_failed"] = record.get("auth_failed"), health.auth_failed
             if health.auth_failed:
                 logger.error("bot %s refused the guard's login: its heartbeat is not judged until it accepts it", bot.name)
-                self.notifier.send("alert", f"bot {bot.name} refused the guard's login; its heartbeat is not watched")
+                if not alerted:  # once per refusal streak, not every check
+                    self.notifier.send("alert", f"bot {bot.name} refused the guard's login; its heartbeat is not watched")
             elif silence > self.args.max_silence:
                 reasons.append(f"bot {bot.name} silent for {silence:.0f} s (> --max-silence {self.args.max_silence:g} s; "
                                f"last loop {_when(record.get('alive_at'))}; {health.error or 'API up, loop stalled'})")
@@ -226,10 +231,15 @@ class Guard:
             return
         detail = self._ask_bots()
         said_done = [name for name, answer in detail.items() if answer.startswith("done")]
-        positions = self._open_positions()  # one read: flat is what BingX says, whoever closed
-        if positions == [] or (positions is None and said_done):
-            via = "bot " + ", ".join(said_done) if said_done else "nothing open"
+        # One positions read when a bot answered (flat is what BingX says, whoever closed); when none did, the
+        # direct flatten goes at once: on a flat account it is one empty close.
+        answered = any(not answer.startswith("no answer") for answer in detail.values())
+        positions = self._open_positions() if answered else None
+        if said_done and positions in ([], None):
+            via = "bot " + ", ".join(said_done)
             flat, text = True, "flat" if positions == [] else "flat by the bot's answer (positions could not be re-read)"
+        elif positions == []:
+            via, flat, text = "nothing open", True, "flat"
         else:
             via = "direct"
             flat, text = self._flatten_directly()
@@ -380,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_AUTH
         except Exception:  # noqa: BLE001 - unreachable now is judged by the checks, not fatal at start-up
             pass
+        for bot in bots:  # a bot that is up and refuses the login is a configuration error; a bot down is not
+            if guard.health(bot).auth_failed:
+                print(f"bingx-closeall guard: bot {bot.name} refused the guard's login at {bot.api_url}: check the "
+                      "user and password (api_server.username/password)", file=sys.stderr)
+                return EXIT_USAGE
         return run(guard)
     finally:
         guard.close()

@@ -172,3 +172,14 @@ def test_an_equity_floor_flattens_through_the_bot_then_directly_when_its_api_is_
     bot.start()
     bot.wait_for(lambda: not bot.api("GET", "/status"), timeout=60, what="the trade closed at start-up")
     assert_reconciled(bot, sim, [t["trade_id"] for t in trades])
+
+
+def test_a_wrong_bot_login_is_refused_at_start(sim, live_bot, tmp_path):
+    from guard_process import run_guard
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BINGX_")}, "BINGX_GUARD_BOT_PASSWORD": "not-it-9f8e7d"}
+    result = run_guard(["--once", "--bot", live_bot.api_url, "--bot-user", live_bot.auth[0], "--max-silence", "60",
+                        "--config", str(live_bot.config_path), "--state", str(tmp_path / "s.json")], env, tmp_path)
+    assert result.returncode == 2 and "refused the guard's login" in result.stderr
+    assert "not-it-9f8e7d" not in result.stderr and "Traceback" not in result.stderr
+    assert [r for r in sim.requests if r.method != "GET"] == []
