@@ -59,7 +59,7 @@ class Guard:
     def __init__(self, workdir: Path, args: list[str]) -> None:
         self.state = workdir / f"state-{time.monotonic_ns()}.json"
         env = {k: v for k, v in os.environ.items() if not k.startswith("BINGX_")}
-        self.log = open(workdir / "guard.log", "ab")
+        self.log = open(workdir / "guard.log", "ab")  # noqa: SIM115 - the child's output, closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state",
                                       str(self.state), *args], env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -80,14 +80,13 @@ class Guard:
         self.state = state_file.load()
         self.started_at = time.time()
         self.pool = ThreadPoolExecutor(max_workers=len(bots) + 1, thread_name_prefix="guard")
-        self.session = requests.Session()
         self.alerted_unreachable = False
 
     # ------------------------------------------------------------------ reads
     def health(self, bot: Bot) -> Health:
         try:
-            response = self.session.get(f"{bot.api_url}/health", auth=(bot.user, bot.password),
-                                        timeout=self.args.http_timeout)
+            response = requests.get(f"{bot.api_url}/health", auth=(bot.user, bot.password),
+                                    timeout=self.args.http_timeout)
         except requests.RequestException as e:
             return Health(error=f"not answering ({type(e).__name__})")
         if response.status_code in (401, 403):
@@ -256,8 +255,8 @@ class Guard:
         """Every bot asked ``POST /closeall`` at once; each one's answer, or why there was none, by the deadline."""
         def ask(bot: Bot) -> str:
             try:
-                response = self.session.post(f"{bot.api_url}/closeall", json={}, auth=(bot.user, bot.password),
-                                             timeout=(min(3.0, self.args.bot_deadline), self.args.bot_deadline))
+                response = requests.post(f"{bot.api_url}/closeall", json={}, auth=(bot.user, bot.password),
+                                     timeout=(min(3.0, self.args.bot_deadline), self.args.bot_deadline))
             except requests.RequestException as e:
                 return f"no answer ({type(e).__name__})"
             try:
@@ -388,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
             print(f"bingx-closeall guard: BingX refused the keys: {describe_error(e, guard.secrets)}", file=sys.stderr)
             return EXIT_AUTH
-        except Exception:  # noqa: BLE001 - unreachable now is judged by the checks, not fatal at start-up
-            pass
+        except Exception as e:  # noqa: BLE001 - unreachable now is judged by the checks, not fatal at start-up
+            logger.debug("start-up equity read failed: %s", mask(f"{type(e).__name__}: {e}", guard.secrets))
         for bot in bots:  # a bot that is up and refuses the login is a configuration error; a bot down is not
             if guard.health(bot).auth_failed:
                 print(f"bingx-closeall guard: bot {bot.name} refused the guard's login at {bot.api_url}: check the "

@@ -20,7 +20,7 @@ from .cli import MAX_WAIT_LIMIT_S, Account, ConfigError, accounts_from
 from .flatten import DEFAULT_RATE_LIMIT_WAIT
 from .guard_notify import DEFAULT_TELEGRAM_API
 
-__all__ = ["Bot", "Limit", "build_parser", "bots_from", "check_options", "guard_account", "parse_limit"]
+__all__ = ["Bot", "Limit", "bot_from_config", "bots_from", "build_parser", "check_options", "guard_account", "parse_limit"]
 
 BOT_PASSWORD_ENV = "BINGX_GUARD_BOT_PASSWORD"
 TELEGRAM_TOKEN_ENV = "BINGX_GUARD_TELEGRAM_TOKEN"

@@ -68,7 +68,7 @@ class StateFile:
 
     def acquire(self) -> None:
         """Hold ``<state>.lock`` until the process ends; StateError if another guard holds it."""
-        handle = open(self.lock_path, "a+", encoding="utf-8")
+        handle = open(self.lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held (and locked) until the process ends
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
