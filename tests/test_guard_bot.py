@@ -8,6 +8,7 @@ that kills it starts it again on the same database, as an operator or systemd wo
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +197,28 @@ def test_a_wrong_bot_login_is_refused_at_start(sim, live_bot, tmp_path):
     assert result.returncode == 2 and "refused the guard's login" in result.stderr
     assert "not-it-9f8e7d" not in result.stderr and "Traceback" not in result.stderr
     assert [r for r in sim.requests if r.method != "GET"] == []
+
+
+def test_a_hung_bot_is_given_bot_deadline_then_flattened_directly(sim, live_bot, guards):
+    """SIGSTOP: the bot's port still takes connections but nothing answers, neither /health nor /closeall."""
+    bot = live_bot
+    trades = bot.force_enter([("BTC/USDT:USDT", "long")], sim)
+    stops_booked(bot, 1)
+    guard = guards(["--bot-config", str(bot.config_path), "--max-silence", "4", "--http-timeout", "1",
+                    "--bot-deadline", "3"])
+    guard.wait_checks(2)
+
+    os.killpg(bot.proc.pid, signal.SIGSTOP)
+    try:
+        guard.wait_for(lambda: guard.state().get("flattened") is True, timeout=60, what="the direct flatten")
+    finally:
+        os.killpg(bot.proc.pid, signal.SIGCONT)
+    state = guard.state()
+    assert "silent for" in state["reason"] and "ReadTimeout" in state["reason"]
+    assert state["flatten"]["via"] == "direct"
+    # its read timeout is --bot-deadline: the bot had its deadline before the direct flatten
+    assert state["flatten"]["bots"][str(bot.config_path)] == "no answer (ReadTimeout)"
+    assert sim.positions() == []
+    # Woken up, the bot books the trade from BingX's close (its /closeall, answered late, finds nothing open).
+    bot.wait_for(lambda: not bot.api("GET", "/status"), timeout=60, what="the trade booked after the wake-up")
+    assert_reconciled(bot, sim, [t["trade_id"] for t in trades])
