@@ -63,11 +63,11 @@ def long_btc(sim, qty: float = 0.1) -> None:
     sim.seed_order("BTC-USDT", side="SELL", type="STOP_MARKET", quantity=qty, stop_price=50000.0, reduce_only=True)
 
 
-def test_a_floor_crossed_by_a_price_move_flattens_directly_when_no_bot_answers(sim, guards, webhook):
+def test_a_floor_crossed_by_a_price_move_flattens_directly_when_no_bot_answers(sim, guards, webhook, cli_env):
     long_btc(sim)
     dead_bot = f"http://127.0.0.1:{free_port()}"
     guard = guards(["--floor", "9800", "--bot", dead_bot, "--bot-user", "u", "--max-silence", "600",
-                    "--webhook", webhook.url], env={**guards_env(sim), "BINGX_GUARD_BOT_PASSWORD": "pw-1234567"})
+                    "--webhook", webhook.url], env={**cli_env, "BINGX_GUARD_BOT_PASSWORD": "pw-1234567"})
     guard.wait_checks(2)
     assert sim.positions() and not sim.requests_to(CLOSE), "armed: equity 10000 is above the floor"
 
@@ -88,14 +88,6 @@ def test_a_floor_crossed_by_a_price_move_flattens_directly_when_no_bot_answers(s
     sim.seed_position("ETH-USDT", "LONG", 1.0)
     guard.wait_log("STILL TRIPPED", count=4)
     assert len(sim.requests_to(CLOSE)) == 1 and len(sim.positions()) == 1
-
-
-def guards_env(sim) -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BINGX_")}
-    env.update(BINGX_API_KEY=API_KEY, BINGX_API_SECRET=API_SECRET, BINGX_BASE_URL=sim.base_url)
-    return env
 
 
 def test_drawdown_from_the_high_water_mark_trips_and_a_smaller_dip_does_not(sim, guards):
@@ -123,7 +115,7 @@ def test_max_loss_counts_from_the_start_value_given(sim, guards):
     assert "loss 250.00 from the start value exceeds --max-loss 200 (floor 9750.00)" in guard.state()["reason"]
 
 
-def test_a_guard_restarted_after_tripping_is_still_tripped_until_re_armed(sim, guards, workdir):
+def test_a_guard_restarted_after_tripping_is_still_tripped_until_re_armed(sim, guards, workdir, cli_env):
     long_btc(sim)
     first = guards(["--floor", "9800"])
     sim.set_price("BTC-USDT", 60000.0)
@@ -140,7 +132,7 @@ def test_a_guard_restarted_after_tripping_is_still_tripped_until_re_armed(sim, g
     assert second.state()["tripped"]
 
     sim.set_price("BTC-USDT", 65000.0)  # back above the floor; the operator re-arms the running guard
-    rearm = run_guard(["--rearm", "--state", str(workdir / "state.json")], guards_env(sim), workdir)
+    rearm = run_guard(["--rearm", "--state", str(workdir / "state.json")], cli_env, workdir)
     assert rearm.returncode == 0 and "the running guard took the re-arm request" in rearm.stderr
     second.wait_log("re-armed by the operator")
     second.wait_checks(2)
@@ -184,10 +176,10 @@ def test_equity_reads_that_fail_do_not_trip_and_alert_after_n(sim, guards, webho
     assert not guard.state()["tripped"] and sim.requests_to(CLOSE) == [] and trading(sim) == []
 
 
-def test_dry_run_trips_and_reports_but_sends_nothing_that_trades(sim, guards):
+def test_dry_run_trips_and_reports_but_sends_nothing_that_trades(sim, guards, cli_env):
     long_btc(sim)
     dead_bot = f"http://127.0.0.1:{free_port()}"
-    env = {**guards_env(sim), "BINGX_GUARD_BOT_PASSWORD": "pw-1234567"}
+    env = {**cli_env, "BINGX_GUARD_BOT_PASSWORD": "pw-1234567"}
     guard = guards(["--dry-run", "--floor", "9800", "--bot", dead_bot, "--bot-user", "u", "--max-silence", "1"], env=env)
     guard.wait_for(lambda: guard.state().get("tripped"), what="the dry-run trip")
     guard.wait_log("STILL TRIPPED", count=2)
@@ -216,43 +208,43 @@ def test_dry_run_trips_and_reports_but_sends_nothing_that_trades(sim, guards):
     (["--floor", "9000", "--bot-config", "missing.json"], {}, "cannot read config 'missing.json'"),
     (["--floor", "9000"], {"BINGX_API_KEY": ""}, "no credentials"),
 ])
-def test_bad_configuration_is_refused_before_watching(sim, workdir, args, env_change, words):
-    env = {**guards_env(sim), **env_change}
+def test_bad_configuration_is_refused_before_watching(sim, workdir, args, env_change, words, cli_env):
+    env = {**cli_env, **env_change}
     result = run_guard(["--once", *args], env, workdir)
     assert result.returncode == 2, result.stderr
     assert words in result.stderr and "Traceback" not in result.stderr
     assert sim.requests == []
 
 
-def test_a_bot_config_without_the_api_server_is_refused(sim, workdir):
+def test_a_bot_config_without_the_api_server_is_refused(sim, workdir, cli_env):
     config = workdir / "bot.json"
     config.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": API_SECRET},
                                   "api_server": {"enabled": False}}))
-    result = run_guard(["--once", "--bot-config", str(config)], guards_env(sim), workdir)
+    result = run_guard(["--once", "--bot-config", str(config)], cli_env, workdir)
     assert result.returncode == 2 and "api_server is not enabled" in result.stderr
 
 
-def test_a_broken_state_file_and_a_second_guard_are_refused(sim, guards, workdir):
+def test_a_broken_state_file_and_a_second_guard_are_refused(sim, guards, workdir, cli_env):
     broken = workdir / "broken.json"
     broken.write_text("{not json")
-    result = run_guard(["--once", "--floor", "9000", "--state", str(broken)], guards_env(sim), workdir)
+    result = run_guard(["--once", "--floor", "9000", "--state", str(broken)], cli_env, workdir)
     assert result.returncode == 2 and "is not valid JSON" in result.stderr and "delete it to start over" in result.stderr
 
     running = guards(["--floor", "9000"])
     running.wait_checks(1)
-    second = run_guard(["--once", "--floor", "9000", "--state", str(workdir / "state.json")], guards_env(sim), workdir)
+    second = run_guard(["--once", "--floor", "9000", "--state", str(workdir / "state.json")], cli_env, workdir)
     assert second.returncode == 2 and "another guard is running on" in second.stderr
 
 
-def test_keys_bingx_refuses_end_the_guard_at_start_with_exit_3(sim, workdir):
-    env = {**guards_env(sim), "BINGX_API_SECRET": "wrong-secret-0123456789"}
+def test_keys_bingx_refuses_end_the_guard_at_start_with_exit_3(sim, workdir, cli_env):
+    env = {**cli_env, "BINGX_API_SECRET": "wrong-secret-0123456789"}
     result = run_guard(["--floor", "9000", "--state", str(workdir / "s.json")], env, workdir)
     assert result.returncode == 3 and "BingX refused the keys" in result.stderr
     assert "wrong-secret-0123456789" not in result.stderr
 
 
-def test_once_and_status_report_armed_or_tripped(sim, workdir):
-    env, state = guards_env(sim), str(workdir / "s.json")
+def test_once_and_status_report_armed_or_tripped(sim, workdir, cli_env):
+    env, state = cli_env, str(workdir / "s.json")
     assert run_guard(["--once", "--floor", "9000", "--state", state], env, workdir).returncode == 0
     status = run_guard(["--status", "--state", state], env, workdir)
     assert status.returncode == 0 and json.loads(status.stdout)["last"]["equity"] == pytest.approx(10000.0)
@@ -264,9 +256,9 @@ def test_once_and_status_report_armed_or_tripped(sim, workdir):
     assert run_guard(["--status", "--state", state], env, workdir).returncode == 0
 
 
-def test_telegram_gets_the_trip_and_no_secret_is_in_any_output(sim, guards, telegram_double):
+def test_telegram_gets_the_trip_and_no_secret_is_in_any_output(sim, guards, telegram_double, cli_env):
     long_btc(sim)
-    env = {**guards_env(sim), "BINGX_GUARD_TELEGRAM_TOKEN": telegram_double.token}
+    env = {**cli_env, "BINGX_GUARD_TELEGRAM_TOKEN": telegram_double.token}
     guard = guards(["-v", "--floor", "9800", "--telegram-chat", str(telegram_double.chat_id),
                     "--telegram-api-url", telegram_double.url], env=env)
     sim.set_price("BTC-USDT", 60000.0)
