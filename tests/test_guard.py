@@ -272,3 +272,15 @@ def test_telegram_gets_the_trip_and_no_secret_is_in_any_output(sim, guards, tele
     for text in texts:
         assert leaks(text, hmacs, extra=[telegram_double.token]) == []
     assert "GET " in guard.output() or "openApi" in guard.output(), "-v shows the HTTP trace"
+
+
+def test_the_guard_never_imports_freqtrade(workdir, cli_env):
+    import subprocess
+    import sys
+
+    code = ("import sys, bingx_closeall_plugin.cli as c, bingx_closeall_plugin.guard as g; "
+            "c.main(['guard', '--once', '--floor', '9000', '--state', 'x.json']); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'freqtrade'))")
+    result = subprocess.run([sys.executable, "-c", code], env=cli_env, cwd=workdir, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
