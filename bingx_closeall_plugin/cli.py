@@ -52,7 +52,7 @@ else BINGX_API_KEY / BINGX_API_SECRET. Several accounts: --account FILE[,FILE] p
 
 # Other commands of bingx-closeall (``bingx-closeall NAME ...``): name -> module with ``main(argv) -> int``,
 # imported only when asked for, so the close path never pays for them.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {"guard": "bingx_closeall_plugin.guard"}
 
 EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5
 # Where two accounts end differently, the code reported is the first of these that any of them had.

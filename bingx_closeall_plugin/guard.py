@@ -1,0 +1,427 @@
+"""bingx-closeall guard: a watchdog outside the bot that flattens when a bot dies or the account bleeds.
+
+Every ``--interval`` seconds, one check: each bot's ``GET /api/v1/health`` (its ``last_process``; a port that
+does not answer counts as silence) and one signed balance read at BingX (equity = wallet balance +
+unrealised PnL of ``--asset``). Rules: a bot silent longer than ``--max-silence``; equity below ``--floor``,
+or ``--max-drawdown`` below its high-water mark, or ``--max-loss`` below the start value. When one trips:
+each bot is asked ``POST /api/v1/closeall`` (its books reconciled by the bot itself); if none has flattened
+within ``--bot-deadline`` (a port that refuses is not waited for), the account is flattened directly through
+the package's one close path. Then the guard stays tripped, and says so every check, until an operator runs
+``bingx-closeall guard --rearm``. A flatten that failed is tried again at each check until the account is flat.
+
+The guard's own faults never flatten: a failed equity read is not a drawdown (it alerts after
+``--alert-after`` failures in a row; ``--unreachable-alert`` alerts when BingX has not answered for that long),
+a bot that refuses the guard's login is alerted about and not judged. It never imports freqtrade.
+
+Exit codes: 0 stopped by SIGTERM/SIGINT (or ``--once``/``--status`` armed); 1 ``--once``/``--status`` tripped;
+2 bad configuration, found before watching; 3 BingX refused the keys at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+import ccxt
+import requests
+
+from .cli import EXIT_AUTH, EXIT_USAGE, ConfigError, describe_error, make_exchange
+from .flatten import flatten, read_account
+from .guard_config import Bot, bots_from, build_parser, check_options, guard_account
+from .guard_notify import Notifier
+from .guard_state import StateError, StateFile, rearm
+from .redaction import SecretMasker, mask
+
+logger = logging.getLogger("bingx_closeall_plugin.guard")
+
+__all__ = ["BALANCE_METHOD", "Equity", "Guard", "main"]
+
+BALANCE_METHOD = "swapV3PrivateGetUserBalance"  # GET /openApi/swap/v3/user/balance: one row per asset
+REARM_WAIT_S = 60.0  # --rearm waits this long for a running guard to take its request
+
+
+@dataclass(frozen=True)
+class Equity:
+    balance: float
+    unrealized: float
+
+    @property
+    def equity(self) -> float:
+        return self.balance + self.unrealized
+
+
+@dataclass(frozen=True)
+class Health:
+    last_process_ts: float | None = None  # the bot's newest loop, epoch seconds
+    error: str | None = None  # not answering: why
+    auth_failed: bool = False  # answered, but refused the guard's login: the guard's fault, not the bot's
+
+
+def _when(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "never"
+
+
+class Guard:
+    def __init__(self, args: argparse.Namespace, bots: list[Bot], exchange: Any, state_file: StateFile,
+                 notifier: Notifier, secrets: tuple[str, ...]) -> None:
+        self.args, self.bots, self.exchange = args, bots, exchange
+        self.state_file, self.notifier, self.secrets = state_file, notifier, secrets
+        self.state = state_file.load()
+        self.started_at = time.time()
+        self.pool = ThreadPoolExecutor(max_workers=len(bots) + 1, thread_name_prefix="guard")
+        self.alerted_unreachable = False
+
+    # ------------------------------------------------------------------ reads
+    def health(self, bot: Bot) -> Health:
+        try:
+            response = requests.get(f"{bot.api_url}/health", auth=(bot.user, bot.password),
+                                    timeout=self.args.http_timeout)
+        except requests.RequestException as e:
+            return Health(error=f"not answering ({type(e).__name__})")
+        if response.status_code in (401, 403):
+            return Health(error=f"refused the guard's login (HTTP {response.status_code})", auth_failed=True)
+        if response.status_code != 200:
+            return Health(error=f"HTTP {response.status_code}")
+        try:
+            ts = response.json().get("last_process_ts")
+        except (ValueError, AttributeError):
+            return Health(error="answered something that is not freqtrade's health")
+        return Health(last_process_ts=float(ts) if isinstance(ts, (int, float)) else None)
+
+    def read_equity(self) -> Equity:
+        answer = getattr(self.exchange, BALANCE_METHOD)({})
+        rows = answer.get("data") if isinstance(answer, dict) else None
+        rows = rows if isinstance(rows, list) else [rows] if isinstance(rows, dict) else []
+        for row in rows:
+            if isinstance(row, dict) and row.get("asset") == self.args.asset:
+                balance, unrealized = float(row["balance"]), float(row["unrealizedProfit"])
+                if not (math.isfinite(balance) and math.isfinite(unrealized)):
+                    raise ValueError(f"BingX's {self.args.asset} balance is not a number")
+                return Equity(balance, unrealized)
+        raise ValueError(f"BingX's balance answer has no {self.args.asset} row")
+
+    # ------------------------------------------------------------------ one check
+    def check(self) -> None:
+        now = time.time()
+        self._take_rearm(now)
+        healths = {bot.name: self.pool.submit(self.health, bot) for bot in self.bots}
+        equity_read = self.pool.submit(self.read_equity)
+        reasons = self._heartbeats({name: f.result() for name, f in healths.items()}, now)
+        try:
+            equity: Equity | None = equity_read.result()
+        except Exception as e:  # noqa: BLE001 - a failed read is the guard's problem, never a drawdown
+            equity = None
+            self._equity_failed(e, now)
+        if equity is not None:
+            reasons += self._equity_rules(equity, now)
+        s = self.state
+        if s["tripped"]:
+            self._say_tripped()
+            if s["flattened"] is not True and not s["dry_run"]:
+                # A flatten that failed, or one a killed guard never finished: until the account is flat.
+                logger.warning("the account was not seen flat after the trip: flattening again")
+                self._act()
+        elif reasons:
+            self._trip(reasons, now)
+        self.state_file.save(self.state)
+
+    def _heartbeats(self, healths: dict[str, Health], now: float) -> list[str]:
+        reasons, parts = [], []
+        for bot in self.bots:
+            health = healths[bot.name]
+            record = self.state["bots"].setdefault(bot.name, {"alive_at": None, "last_process_ts": None})
+            if health.last_process_ts is not None:
+                record["last_process_ts"] = health.last_process_ts
+                record["alive_at"] = max(record.get("alive_at") or 0.0, min(health.last_process_ts, now))
+            since = record.get("alive_at") or self.started_at  # never seen: silence counts from the guard's start
+            silence = max(0.0, now - since)
+            record["silence_s"] = round(silence, 1)
+            record["error"] = health.error
+            seen = (f"last loop {silence:.0f} s ago" if record.get("alive_at")
+                    else f"no loop seen in the {silence:.0f} s since the guard started")
+            parts.append(f"bot {bot.name}: {seen}" + (f", {health.error}" if health.error else ""))
+            alerted, record["auth_failed"] = record.get("auth_failed"), health.auth_failed
+            if health.auth_failed:
+                logger.error("bot %s refused the guard's login: its heartbeat is not judged until it accepts it", bot.name)
+                if not alerted:  # once per refusal streak, not every check
+                    self.notifier.send("alert", f"bot {bot.name} refused the guard's login; its heartbeat is not watched")
+            elif silence > self.args.max_silence:
+                reasons.append(f"bot {bot.name} silent for {silence:.0f} s (> --max-silence {self.args.max_silence:g} s; "
+                               f"last loop {_when(record.get('alive_at'))}; {health.error or 'API up, loop stalled'})")
+        self._bot_line = "; ".join(parts)
+        return reasons
+
+    def _equity_rules(self, equity: Equity, now: float) -> list[str]:
+        s, a = self.state, self.args
+        if s["equity_failures"] >= a.alert_after or self.alerted_unreachable:
+            self.notifier.send("recovered", f"BingX answers again after {s['equity_failures']} failed read(s); "
+                                            f"equity {equity.equity:.2f} {a.asset}")
+        s["equity_failures"], s["last_equity_ok_at"] = 0, now
+        self.alerted_unreachable = False
+        if not s["tripped"]:
+            s["high_water_mark"] = max(s["high_water_mark"] or equity.equity, equity.equity)
+            if s["start_equity"] is None and a.start_equity is None:
+                s["start_equity"] = equity.equity
+        start = a.start_equity if a.start_equity is not None else s["start_equity"]
+        hwm = s["high_water_mark"]
+        figures = (f"equity {equity.equity:.2f} {a.asset} (balance {equity.balance:.2f} + unrealised "
+                   f"{equity.unrealized:.2f}; high-water mark {hwm:.2f}; start {start:.2f})")
+        s["last"] = {"at": now, "equity": equity.equity, "balance": equity.balance, "unrealized": equity.unrealized,
+                     "high_water_mark": hwm, "start_equity": start}
+        reasons = []
+        if a.floor is not None and equity.equity < a.floor:
+            reasons.append(f"{figures} is below --floor {a.floor:.2f}")
+        if a.drawdown is not None and hwm is not None and equity.equity < hwm - a.drawdown.of(hwm):
+            reasons.append(f"{figures}: drawdown {hwm - equity.equity:.2f} from the high-water mark exceeds "
+                           f"--max-drawdown {a.drawdown} (floor {hwm - a.drawdown.of(hwm):.2f})")
+        if a.loss is not None and start is not None and equity.equity < start - a.loss.of(start):
+            reasons.append(f"{figures}: loss {start - equity.equity:.2f} from the start value exceeds "
+                           f"--max-loss {a.loss} (floor {start - a.loss.of(start):.2f})")
+        logger.info("check: %s; %s", figures, self._bot_line or "no bot watched")
+        return reasons
+
+    def _equity_failed(self, error: BaseException, now: float) -> None:
+        s, a = self.state, self.args
+        s["equity_failures"] += 1
+        text = describe_error(error, self.secrets)
+        logger.warning("check: equity read failed (%d in a row): %s; not a drawdown, no rule judged on it; %s",
+                       s["equity_failures"], text, self._bot_line or "no bot watched")
+        if s["equity_failures"] == a.alert_after:
+            self.notifier.send("alert", f"{a.alert_after} equity reads in a row failed; last: {text}")
+        last_ok = s["last_equity_ok_at"] or self.started_at
+        if a.unreachable_alert is not None and now - last_ok > a.unreachable_alert and not self.alerted_unreachable:
+            self.alerted_unreachable = True
+            text = (f"BingX has not answered for {now - last_ok:.0f} s (> --unreachable-alert {a.unreachable_alert:g} s): "
+                    "the guard cannot close anything while this lasts")
+            logger.error(text)
+            self.notifier.send("alert", text)
+
+    # ------------------------------------------------------------------ tripping
+    def _trip(self, reasons: list[str], now: float) -> None:
+        s = self.state
+        s.update(tripped=True, tripped_at=now, reason="; ".join(reasons), dry_run=self.args.dry_run,
+                 flattened=None, flatten=None)
+        self.state_file.save(s)  # tripped before anything is sent: a crash from here on restarts tripped
+        text = f"TRIPPED: {s['reason']}"
+        logger.error(text)
+        self.notifier.send("tripped", text, {"reason": s["reason"], "last": s["last"]})
+        self._act()
+
+    def _act(self) -> None:
+        s, a = self.state, self.args
+        started = time.monotonic()
+        if a.dry_run:
+            text = (f"DRY RUN: would ask {', '.join(b.name for b in self.bots) or 'no bot'} to POST /api/v1/closeall, "
+                    f"then flatten the account directly if not flat within {a.bot_deadline:g} s; nothing sent")
+            logger.warning(text)
+            s["flatten"] = {"via": "dry-run", "at": time.time(), "detail": text}
+            self.notifier.send("dry_run", text)
+            return
+        detail = self._ask_bots()
+        said_done = [name for name, answer in detail.items() if answer.startswith("done")]
+        # One positions read when a bot answered (flat is what BingX says, whoever closed); when none did, the
+        # direct flatten goes at once: on a flat account it is one empty close.
+        answered = any(not answer.startswith("no answer") for answer in detail.values())
+        positions = self._open_positions() if answered else None
+        if said_done and positions in ([], None):
+            via = "bot " + ", ".join(said_done)
+            flat, text = True, "flat" if positions == [] else "flat by the bot's answer (positions could not be re-read)"
+        elif positions == []:
+            via, flat, text = "nothing open", True, "flat"
+        else:
+            via = "direct"
+            flat, text = self._flatten_directly()
+        elapsed = time.monotonic() - started
+        s["flattened"] = flat
+        s["flatten"] = {"via": via, "at": time.time(), "seconds": round(elapsed, 3), "bots": detail, "detail": text}
+        message = (f"flatten via {via} in {elapsed:.2f} s: {text}; bots: "
+                   + ("; ".join(f"{n}: {d}" for n, d in detail.items()) or "none"))
+        (logger.warning if flat else logger.error)(message)
+        self.notifier.send("flattened" if flat else "flatten_failed", message, {"flat": flat, "via": via})
+        self.state_file.save(s)
+
+    def _ask_bots(self) -> dict[str, str]:
+        """Every bot asked ``POST /closeall`` at once; each one's answer, or why there was none, by the deadline."""
+        def ask(bot: Bot) -> str:
+            try:
+                response = requests.post(f"{bot.api_url}/closeall", json={}, auth=(bot.user, bot.password),
+                                     timeout=(min(3.0, self.args.bot_deadline), self.args.bot_deadline))
+            except requests.RequestException as e:
+                return f"no answer ({type(e).__name__})"
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            status = body.get("status") if isinstance(body, dict) else None
+            result = body.get("result") or body.get("detail") if isinstance(body, dict) else None
+            return mask(f"{status or 'HTTP ' + str(response.status_code)}: {result or ''}".strip(), self.secrets)
+
+        asked = {bot.name: self.pool.submit(ask, bot) for bot in self.bots}
+        deadline = time.monotonic() + self.args.bot_deadline + 1.0
+        answers = {}
+        for name, future in asked.items():
+            try:
+                answers[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                answers[name] = f"no answer within --bot-deadline {self.args.bot_deadline:g} s"
+        return answers
+
+    def _open_positions(self) -> list[dict[str, Any]] | None:
+        try:
+            return read_account(self.exchange)[0]
+        except ccxt.BaseError as e:
+            logger.warning("could not read positions after asking the bots: %s", describe_error(e, self.secrets))
+            return None
+
+    def _flatten_directly(self) -> tuple[bool, str]:
+        try:
+            report = flatten(self.exchange, None, rate_limit_wait=self.args.max_wait)
+        except ccxt.BaseError as e:
+            return False, f"the close failed: {describe_error(e, self.secrets)}"
+        text = (f"{len(report.success)} close order(s) in {report.close_requests} request(s), "
+                f"{len(report.cancelled_orders or [])} order(s) cancelled, {len(report.remaining_positions)} still open")
+        if report.error is not None:
+            text += f"; {describe_error(report.error, self.secrets)}"
+        if report.orders_left:
+            text += f"; open orders may remain: {report.cancel_error}"
+        return report.flat and not report.orders_left, text
+
+    def _say_tripped(self) -> None:
+        s = self.state
+        outcome = {None: "no flatten yet", True: "account flattened", False: "FLATTEN FAILED"}[s["flattened"]]
+        if s["dry_run"]:
+            outcome = "dry run: nothing was sent"
+        logger.error("STILL TRIPPED since %s (%s); %s via %s. Not watching. Re-arm: bingx-closeall guard --rearm --state %s",
+                     _when(s["tripped_at"]), s["reason"], outcome, (s["flatten"] or {}).get("via", "-"),
+                     self.state_file.path)
+
+    def _take_rearm(self, now: float) -> None:
+        request = self.state_file.take_rearm_request()
+        if request is None:
+            return
+        if not self.state["tripped"]:
+            logger.info("re-arm request taken: the guard was not tripped")
+            return
+        self.state = rearm(self.state, now)
+        self.started_at = now
+        text = f"re-armed by the operator ({request.get('by', 'unknown')}); watching again"
+        logger.warning(text)
+        self.notifier.send("rearmed", text)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.notifier.close()
+
+
+def setup_logging(verbose: bool) -> SecretMasker:
+    masker = SecretMasker()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(masker)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("bingx_closeall_plugin").setLevel(logging.DEBUG if verbose else logging.INFO)
+    return masker
+
+
+def do_rearm(state_file: StateFile) -> int:
+    if state_file.held_elsewhere():
+        state_file.request_rearm("bingx-closeall guard --rearm")
+        deadline = time.monotonic() + REARM_WAIT_S
+        while state_file.rearm_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if state_file.rearm_path.exists():
+            print(f"bingx-closeall guard: re-arm requested; the running guard takes it at its next check "
+                  f"({state_file.rearm_path})", file=sys.stderr)
+        else:
+            print("bingx-closeall guard: the running guard took the re-arm request", file=sys.stderr)
+        return 0
+    state = state_file.load()
+    state_file.save(rearm(state, time.time()))
+    print(f"bingx-closeall guard: {state_file.path} re-armed" + ("" if state["tripped"] else " (it was not tripped)"),
+          file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    masker = setup_logging(args.verbose)
+    state_file = StateFile(args.state)
+    try:
+        if args.rearm or args.status:
+            if args.rearm:
+                return do_rearm(state_file)
+            state = state_file.load()
+            print(mask(json.dumps(state, indent=2, sort_keys=True)))
+            return 1 if state["tripped"] else 0
+        check_options(args)
+        bots = bots_from(args)
+        account = guard_account(args)
+        state_file.check_writable()
+        state_file.acquire()
+        state_file.load()
+    except (ConfigError, StateError) as e:
+        print(f"bingx-closeall guard: {mask(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    secrets = (account.key, account.secret, *(b.password for b in bots), args.telegram_token or "")
+    masker.add(*secrets)
+    exchange = make_exchange(account, args.verbose)
+    notifier = Notifier(args.webhook, args.telegram_token, args.telegram_chat, args.telegram_api_url,
+                        secrets, name=f"bingx-guard {args.state}")
+    guard = Guard(args, bots, exchange, state_file, notifier, tuple(s for s in secrets if s))
+    try:
+        try:
+            guard.read_equity()
+        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
+            print(f"bingx-closeall guard: BingX refused the keys: {describe_error(e, guard.secrets)}", file=sys.stderr)
+            return EXIT_AUTH
+        except Exception as e:  # noqa: BLE001 - unreachable now is judged by the checks, not fatal at start-up
+            logger.debug("start-up equity read failed: %s", mask(f"{type(e).__name__}: {e}", guard.secrets))
+        for bot in bots:  # a bot that is up and refuses the login is a configuration error; a bot down is not
+            if guard.health(bot).auth_failed:
+                print(f"bingx-closeall guard: bot {bot.name} refused the guard's login at {bot.api_url}: check the "
+                      "user and password (api_server.username/password)", file=sys.stderr)
+                return EXIT_USAGE
+        return run(guard)
+    finally:
+        guard.close()
+
+
+def run(guard: Guard) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    a = guard.args
+    logger.warning("guard watching %d bot(s)%s%s%s every %g s; state %s%s", len(guard.bots),
+                   f", floor {a.floor:g}" if a.floor else "", f", max drawdown {a.drawdown}" if a.drawdown else "",
+                   f", max loss {a.loss}" if a.loss else "", a.interval, guard.state_file.path,
+                   " (DRY RUN: nothing that trades is sent)" if a.dry_run else "")
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            guard.check()
+        except Exception as e:  # noqa: BLE001 - the guard's own fault: logged, never a trip, the watch goes on
+            logger.error("check failed (the guard's fault, nothing was judged): %s", mask(f"{type(e).__name__}: {e}",
+                                                                                          guard.secrets))
+        if a.once:
+            return 1 if guard.state["tripped"] else 0
+        stop.wait(max(0.0, a.interval - (time.monotonic() - started)))
+    logger.warning("guard stopped; state kept in %s", guard.state_file.path)
+    return 0

@@ -1,0 +1,143 @@
+"""A real ``bingx-closeall guard`` process for tests, and a tiny local webhook receiver.
+
+:class:`GuardProcess` runs the console entry point's ``guard`` dispatch in a child process (its own
+process group), its stderr in a file; every wait is bounded and :meth:`GuardProcess.stop` ends it
+(SIGTERM, then SIGKILL). :class:`WebhookReceiver` is an ``http.server`` on 127.0.0.1 that records every
+JSON body POSTed to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+STOP_TIMEOUT = 20.0
+
+
+class GuardProcess:
+    def __init__(self, args: list[str], env: dict[str, str], workdir: Path, state: Path) -> None:
+        self.args, self.env, self.workdir, self.state_path = args, env, workdir, state
+        self.log_path = workdir / f"guard-{time.monotonic_ns()}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> GuardProcess:
+        with open(self.log_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state", str(self.state_path), *self.args],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        return self
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def state(self) -> dict[str, Any]:
+        """The state file as saved; empty before the first save."""
+        try:
+            return json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def wait_for(self, predicate: Any, timeout: float = 30.0, what: str = "condition", interval: float = 0.1) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"the guard exited ({self.proc.returncode}) while waiting for {what}:\n"
+                                     f"{self.output()[-4000:]}")
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n{self.output()[-4000:]}")
+
+    def wait_log(self, text: str, timeout: float = 30.0, count: int = 1) -> str:
+        self.wait_for(lambda: self.output().count(text) >= count, timeout, f"{text!r} x{count} in the guard's log")
+        return self.output()
+
+    def checks(self) -> int:
+        """Checks logged so far (one 'check:' line each)."""
+        return self.output().count(" check: ")
+
+    def wait_checks(self, more: int, timeout: float = 30.0) -> None:
+        target = self.checks() + more
+        self.wait_for(lambda: self.checks() >= target, timeout, f"{more} more check(s)")
+
+    def stop(self) -> int | None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        return proc.returncode
+
+
+def run_guard(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """A guard command that ends by itself (--once, --rearm, --status, a refused configuration)."""
+    return subprocess.run([sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+
+
+class WebhookReceiver:
+    """Records each JSON body POSTed to it; answers 200."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # http.server's name for it
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with receiver._lock:
+                    receiver.bodies.append(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def start(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+    def events(self) -> list[str]:
+        with self._lock:
+            return [str(b.get("event")) for b in self.bodies]
+
+    def wait_event(self, event: str, timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for body in self.bodies:
+                    if body.get("event") == event:
+                        return body
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout}s waiting for webhook event {event!r}; got {self.events()}")
