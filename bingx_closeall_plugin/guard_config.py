@@ -202,8 +202,10 @@ def bots_from(args: argparse.Namespace) -> list[Bot]:
 
 def guard_account(args: argparse.Namespace) -> Account:
     """The one BingX account: --config, else the bot configs' (all the same key), else the environment."""
-    configs = [args.config] if args.config else list(args.bot_config)
-    accounts = accounts_from(argparse.Namespace(base_url=args.base_url, sandbox=args.sandbox, config=configs, account=[]))
+    # --config is the account (freqtrade's files merged); several bot configs are one account each, to compare keys
+    own, per_bot = ([args.config], []) if args.config else ([], list(args.bot_config))
+    accounts = accounts_from(argparse.Namespace(base_url=args.base_url, sandbox=args.sandbox, config=own,
+                                                account=per_bot))
     if len({account.key for account in accounts}) > 1:
         raise ConfigError("the bot configs name different BingX API keys: one guard watches one account; "
                           "run one guard per account, or pass --config for the account to watch")

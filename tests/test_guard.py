@@ -206,7 +206,7 @@ def test_dry_run_trips_and_reports_but_sends_nothing_that_trades(sim, guards, cl
     (["--floor", "9000", "--start-equity", "5"], {}, "give --max-loss too"),
     (["--floor", "9000", "--state", "/nonexistent-dir/state.json"], {}, "does not exist"),
     (["--floor", "9000", "--bot-config", "missing.json"], {}, "cannot read config 'missing.json'"),
-    (["--floor", "9000"], {"BINGX_API_KEY": ""}, "no credentials"),
+    (["--floor", "9000"], {"BINGX_API_KEY": ""}, "BINGX_API_KEY and BINGX_API_SECRET go together"),
 ])
 def test_bad_configuration_is_refused_before_watching(sim, workdir, args, env_change, words, cli_env):
     env = {**cli_env, **env_change}
