@@ -91,6 +91,11 @@ def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret
     return config
 
 
+def signed(requests: list[Any]) -> list[Any]:
+    """The signed requests among ``requests`` (ccxt sends the API key header only with those)."""
+    return [r for r in requests if r.api_key_ok]
+
+
 class FreqtradeBot:
     """One ``freqtrade-bingx`` process with its config, log file and REST API."""
 
@@ -193,7 +198,7 @@ class FreqtradeBot:
                 self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{len(entries)} filled trades")
         if sim is not None:
             self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= len(entries),
-                          timeout=30, interval=0.2, what="a stoploss on the exchange for every trade")
+                          timeout=max(30, timeout), interval=0.2, what="a stoploss on the exchange for every trade")
         return trades
 
     def db(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
@@ -208,6 +213,26 @@ class FreqtradeBot:
         return self.db("SELECT o.* FROM orders o JOIN trades t ON t.id = o.ft_trade_id WHERE o.ft_trade_id = ? "
                        "AND o.ft_order_side = CASE WHEN t.is_short THEN 'buy' ELSE 'sell' END AND o.status = 'closed'",
                        (trade_id,))
+
+    def loop_iterations(self, sim: Any, count: int = 2, timeout: float = 120) -> list[list[Any]]:
+        """The simulator's requests of the bot's next ``count`` whole loop iterations, one list each.
+
+        An iteration ends when freqtrade's ``last_process`` (``GET /health``) changes; it is polled every 20 ms,
+        and the loop sleeps ``process_throttle_secs`` between iterations, so each cut falls in that pause.
+        """
+        deadline = time.monotonic() + timeout
+        last = self.api("GET", "/health")["last_process"]
+        cuts: list[int] = []
+        while len(cuts) < count + 1:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot's loop did not complete {count} iterations within {timeout}s")
+            now = self.api("GET", "/health")["last_process"]
+            if now != last:
+                cuts.append(len(sim.requests))
+                last = now
+            time.sleep(0.02)
+        log = sim.requests
+        return [log[a:b] for a, b in zip(cuts, cuts[1:])]
 
     def wait_for(self, predicate: Any, timeout: float = 30, interval: float = 0.5, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
