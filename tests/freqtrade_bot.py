@@ -190,14 +190,15 @@ class FreqtradeBot:
 
     def force_enter(self, entries: list[tuple[str, str]], sim: Any = None, timeout: float = 60) -> list[dict]:
         """Force-enter ``(pair, side)`` pairs; wait until every entry is filled and, when ``sim`` is given,
-        until every trade's stoploss rests on the exchange. Returns the bot's open trades."""
+        until every trade's stoploss rests on the exchange. Returns the bot's open trades (those already open too)."""
+        total = len(self.api("GET", "/status")) + len(entries)
         for pair, side in entries:
             self.api("POST", "/forceenter", {"pair": pair, "side": side})
         trades = self.wait_for(
-            lambda: (lambda t: t if len(t) == len(entries) and not any(x["has_open_orders"] for x in t) else None)(
-                self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{len(entries)} filled trades")
+            lambda: (lambda t: t if len(t) == total and not any(x["has_open_orders"] for x in t) else None)(
+                self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{total} filled trades")
         if sim is not None:
-            self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= len(entries),
+            self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= total,
                           timeout=max(30, timeout), interval=0.2, what="a stoploss on the exchange for every trade")
         return trades
 
