@@ -5,6 +5,7 @@ Every wait is bounded; :meth:`FreqtradeBot.stop` ends the whole process group (S
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -233,7 +234,7 @@ class FreqtradeBot:
                 last = now
             time.sleep(0.02)
         log = sim.requests
-        return [log[a:b] for a, b in zip(cuts, cuts[1:])]
+        return [log[a:b] for a, b in itertools.pairwise(cuts)]
 
     def wait_for(self, predicate: Any, timeout: float = 30, interval: float = 0.5, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
