@@ -1,38 +1,58 @@
-"""Measure /forceexit all in a real freqtrade-bingx bot: the plugin's one-request flatten vs freqtrade's loop.
+"""Measure a real freqtrade-bingx bot with N trades: the plugin vs freqtrade's own loop, side by side.
 
-For 1, 5, 20 and 50 open trades (each with its stoploss on the exchange) against the simulator with
-injected latency, it POSTs ``/api/v1/forceexit {"tradeid": "all"}`` and measures from that moment (the wait
-for the bot's exit lock included):
+For 1, 10, 20 and 50 open trades (each with its stoploss on the exchange) against the simulator with
+injected latency, it first counts the signed requests of two idle loop iterations (cut where the bot's
+``last_process`` changes, ``GET /health``), then POSTs ``/api/v1/forceexit {"tradeid": "all"}`` and measures
+from that moment (the wait for the bot's exit lock included):
 - time until the simulator holds no position (time to flat);
 - time until every trade is closed in the bot's sqlite database;
+- the same, counted from BingX's answer to the last close request (closeAllPositions, or freqtrade's own
+  per-trade exit orders);
 - requests the bot sent to the exchange meanwhile.
-The same bot class runs both sides; ``BINGX_ONE_REQUEST_FLATTEN=0`` switches the plugin's override off
-for the native loop. Prints figures; asserts nothing.
+The same bot class runs both sides; for freqtrade's own loop ``BINGX_ONE_REQUEST_FLATTEN=0`` switches the
+one-request flatten off and ``BINGX_ONE_READ_LOOP=0`` the one open-orders read per loop iteration.
+Prints figures; asserts nothing.
 
-Run: ``.venv/bin/python benchmarks/flatten_benchmark.py [--latency-ms 50] [--trades 1 5 20 50]``.
+Run: ``.venv/bin/python benchmarks/flatten_benchmark.py [--latency-ms 50] [--trades 1 10 20 50]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from freqtrade_bot import FreqtradeBot, make_config  # noqa: E402
+from freqtrade_bot import FreqtradeBot, make_config, signed  # noqa: E402
 
 from bingx_closeall_plugin import to_unified  # noqa: E402
 from bingx_closeall_plugin.simulator import BingXSimulator  # noqa: E402
 from bingx_closeall_plugin.simulator.markets import linear_contracts  # noqa: E402
 
 KEY, SECRET = "bench-key", "bench-secret"
-WAIT_S = 180
+WAIT_S = 300
+IDLE_ITERATIONS = 2
+MODES = {  # name -> the bot's environment switches
+    "plugin": {"BINGX_ONE_REQUEST_FLATTEN": "1", "BINGX_ONE_READ_LOOP": "1"},
+    "freqtrade": {"BINGX_ONE_REQUEST_FLATTEN": "0", "BINGX_ONE_READ_LOOP": "0"},
+}
+
+
+@dataclass
+class Run:
+    idle_signed: float  # signed requests per idle loop iteration
+    flat: float  # s from the POST until no position
+    closed: float  # s from the POST until every trade is closed in the database
+    after_answer: float  # s from BingX's answer to the last close until every trade is closed in the database
+    requests: int  # requests the bot sent from the POST until every trade was closed
 
 
 def open_in_db(bot: FreqtradeBot) -> int:
@@ -45,37 +65,43 @@ def wait(predicate, what: str) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError(what)
-        time.sleep(0.01)
+        time.sleep(0.005)
 
 
-def run(sim: BingXSimulator, bot: FreqtradeBot, pairs: list[str]) -> tuple[float, float, int]:
-    for pair in pairs:
-        bot.api("POST", "/forceenter", {"pair": pair, "side": "long"})
-    wait(lambda: len(bot.api("GET", "/status")) == len(pairs) and not any(
-        t["has_open_orders"] for t in bot.api("GET", "/status")), "trades filled")
-    wait(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == len(pairs), "stops placed")
+def is_close(record) -> bool:
+    return record.path.endswith("trade/closeAllPositions") or (
+        record.path.endswith("trade/order") and record.method == "POST" and record.params.get("type") == "MARKET")
+
+
+def run(sim: BingXSimulator, bot: FreqtradeBot, pairs: list[str]) -> Run:
+    bot.force_enter([(pair, "long") for pair in pairs], sim, timeout=WAIT_S)
+    iterations = bot.loop_iterations(sim, IDLE_ITERATIONS, timeout=WAIT_S)
+    idle = sum(len(signed(it)) for it in iterations) / len(iterations)
     before = len(sim.requests)
-    # The POST answers once the bookkeeping is done: the account is watched while it is in flight.
+    # The POST answers once the bookkeeping is done: the account and the database are watched while it is in flight.
     press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}), kwargs={"timeout": WAIT_S})
     started = time.monotonic()
     press.start()
     wait(lambda: not sim.positions(), "flat")
     flat = time.monotonic() - started
     wait(lambda: open_in_db(bot) == 0, "closed in the database")
-    closed = time.monotonic() - started
+    closed_at = time.monotonic()
+    log = sim.requests[before:]
+    answered = max((r.finished for r in log if is_close(r) and r.finished is not None and r.finished <= closed_at),
+                   default=started)
     press.join(WAIT_S)
-    return flat, closed, len(sim.requests) - before
+    return Run(idle, flat, closed_at - started, closed_at - answered, len(log))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--trades", type=int, nargs="+", default=[1, 5, 20, 50])
+    parser.add_argument("--trades", type=int, nargs="+", default=[1, 10, 20, 50])
     args = parser.parse_args()
     pairs = [to_unified(c["symbol"]) for c in linear_contracts()[: max(args.trades)]]  # ccxt's names
-    results: dict[str, dict[int, tuple[float, float, int]]] = {}
-    for mode, switch in (("plugin", "1"), ("native", "0")):
-        os.environ["BINGX_ONE_REQUEST_FLATTEN"] = switch  # inherited by the bot process
+    results: dict[str, dict[int, Run]] = {}
+    for mode, switches in MODES.items():
+        os.environ.update(switches)  # inherited by the bot process
         with BingXSimulator(api_key=KEY, api_secret=SECRET) as sim, tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
             bot = FreqtradeBot(home, make_config(home, sim.base_url, key=KEY, secret=SECRET, pairs=pairs,
@@ -83,17 +109,23 @@ def main() -> None:
             try:
                 bot.start()
                 sim.latency_ms = args.latency_ms
-                results[mode] = {n: run(sim, bot, pairs[:n]) for n in args.trades}
+                results[mode] = {}
+                for n in args.trades:
+                    results[mode][n] = run(sim, bot, pairs[:n])
+                    print(f"{mode} {n}: {results[mode][n]}", file=sys.stderr)
             finally:
                 bot.stop()
-        print(f"{mode}: done", file=sys.stderr)
-    print(f"simulator latency {args.latency_ms:.0f} ms per request; time counted from the POST\n")
-    print("| trades | plugin: to flat | plugin: all closed in DB | plugin: requests | native: to flat "
-          "| native: all closed in DB | native: requests | speed-up to flat |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}; simulator latency "
+          f"{args.latency_ms:.0f} ms per request; freqtrade process_throttle_secs 1; stoploss on exchange; "
+          "times counted from the POST /forceexit all\n")
+    print("| trades | side | signed requests per idle loop iteration | time to flat | every trade closed in DB "
+          "| closed in DB after BingX's answer to the close | requests during the flatten |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for n in args.trades:
-        p, q = results["plugin"][n], results["native"][n]
-        print(f"| {n} | {p[0]:.2f} s | {p[1]:.2f} s | {p[2]} | {q[0]:.2f} s | {q[1]:.2f} s | {q[2]} | {q[0] / p[0]:.1f}x |")
+        for mode in MODES:
+            r = results[mode][n]
+            print(f"| {n} | {mode} | {r.idle_signed:g} | {r.flat:.2f} s | {r.closed:.2f} s | {r.after_answer:.2f} s "
+                  f"| {r.requests} |")
 
 
 if __name__ == "__main__":

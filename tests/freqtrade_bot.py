@@ -5,6 +5,7 @@ Every wait is bounded; :meth:`FreqtradeBot.stop` ends the whole process group (S
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -89,6 +90,11 @@ def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret
     }
     config.update(overrides)
     return config
+
+
+def signed(requests: list[Any]) -> list[Any]:
+    """The signed requests among ``requests`` (ccxt sends the API key header only with those)."""
+    return [r for r in requests if r.api_key_ok]
 
 
 class FreqtradeBot:
@@ -185,15 +191,16 @@ class FreqtradeBot:
 
     def force_enter(self, entries: list[tuple[str, str]], sim: Any = None, timeout: float = 60) -> list[dict]:
         """Force-enter ``(pair, side)`` pairs; wait until every entry is filled and, when ``sim`` is given,
-        until every trade's stoploss rests on the exchange. Returns the bot's open trades."""
+        until every trade's stoploss rests on the exchange. Returns the bot's open trades (those already open too)."""
+        total = len(self.api("GET", "/status")) + len(entries)
         for pair, side in entries:
             self.api("POST", "/forceenter", {"pair": pair, "side": side})
         trades = self.wait_for(
-            lambda: (lambda t: t if len(t) == len(entries) and not any(x["has_open_orders"] for x in t) else None)(
-                self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{len(entries)} filled trades")
+            lambda: (lambda t: t if len(t) == total and not any(x["has_open_orders"] for x in t) else None)(
+                self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{total} filled trades")
         if sim is not None:
-            self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= len(entries),
-                          timeout=30, interval=0.2, what="a stoploss on the exchange for every trade")
+            self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= total,
+                          timeout=max(30, timeout), interval=0.2, what="a stoploss on the exchange for every trade")
         return trades
 
     def db(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
@@ -208,6 +215,26 @@ class FreqtradeBot:
         return self.db("SELECT o.* FROM orders o JOIN trades t ON t.id = o.ft_trade_id WHERE o.ft_trade_id = ? "
                        "AND o.ft_order_side = CASE WHEN t.is_short THEN 'buy' ELSE 'sell' END AND o.status = 'closed'",
                        (trade_id,))
+
+    def loop_iterations(self, sim: Any, count: int = 2, timeout: float = 120) -> list[list[Any]]:
+        """The simulator's requests of the bot's next ``count`` whole loop iterations, one list each.
+
+        An iteration ends when freqtrade's ``last_process`` (``GET /health``) changes; it is polled every 20 ms,
+        and the loop sleeps ``process_throttle_secs`` between iterations, so each cut falls in that pause.
+        """
+        deadline = time.monotonic() + timeout
+        last = self.api("GET", "/health")["last_process"]
+        cuts: list[int] = []
+        while len(cuts) < count + 1:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot's loop did not complete {count} iterations within {timeout}s")
+            now = self.api("GET", "/health")["last_process"]
+            if now != last:
+                cuts.append(len(sim.requests))
+                last = now
+            time.sleep(0.02)
+        log = sim.requests
+        return [log[a:b] for a, b in itertools.pairwise(cuts)]
 
     def wait_for(self, predicate: Any, timeout: float = 30, interval: float = 0.5, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout

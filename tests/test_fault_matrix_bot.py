@@ -16,6 +16,7 @@ for the key, the secret, signature hex and the real HMAC of every request BingX 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.freqtrade
 
 CLOSE = "trade/closeAllPositions"
 HISTORY = "trade/allOrders"
+OPEN_ORDERS = "trade/openOrders"
+LOOP_FALLBACK = "Reading BingX's open orders failed"  # then each order is asked about on its own
 LONG, SHORT = "BTC/USDT:USDT", "ETH/USDT:USDT"
 PAIRS = [LONG, SHORT, "SOL/USDT:USDT"]
 BOTH = ("BTC-USDT", "ETH-USDT")
@@ -62,6 +65,7 @@ class Cell:
     error: str | None = None  # a word the answer's `error` carries
     exit_reason: str = "force_exit"  # of every trade closed
     says: str | None = None  # words the operator's chat must get during the cell
+    log: str | None = None  # words the bot logged while the cell ran
 
 
 def on_close(fault: Fault, times: int = 1) -> Callable[[BingXSimulator], None]:
@@ -77,6 +81,21 @@ def rate_limited_for(seconds: float) -> Callable[[BingXSimulator], None]:
     def arm(sim: BingXSimulator) -> None:
         until = sim.server_time_ms() + int(seconds * 1000)
         sim.inject(CLOSE, Fault.error(100410, UNBLOCK.replace("4102444800000", str(until))))
+    return arm
+
+
+def on_loop_read(fault: Fault) -> Callable[[BingXSimulator], None]:
+    """The fault hits the bot loop's one open-orders read (it answers every order and stop query of an iteration);
+    the flatten is pressed once the loop has met it, so it is the loop's read, not the flatten's, that fails."""
+
+    def arm(sim: BingXSimulator) -> None:
+        sim.inject(OPEN_ORDERS, fault)
+        deadline = time.monotonic() + 30
+        while sim.pending_faults():
+            if time.monotonic() > deadline:
+                raise AssertionError("the bot's loop did not read the open orders within 30 s")
+            time.sleep(0.05)
+
     return arm
 
 
@@ -126,6 +145,11 @@ CELLS = [
     Cell("clock-skew-beyond-recv-window", skew, closes=1),
     # The close executed; the order-history read that tells the trades is lost once: read again.
     Cell("history-read-fails", lambda sim: sim.inject(HISTORY, Fault.http_error(502)), closes=1),
+    # The loop's one open-orders read per iteration fails, is lost, or answers past the client's timeout (held
+    # under the exit lock while the flatten is pressed): that iteration asks about each stop on its own instead.
+    Cell("open-orders-read-fails", on_loop_read(Fault.error(109500, "system busy")), closes=1, log=LOOP_FALLBACK),
+    Cell("open-orders-read-lost", on_loop_read(Fault.lost_reply(executed=True)), closes=1, log=LOOP_FALLBACK),
+    Cell("open-orders-read-late", on_loop_read(Fault.delay(3.0)), closes=1, log=LOOP_FALLBACK),
     # /closeall, the account-wide kill switch (the core's flatten: cancel beside the close, re-close rounds).
     Cell("failed-entry-closeall", on_close(Fault.failed("ETH-USDT")), closes=2, failed=1, endpoint="/closeall"),
     Cell("position-reappears-closeall", on_close(Fault.reopen("BTC-USDT", "LONG", 0.001)), closes=2,
@@ -248,6 +272,8 @@ def test_fault(bot, sim, cell, telegram_double):
     bot.wait_for(lambda: {str(o["orderId"]) for o in sim.open_orders()} == kept, timeout=15, interval=0.2,
                  what=f"exactly the stops of the open positions resting: {kept}")
     assert "Traceback" not in bot.output()[log_start:]
+    if cell.log:
+        assert cell.log in bot.output()[log_start:]
     HMACS_SEEN.update(signatures_of(sim.requests))
     chat = [m.text for m in telegram_double.messages[CHAT_SCANNED[0]:]]
     CHAT_SCANNED[0] += len(chat)

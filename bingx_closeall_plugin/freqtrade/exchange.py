@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +28,7 @@ from freqtrade.exceptions import (
 )
 from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
-from freqtrade.exchange.exchange_types import CcxtPosition, FtHas
+from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas
 from freqtrade.misc import deep_merge_dicts
 from freqtrade.util import dt_ts
 
@@ -41,6 +43,7 @@ from ..errors import (
 )
 from ..exchange import BingX
 from ..redaction import mask_exception, mask_root_handlers
+from . import open_orders
 from . import tiers as tier_source
 from .install import _versions, add_log_filter, announce_active
 
@@ -238,6 +241,10 @@ class Bingx(FreqtradeBingx):
         self._sync_ccxt_config: dict[str, Any] | None = None
         self._flatten_api: FreqtradeBingXSync | None = None
         self._flatten_api_lock = threading.Lock()
+        # freqtrade's per-trade order and stop queries, from one open-orders read per loop iteration
+        self._open_orders = open_orders.OpenOrderReads(self._read_open_orders)
+        self._flattens = 0  # flattens under way in this process (see get_rate)
+        self._flattens_lock = threading.Lock()
         super().__init__(config, *args, **kwargs)
 
     # ------------------------------------------------------------------ ccxt objects
@@ -287,6 +294,54 @@ class Bingx(FreqtradeBingx):
             if bot.markets and client.markets is not bot.markets:
                 client.set_markets_from_exchange(bot)
             return client
+
+    # ------------------------------------------------------------------ one read per loop iteration
+    def loop_iteration(self) -> Any:
+        """Around one ``FreqtradeBot.process()`` (install.PATCHES): its order queries share one open-orders read.
+
+        Live futures only, and not with ``BINGX_ONE_READ_LOOP=0``; otherwise freqtrade's own queries.
+        """
+        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"] or not open_orders.enabled():
+            return nullcontext()
+        return self._open_orders.iteration()
+
+    def _read_open_orders(self) -> list[CcxtOrder]:
+        """Every open USDT-M order of the account: one signed ``GET swap/v2/trade/openOrders``, no symbol."""
+        orders = self._api.fetch_open_orders(None, None, None, {"type": "swap", "subType": "linear"})
+        self._log_exchange_response("fetch_open_orders", orders)
+        return [self._order_contracts_to_amount(order) for order in orders]
+
+    def fetch_order(self, order_id: str, pair: str, params: dict | None = None) -> CcxtOrder:
+        """An order the iteration's open-orders read lists comes from it; any other from BingX, as freqtrade asks."""
+        if not params and not self._config["dry_run"]:
+            order = self._open_orders.get(order_id)
+            if order is not None and order.get("symbol") == pair:
+                return order
+        return super().fetch_order(order_id, pair, params)
+
+    @contextmanager
+    def flatten_running(self) -> Iterator[None]:
+        """Around a flatten (:class:`~.flatten.Flattener`): the loop stops refreshing prices per trade meanwhile."""
+        with self._flattens_lock:
+            self._flattens += 1
+        try:
+            yield
+        finally:
+            with self._flattens_lock:
+                self._flattens -= 1
+
+    def get_rate(self, pair: str, refresh: bool, side: Any, is_short: bool, order_book: Any = None,
+                 ticker: Any = None) -> float:
+        """freqtrade's rate; while a flatten runs, the loop's per-trade refresh takes the cached rate instead.
+
+        The loop refreshes every trade's exit rate (one order-book request each, throttled) while it holds the
+        exit lock, which the flatten's bookkeeping waits for: at 50 trades seconds between BingX's answer to the
+        close and the trades closed in the database, spent pricing trades the flatten is closing at market.
+        The rate freqtrade cached (at most one iteration old) answers instead; with none cached it is fetched.
+        """
+        if refresh and self._flattens and self._open_orders.in_iteration():
+            refresh = False
+        return super().get_rate(pair, refresh, side, is_short, order_book, ticker)
 
     # ------------------------------------------------------------------ account setup
     @retrier
@@ -376,6 +431,7 @@ class Bingx(FreqtradeBingx):
     # ------------------------------------------------------------------ orders
     def cancel_order(self, order_id: str, pair: str, params: dict | None = None) -> dict[str, Any]:
         """Cancel; an order BingX says already ended is fetched and returned instead of failing the bot."""
+        self._open_orders.forget(order_id)  # whatever BingX answers, the loop's read no longer speaks for it
         try:
             return super().cancel_order(order_id, pair, params)
         except (InvalidOrderException, TemporaryError) as e:

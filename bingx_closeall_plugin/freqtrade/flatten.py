@@ -212,7 +212,9 @@ class Flattener:
         # loop cannot touch a trade mid-flatten. Otherwise the close goes out without waiting for it.
         self._holding_exit_lock = self.ft._exit_lock.acquire(blocking=False)
         try:
-            return work()
+            # While it runs, the loop's per-trade price refreshes under the exit lock wait (exchange.get_rate)
+            with self.ft.exchange.flatten_running():
+                return work()
         finally:
             if self._holding_exit_lock:
                 self._holding_exit_lock = False

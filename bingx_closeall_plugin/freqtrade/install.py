@@ -8,6 +8,8 @@ these (each listed with its reason in :data:`PATCHES` once applied):
 - ``RPC._rpc_force_exit``: ``/forceexit all`` from every front end (Telegram, REST, FreqUI,
   freqtrade-client) goes through it; ``all`` on live BingX futures becomes the one-request flatten.
 - ``FreqtradeBot.startup``: registers the bot for the strategy hook and finishes an interrupted flatten.
+- ``FreqtradeBot.process``: one loop iteration is the scope of the exchange class's one open-orders read,
+  which answers freqtrade's per-trade order and stop queries (:mod:`.open_orders`).
 - ``FreqtradeBot.execute_entry``: skips an entry (returns False, as a refused entry does) while a flatten
   runs; force entries and the loop's entries both go through it.
 - ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
@@ -422,6 +424,7 @@ def _install_flatten_hooks() -> None:
     targets = [
         (RPC, "_rpc_force_exit", ("self", "trade_id", "ordertype", "amount", "price")),
         (FreqtradeBot, "startup", ("self",)),
+        (FreqtradeBot, "process", ("self",)),
         (FreqtradeBot, "execute_entry", ("self", "pair", "stake_amount", "price", "is_short", "ordertype",
                                          "enter_tag", "trade", "mode", "leverage_")),
         (ApiServer, "configure_app", ("self", "app", "config")),
@@ -459,6 +462,16 @@ def _install_flatten_hooks() -> None:
         register_bot(self)
         if get_flattener(self).applies():
             recover_interrupted(self)
+
+    original_process = FreqtradeBot.process
+
+    def process(self: Any) -> None:
+        from .exchange import Bingx
+
+        if not isinstance(self.exchange, Bingx):
+            return original_process(self)
+        with self.exchange.loop_iteration():
+            return original_process(self)
 
     original_execute_entry = FreqtradeBot.execute_entry
 
@@ -521,6 +534,8 @@ def _install_flatten_hooks() -> None:
            "/forceexit all from every front end: one BingX closeAllPositions instead of one order per trade")
     _apply(FreqtradeBot, "startup", startup,
            "register the bot for the strategy hook; finish a flatten the bot died in")
+    _apply(FreqtradeBot, "process", process,
+           "one BingX open-orders read per loop iteration answers every order and stop query of that iteration")
     _apply(FreqtradeBot, "execute_entry", execute_entry,
            "no trade is opened while a flatten runs: the flatten would close it, or book it as nobody's")
     _apply(ApiServer, "configure_app", configure_app,

@@ -36,6 +36,8 @@ What it models
   fixed function of time around each contract's default price; only the candle containing "now"
   closes at the current (settable) price. Order book: evenly spaced levels one tick apart; asks listed
   far-to-near as BingX does. Depth ``limit`` must be one of 5/10/20/50/100/500/1000.
+* An order gone from every read (``drop_order``): the order query then answers 80016 "order not exist",
+  as BingX does for an order it no longer keeps.
 * Fault injection per path suffix (:class:`Fault`, an arbitrary answer body included), latency, a
   request log without secrets (:class:`RequestRecord`), a record of fills that reversed or over-closed a
   position (``reversals()``), and ``GET /_sim/state``.

@@ -215,6 +215,11 @@ class BingXSimulator:
     def positions(self, symbol: str | None = None) -> list[dict[str, Any]]:
         return self.account.list_positions(symbol)
 
+    def drop_order(self, order_id: int | str) -> None:
+        """Remove an order from every read (open orders, order query, history): an order BingX no longer lists."""
+        with self.account.lock:
+            self.account.orders.pop(int(order_id), None)
+
     def reversals(self) -> list[dict[str, Any]]:
         """Every fill that took a position past zero (one-way) or beyond its size (hedge), oldest first.
 
