@@ -29,7 +29,7 @@ FLAT_WAIT_S = 60
 
 def client(sim: BingXSimulator) -> BingX:
     exchange = BingX({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False, "options": {"defaultType": "swap"}})
-    exchange.urls["api"] = {k: sim.base_url + "/openApi" for k in exchange.urls["api"]}
+    exchange.urls["api"] = dict.fromkeys(exchange.urls["api"], sim.base_url + "/openApi")
     return exchange
 
 

@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from freqtrade_bot import FreqtradeBot, make_config  # noqa: E402
+from bingx_closeall_plugin import to_unified
+from bingx_closeall_plugin.simulator import BingXSimulator
+from bingx_closeall_plugin.simulator.markets import linear_contracts
 
-from bingx_closeall_plugin import to_unified  # noqa: E402
-from bingx_closeall_plugin.simulator import BingXSimulator  # noqa: E402
-from bingx_closeall_plugin.simulator.markets import linear_contracts  # noqa: E402
+from freqtrade_bot import FreqtradeBot, make_config
 
 KEY, SECRET = "bench-key", "bench-secret"
 WAIT_S = 180

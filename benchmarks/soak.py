@@ -165,7 +165,7 @@ FAULTS: dict[str, tuple[Arm, int, bool]] = {
 
 def client_for(sim: BingXSimulator, base_url: str | None = None) -> BingX:
     exchange = BingX({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False, "timeout": API_TIMEOUT_MS})
-    exchange.urls["api"] = {k: (base_url or sim.base_url) + "/openApi" for k in exchange.urls["api"]}
+    exchange.urls["api"] = dict.fromkeys(exchange.urls["api"], (base_url or sim.base_url) + "/openApi")
     return exchange
 
 

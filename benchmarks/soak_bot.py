@@ -142,7 +142,7 @@ class Figures:
 
 def client_for(sim: BingXSimulator, key: str = KEY, secret: str = SECRET) -> BingX:
     client = BingX({"apiKey": key, "secret": secret, "timeout": 3000})
-    client.urls["api"] = {section: sim.base_url + "/openApi" for section in client.urls["api"]}
+    client.urls["api"] = dict.fromkeys(client.urls["api"], sim.base_url + "/openApi")
     return client
 
 

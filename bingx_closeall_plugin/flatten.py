@@ -17,8 +17,6 @@ from typing import Any
 
 import ccxt
 
-from .redaction import error_text
-from .symbols import CurrencyMap, currency_map, unified_name
 from .closeall import (
     POSITIONS_METHOD,
     Call,
@@ -47,6 +45,8 @@ from .protection import (
     retryable,
     summary,
 )
+from .redaction import error_text
+from .symbols import CurrencyMap, currency_map, unified_name
 
 logger = logging.getLogger(__name__)
 

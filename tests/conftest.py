@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from bingx_closeall_plugin import BingX
+from bingx_closeall_plugin.simulator import BingXSimulator
+
 # A skipped freqtrade test fails the session (hooks picked up from this conftest's namespace).
 from freqtrade_skips import (  # noqa: F401
     pytest_collectreport,
@@ -18,9 +21,6 @@ from freqtrade_skips import (  # noqa: F401
     pytest_sessionfinish,
     pytest_terminal_summary,
 )
-
-from bingx_closeall_plugin import BingX
-from bingx_closeall_plugin.simulator import BingXSimulator
 
 API_KEY = "test-key-7f3c9a1e5b2d"
 API_SECRET = "test-secret-c41d8e9f0a6b2e7d"
@@ -44,7 +44,7 @@ def sim(simulator: BingXSimulator) -> BingXSimulator:
 
 
 def api_urls(base_url: str) -> dict[str, str]:
-    return {section: base_url + "/openApi" for section in BingX().urls["api"]}
+    return dict.fromkeys(BingX().urls["api"], base_url + "/openApi")
 
 
 def make_client(cls: type, sim: BingXSimulator, **config: Any) -> Any:

@@ -39,7 +39,7 @@ def bingx_urls(base_url: str) -> dict[str, Any]:
     import ccxt
 
     root = base_url.rstrip("/") + "/openApi"
-    return {"api": {section: root for section in ccxt.bingx().urls["api"]}}
+    return {"api": dict.fromkeys(ccxt.bingx().urls["api"], root)}
 
 
 def launcher_command() -> list[str]:

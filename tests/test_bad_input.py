@@ -15,8 +15,7 @@ import string
 
 import ccxt
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from bingx_closeall_plugin import close_all_positions, flatten, parse_symbol
 from bingx_closeall_plugin.cli import main

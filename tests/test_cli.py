@@ -251,7 +251,7 @@ def test_several_freqtrade_configs_are_flattened_each_reported(sim, cli_env, tmp
         other.seed_position("SOL-USDT", "LONG", 1)
         configs = []
         for name, account, key, secret in (("bot-a", sim, API_KEY, API_SECRET), ("bot-b", other, second_key, second_secret)):
-            urls = {section: account.base_url + "/openApi" for section in ("swap", "cswap", "spot", "contract")}
+            urls = dict.fromkeys(("swap", "cswap", "spot", "contract"), account.base_url + "/openApi")
             path = tmp_path / f"{name}.json"
             path.write_text(json.dumps({"exchange": {"name": "bingx", "key": key, "secret": secret,
                                                      "ccxt_config": {"urls": {"api": urls}}}}))
@@ -322,7 +322,7 @@ def test_on_a_terminal_it_shows_what_is_open_and_asks_first(sim, cli_env):
 
 def test_config_urls_point_the_cli_where_the_bot_points(sim, cli_env, tmp_path):
     seed_account(sim)
-    urls = {section: sim.base_url + "/openApi" for section in ("swap", "cswap", "spot", "contract")}
+    urls = dict.fromkeys(("swap", "cswap", "spot", "contract"), sim.base_url + "/openApi")
     path = tmp_path / "bot.json"
     path.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": API_SECRET,
                                              "ccxt_config": {"urls": {"api": urls}}}}))

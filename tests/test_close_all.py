@@ -59,7 +59,7 @@ def test_symbol_limits_the_close_to_that_symbol(sim, exchange, symbol):
     assert sim.requests_to(CLOSE)[0].params["symbol"] == "BTC-USDT"
 
 
-def test_recv_window_is_sent_as_recvWindow(sim, exchange):
+def test_recv_window_is_sent_as_recvWindow(sim, exchange):  # noqa: N802 - BingX's parameter name
     sim.seed_position("BTC-USDT", "LONG", 0.01)
     close_all_positions(exchange, recv_window=15000)
     assert sim.requests_to(CLOSE)[0].params["recvWindow"] == "15000"

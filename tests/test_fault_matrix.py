@@ -183,7 +183,7 @@ def assert_end_state(sim: BingXSimulator, cell: Cell) -> None:
 def api_client(sim: BingXSimulator, row: Row, refused_url: str) -> BingX:
     client = make_client(BingX, sim, timeout=row.api_timeout_ms)
     if row.refused:
-        client.urls["api"] = {section: refused_url + "/openApi" for section in client.urls["api"]}
+        client.urls["api"] = dict.fromkeys(client.urls["api"], refused_url + "/openApi")
     return client
 
 

@@ -11,26 +11,25 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
-from freqtrade.enums import MarginMode, RunMode, TradingMode  # noqa: E402
-from freqtrade.exceptions import DDosProtection, OperationalException  # noqa: E402
-from freqtrade.resolvers.exchange_resolver import ExchangeResolver  # noqa: E402
+from freqtrade.enums import MarginMode, RunMode, TradingMode
+from freqtrade.exceptions import DDosProtection, OperationalException
+from freqtrade.resolvers.exchange_resolver import ExchangeResolver
 
-import bingx_closeall_plugin.freqtrade as plugin  # noqa: E402
-from bingx_closeall_plugin.freqtrade.exchange import (  # noqa: E402
+import bingx_closeall_plugin.freqtrade as plugin
+from bingx_closeall_plugin.freqtrade.exchange import (
     HEDGE_MODE_MESSAGE,
     Bingx,
     FreqtradeBingXAsync,
     FreqtradeBingXSync,
     normalise_position,
 )
-from bingx_closeall_plugin.simulator import BingXSimulator, Fault  # noqa: E402
+from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 
-from freqtrade_bot import bingx_urls  # noqa: E402
+from conftest import API_KEY as KEY, API_SECRET as SECRET
+from freqtrade_bot import bingx_urls
 
 # the package re-exports install(), which shadows the submodule of the same name
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
-
-from conftest import API_KEY as KEY, API_SECRET as SECRET  # noqa: E402
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -80,11 +79,11 @@ def live(tmp_path, fresh_sim):
 def test_install_patches_the_resolver_seam_once_and_undoes():
     import freqtrade.exchange as ft_exchange
     from freqtrade.exchange.bingx import Bingx as Stock
-
     from freqtrade.rpc import RPC
 
     assert ft_exchange.Bingx is Bingx
-    patched = ["freqtrade.exchange.Bingx", "RPC._rpc_force_exit", "FreqtradeBot.startup", "ApiServer.configure_app",
+    patched = ["freqtrade.exchange.Bingx", "RPC._rpc_force_exit", "FreqtradeBot.startup", "FreqtradeBot.execute_entry",
+               "ApiServer.configure_app",
                "Telegram._init_telegram_app", "Telegram._force_exit_action", "Wallets.update",
                "Telegram._send_msg", "RPCManager.send_msg"]
     # install()'s own patches come first; what the plugin changes at run time (log filters, a plain ccxt client's

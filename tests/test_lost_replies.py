@@ -5,11 +5,10 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from bingx_closeall_plugin import close_all_positions
+from bingx_closeall_plugin import BingX, close_all_positions
 from bingx_closeall_plugin.simulator import Fault
 
 from conftest import make_client
-from bingx_closeall_plugin import BingX
 
 CLOSE = "trade/closeAllPositions"
 POSITIONS = "user/positions"
@@ -105,7 +104,7 @@ def test_clock_skew_resyncs_once_and_retries(sim, exchange):
 
 def test_connection_refused_is_a_network_error_with_nothing_sent(sim):
     client = make_client(BingX, sim)
-    client.urls["api"] = {k: "http://127.0.0.1:9/openApi" for k in client.urls["api"]}
+    client.urls["api"] = dict.fromkeys(client.urls["api"], "http://127.0.0.1:9/openApi")
     with pytest.raises(ccxt.NetworkError):
         close_all_positions(client)
     assert sim.requests == []

@@ -20,16 +20,17 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
-from conftest import make_client  # noqa: E402
-from freqtrade.resolvers.exchange_resolver import ExchangeResolver  # noqa: E402
-from freqtrade.wallets import Wallets  # noqa: E402
-from test_freqtrade_exchange import ft_config  # noqa: E402
+from freqtrade.resolvers.exchange_resolver import ExchangeResolver
+from freqtrade.wallets import Wallets
+from test_freqtrade_exchange import ft_config
 
-import bingx_closeall_plugin.freqtrade as plugin  # noqa: E402
-from bingx_closeall_plugin.closeall import set_clock_offset  # noqa: E402
-from bingx_closeall_plugin.freqtrade.flatten import get_flattener  # noqa: E402
-from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync  # noqa: E402
-from bingx_closeall_plugin.redaction import SecretMasker  # noqa: E402
+import bingx_closeall_plugin.freqtrade as plugin
+from bingx_closeall_plugin.closeall import set_clock_offset
+from bingx_closeall_plugin.freqtrade.flatten import get_flattener
+from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync
+from bingx_closeall_plugin.redaction import SecretMasker
+
+from conftest import make_client
 
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
 

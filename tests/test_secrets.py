@@ -138,7 +138,7 @@ def test_api_debug_log_and_verbose_trace_carry_no_secret(sim, debug_log, capsys,
 
     try:
         (close_all_positions if call == "close_all_positions" else flatten)(exchange)
-    except Exception as e:  # noqa: BLE001 - refusals are expected on some paths; logged like an application would
+    except Exception as e:
         logging.getLogger("app").exception("close failed: %s", e)
 
     text = captured(debug_log, capsys)
@@ -157,7 +157,7 @@ def test_api_connection_refused_log_carries_no_signature(sim, debug_log, capsys)
         exchange.verbose = True
         try:
             flatten(exchange)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             logging.getLogger("app").exception("close failed: %s", e)
     finally:
         holder.close()

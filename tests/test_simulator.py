@@ -18,7 +18,7 @@ from conftest import API_KEY as KEY, API_SECRET as SECRET
 def _client(sim, key=KEY, secret=SECRET, timeout=5000):
     ex = ccxt.bingx({"apiKey": key, "secret": secret, "enableRateLimit": False, "timeout": timeout,
                      "options": {"defaultType": "swap"}})
-    ex.urls["api"] = {k: sim.base_url + "/openApi" for k in ex.urls["api"]}
+    ex.urls["api"] = dict.fromkeys(ex.urls["api"], sim.base_url + "/openApi")
     return ex
 
 
@@ -255,7 +255,7 @@ def test_async_client(sim):
     async def run():
         ex = ccxt_async.bingx({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False,
                                "options": {"defaultType": "swap"}})
-        ex.urls["api"] = {k: sim.base_url + "/openApi" for k in ex.urls["api"]}
+        ex.urls["api"] = dict.fromkeys(ex.urls["api"], sim.base_url + "/openApi")
         try:
             await ex.load_markets()
             positions = await ex.fetch_positions()

@@ -7,8 +7,7 @@ import json
 
 import ccxt
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 
 from bingx_closeall_plugin import (
     AsyncBingX,

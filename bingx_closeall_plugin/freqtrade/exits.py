@@ -88,7 +88,7 @@ def send_closes(api: Any, symbols: list[str | None], positions: list[dict[str, A
 
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(symbols))) as pool:
         futures = [pool.submit(close, s) for s in by_close] + [pool.submit(market_exit, s) for s in by_order]
-        for future, via_close in zip(futures, [True] * len(by_close) + [False] * len(by_order)):
+        for future, via_close in zip(futures, [True] * len(by_close) + [False] * len(by_order), strict=True):
             symbol, outcome = future.result()
             if isinstance(outcome, BaseException):
                 sent.errors[symbol or ""] = outcome

@@ -61,7 +61,10 @@ def rpc_close_all(rpc: RPC, symbol: str | None = None) -> dict[str, Any]:
 
 
 @router.post("/closeall", response_model=FlattenAnswer, tags=["Trades"])
-def closeall(payload: CloseAllPayload | None = None, rpc: RPC = Depends(get_rpc)) -> dict[str, Any]:
+def closeall(
+    payload: CloseAllPayload | None = None,
+    rpc: RPC = Depends(get_rpc),  # noqa: B008 - FastAPI declares dependencies as defaults
+) -> dict[str, Any]:
     secrets = bot_secrets(rpc)
     try:
         return mask_value(rpc_close_all(rpc, payload.symbol if payload else None), secrets)
@@ -72,7 +75,10 @@ def closeall(payload: CloseAllPayload | None = None, rpc: RPC = Depends(get_rpc)
 
 
 @router.post("/forceexit", response_model=FlattenAnswer, tags=["Trades"])
-def forceexit(payload: ForceExitPayload, rpc: RPC = Depends(get_rpc)) -> dict[str, Any]:
+def forceexit(
+    payload: ForceExitPayload,
+    rpc: RPC = Depends(get_rpc),  # noqa: B008 - FastAPI declares dependencies as defaults
+) -> dict[str, Any]:
     ordertype = payload.ordertype.value if payload.ordertype else None
     secrets = bot_secrets(rpc)
     try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import markets as _markets
 
@@ -98,7 +99,7 @@ class Account:
                 self.hedge_mode = hedge_mode
             self.prices: dict[str, float] = _markets.default_prices()
             self.balances: dict[str, float] = dict(DEFAULT_BALANCES)
-            self.realised: dict[str, float] = {k: 0.0 for k in self.balances}
+            self.realised: dict[str, float] = dict.fromkeys(self.balances, 0.0)
             self.positions: dict[tuple[str, str], Position] = {}
             self.orders: dict[int, Order] = {}
             self.fills: list[dict[str, Any]] = []

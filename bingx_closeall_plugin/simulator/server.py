@@ -12,8 +12,9 @@ import math
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -118,7 +119,7 @@ class BingXSimulator:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "BingXSimulator":
+    def start(self, timeout: float = 10.0) -> BingXSimulator:
         if self._thread is not None:
             return self
         self._ready.clear()
@@ -163,7 +164,7 @@ class BingXSimulator:
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         await site.start()
         self._runner = runner
-        sockets = getattr(site._server, "sockets", None) or []  # noqa: SLF001 - aiohttp has no public accessor
+        sockets = getattr(site._server, "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
 
@@ -178,7 +179,7 @@ class BingXSimulator:
         self._loop = None
         self._runner = None
 
-    def __enter__(self) -> "BingXSimulator":
+    def __enter__(self) -> BingXSimulator:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
