@@ -38,17 +38,13 @@ from .errors import (
     ServiceUnavailable,
     translate,
 )
+from .methods import CLOSE_ALL, POSITIONS, SERVER_TIME
 from .redaction import mask_exception, secrets_of
 from .symbols import parse_symbol, unified_name
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CloseAllResult", "Interrupted", "StopSignal", "close_all_positions", "close_all_positions_async"]
-
-# The implicit API methods of ccxt's bingx this module calls, by market family.
-CLOSE_METHOD = {False: "swapV2PrivatePostTradeCloseAllPositions", True: "cswapV1PrivatePostTradeCloseAllPositions"}
-POSITIONS_METHOD = {False: "swapV2PrivateGetUserPositions", True: "cswapV1PrivateGetUserPositions"}
-SERVER_TIME_METHOD = "swapV2PublicGetServerTime"
 
 # BingX accepts recvWindow up to 60 s (its signature docs); anything else is refused before sending.
 MAX_RECV_WINDOW_MS = 60_000
@@ -266,7 +262,7 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
         params["symbol"] = symbol
     if recv_window is not None:
         params["recvWindow"] = recv_window
-    close = Call(CLOSE_METHOD[inverse], params)
+    close = Call(CLOSE_ALL.method(inverse), params)
     sent = [0]
     deadline = time.monotonic() + max(0.0, float(rate_limit_wait))
     try:
@@ -297,7 +293,7 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             if delay:
                 yield Sleep(delay)
             try:
-                positions = yield Call(POSITIONS_METHOD[inverse], {"symbol": symbol} if symbol else {})
+                positions = yield Call(POSITIONS.method(inverse), {"symbol": symbol} if symbol else {})
             except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
                 logger.warning("positions read failed while verifying a close (%s); trying again", type(e).__name__)
                 continue
@@ -330,7 +326,7 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
                 raise
             resynced = True
             logger.warning("BingX refused the request's timestamp; resynchronising the clock and retrying once")
-            set_clock_offset(exchange, (yield Call(SERVER_TIME_METHOD, {})))
+            set_clock_offset(exchange, (yield Call(SERVER_TIME.linear, {})))
         except NoPositionToClose:
             return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
         except (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
@@ -349,7 +345,7 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
 def _bingx_now(exchange: Any) -> Plan:
     """BingX's clock in epoch ms: its server time (a public read), else the local clock corrected by any resync."""
     try:
-        answer = yield Call(SERVER_TIME_METHOD, {})
+        answer = yield Call(SERVER_TIME.linear, {})
         return int(answer["data"]["serverTime"])
     except (ccxt.BaseError, KeyError, TypeError, ValueError) as e:
         logger.warning("BingX's server time could not be read (%s); using the local clock", type(e).__name__)

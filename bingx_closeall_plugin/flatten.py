@@ -18,7 +18,6 @@ from typing import Any
 import ccxt
 
 from .closeall import (
-    POSITIONS_METHOD,
     Call,
     CloseAllResult,
     Interrupted,
@@ -34,9 +33,8 @@ from .closeall import (
     run_async,
     run_sync,
 )
+from .methods import OPEN_ORDERS, ORDER_HISTORY, POSITIONS
 from .protection import (
-    CANCEL_ALL_METHOD,  # noqa: F401 - its name here predates protection.py
-    OPEN_ORDERS_METHOD,
     Cancelled,
     cancel_openers,
     cancel_protection,
@@ -52,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_RATE_LIMIT_WAIT", "FlattenReport", "flatten", "flatten_async"]
 
-ORDER_HISTORY_METHOD = {False: "swapV2PrivateGetTradeAllOrders", True: "cswapV1PrivateGetTradeOrderHistory"}
 # The first close plus up to two more for what a `failed` entry or a late fill left open.
 DEFAULT_ROUNDS = 3
 # The operator asked for flat: a rate limit BingX says ends within this many seconds is waited out.
@@ -195,7 +192,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         report.refused_close_requests = getattr(close_error, "close_requests", 0)
         if openers.orders is not None and not isinstance(close_error, Interrupted):
             try:  # the order read went through, so reads work: one positions read for the report
-                report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
+                report.remaining_positions = open_positions((yield Call(POSITIONS.method(inverse), scope)), symbol)
                 report.positions_read = True
             except (ccxt.BaseError, Interrupted) as e:
                 logger.warning("could not read positions after the refused close: %s", error_text(e))
@@ -205,7 +202,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
     report.closes.append(closed)
     try:
         for round_number in range(1, rounds + 1):
-            report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
+            report.remaining_positions = open_positions((yield Call(POSITIONS.method(inverse), scope)), symbol)
             report.positions_read = True
             if not report.remaining_positions or round_number == rounds:
                 break
@@ -237,7 +234,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
                            report.positions_read and not isinstance(report.error, Interrupted))
     if report.success and not isinstance(report.error, Interrupted):
         try:
-            history = yield Call(ORDER_HISTORY_METHOD[inverse], {**scope, "limit": 1000})
+            history = yield Call(ORDER_HISTORY.method(inverse), {**scope, "limit": 1000})
             report.closed_orders = _describe_orders(history, report.success, report.currencies)
         except (ccxt.BaseError, Interrupted) as e:
             logger.warning("could not read the close's orders for the report: %s", error_text(e))
@@ -308,7 +305,7 @@ def read_account(exchange: Any, symbol: str | None = None, *, inverse: bool = Fa
 
     def plan() -> Plan:
         (positions, p_error), (orders, o_error) = yield Together(
-            (_call(Call(POSITIONS_METHOD[inverse], scope)), _call(Call(OPEN_ORDERS_METHOD[inverse], scope)))
+            (_call(Call(POSITIONS.method(inverse), scope)), _call(Call(OPEN_ORDERS.method(inverse), scope)))
         )
         for error in (p_error, o_error):
             if error is not None:

@@ -42,6 +42,7 @@ from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 from ..closeall import open_positions, set_clock_offset
 from ..errors import ClockSkew, failure_text
 from ..flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
+from ..methods import POSITIONS
 from ..redaction import error_text
 from ..symbols import to_native, unified_name
 from . import exits, reconcile
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["Flattener", "get_flattener", "register_bot", "request_flatten"]
 
 CANCEL_REASON = "BingX flatten"
-POSITIONS_METHOD = "swapV2PrivateGetUserPositions"
 # How long a flatten waits for an entry already under way to finish before it reads the account.
 ENTRY_WAIT_S = 10.0
 
@@ -319,7 +319,7 @@ class Flattener:
             return read_account(api)
 
     def _positions(self) -> list[dict[str, Any]]:
-        return open_positions(getattr(self.api, POSITIONS_METHOD)({}))
+        return open_positions(getattr(self.api, POSITIONS.linear)({}))
 
     def _open_symbols(self) -> set[str] | None:
         """The symbols with a position now, or None (logged) when BingX cannot be read."""
