@@ -148,9 +148,11 @@ def client_for(sim: BingXSimulator, key: str = KEY, secret: str = SECRET) -> Bin
 
 def bot_config(tmp: Path, sim: BingXSimulator, key: str = KEY, secret: str = SECRET) -> dict[str, Any]:
     sys.path.insert(0, str(TESTS))
-    from freqtrade_bot import bingx_urls, make_config
+    from bingx_closeall_plugin.urls import api_urls
 
-    urls = bingx_urls(sim.base_url)
+    from freqtrade_bot import make_config
+
+    urls = {"api": api_urls(sim.base_url)}
     exchange = {"name": "bingx", "key": key, "secret": secret, "pair_whitelist": PAIRS, "pair_blacklist": [],
                 "ccxt_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS},
                 "ccxt_async_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS}}

@@ -33,6 +33,7 @@ from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_accou
 from .closeall import MAX_RECV_WINDOW_MS, Interrupted, StopSignal, check_arguments
 from .redaction import SecretMasker, error_text, mask
 from .symbols import CurrencyMap, currency_map, display_name, unified_name
+from .urls import api_urls as root_urls
 
 logger = logging.getLogger("bingx_closeall_plugin.cli")
 
@@ -103,10 +104,7 @@ def api_urls(base_url: str) -> dict[str, str]:
         raise ConfigError("--base-url is empty: give the API root, e.g. http://127.0.0.1:8765, or leave the flag out")
     if not base.startswith(("http://", "https://")):
         raise ConfigError(f"--base-url {base_url!r} must start with http:// or https://")
-    if base.endswith("/openApi"):
-        base = base[: -len("/openApi")]
-    # ccxt's bingx builds every URL from urls['api'][section]; point each section at the same root.
-    return {section: base + "/openApi" for section in BingX().urls["api"]}
+    return root_urls(base)
 
 
 def accounts_from(args: argparse.Namespace) -> list[Account]:

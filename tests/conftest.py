@@ -13,6 +13,7 @@ import pytest
 
 from bingx_closeall_plugin import BingX
 from bingx_closeall_plugin.simulator import BingXSimulator
+from bingx_closeall_plugin.urls import api_urls
 
 # A skipped freqtrade test fails the session (hooks picked up from this conftest's namespace).
 from freqtrade_skips import (  # noqa: F401
@@ -41,10 +42,6 @@ def sim(simulator: BingXSimulator) -> BingXSimulator:
     """The module's simulator, reset to a clean account for this test."""
     simulator.reset()
     return simulator
-
-
-def api_urls(base_url: str) -> dict[str, str]:
-    return dict.fromkeys(BingX().urls["api"], base_url + "/openApi")
 
 
 def make_client(cls: type, sim: BingXSimulator, **config: Any) -> Any:

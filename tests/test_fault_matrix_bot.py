@@ -24,9 +24,9 @@ import requests
 
 from bingx_closeall_plugin import BingX, close_all_positions, to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import make_client, telegram_config
-from freqtrade_bot import bingx_urls
 from secret_scan import leaks, signatures_of
 
 pytestmark = pytest.mark.freqtrade
@@ -124,7 +124,7 @@ CELLS = [
 @pytest.fixture(scope="module")
 def bot(simulator, telegram_double, start_bot):  # the double outlives the bot
     simulator.reset()
-    urls = bingx_urls(simulator.base_url)
+    urls = {"api": api_urls(simulator.base_url)}
     from conftest import API_KEY, API_SECRET
 
     exchange = {"name": "bingx", "key": API_KEY, "secret": API_SECRET, "pair_whitelist": PAIRS, "pair_blacklist": [],

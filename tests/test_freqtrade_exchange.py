@@ -24,9 +24,9 @@ from bingx_closeall_plugin.freqtrade.exchange import (
     normalise_position,
 )
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY as KEY, API_SECRET as SECRET
-from freqtrade_bot import bingx_urls
 
 # the package re-exports install(), which shadows the submodule of the same name
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
@@ -48,7 +48,7 @@ def fresh_sim(simulator):
 
 def ft_config(tmp_path: Path, base_url: str, *, keys: bool = True, runmode: RunMode = RunMode.LIVE,
               margin_mode: str = "isolated", dry_run: bool = False) -> dict:
-    urls = bingx_urls(base_url)
+    urls = {"api": api_urls(base_url)}
     exchange = {"name": "bingx", "ccxt_config": {"urls": urls}, "ccxt_async_config": {"urls": urls},
                 "pair_whitelist": [BTC, ETH], "pair_blacklist": []}
     if keys:
