@@ -24,9 +24,9 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt
 
@@ -43,6 +43,8 @@ from .redaction import mask_exception, secrets_of
 from .symbols import parse_symbol, unified_name
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = ["CloseAllResult", "Interrupted", "StopSignal", "close_all_positions", "close_all_positions_async"]
 
@@ -250,6 +252,38 @@ def set_clock_offset(exchange: Any, server_time: Any) -> None:
     logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
 
 
+# The one rule for a request BingX refused for its timestamp (80014, 100421, 109400 "timestamp": refused before
+# anything executes): resynchronise with BingX's server time once, then send it once more. ccxt's bingx
+# nonce() is the local clock only, and a retrier would send the same skewed timestamp again. The close plan
+# applies it between its own rounds (it counts what it sends); everything else goes through with_resync.
+RESYNC_WARNING = "BingX refused the request's timestamp; resynchronising the clock and sending it again"
+
+
+def resync_clock(exchange: Any) -> Plan:
+    """The resynchronisation as a plan step: one read of BingX's server time, then the offset set from it."""
+    set_clock_offset(exchange, (yield Call(SERVER_TIME.linear, {})))
+
+
+def with_resync(exchange: Any, send: Callable[[], T]) -> T:
+    """``send()``; refused for its timestamp, resynchronise with BingX's clock and ``send()`` once more."""
+    try:
+        return send()
+    except ClockSkew:
+        logger.warning(RESYNC_WARNING)
+        set_clock_offset(exchange, getattr(exchange, SERVER_TIME.linear)({}))
+        return send()
+
+
+async def with_resync_async(exchange: Any, send: Callable[[], Awaitable[T]]) -> T:
+    """:func:`with_resync` for an async ccxt client."""
+    try:
+        return await send()
+    except ClockSkew:
+        logger.warning(RESYNC_WARNING)
+        set_clock_offset(exchange, await getattr(exchange, SERVER_TIME.linear)({}))
+        return await send()
+
+
 def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool,
                rate_limit_wait: float = 0.0, on_wait: OnWait | None = None) -> Plan:
     """The close path as a plan; see the module docstring for its rules.
@@ -325,8 +359,8 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             if resynced:
                 raise
             resynced = True
-            logger.warning("BingX refused the request's timestamp; resynchronising the clock and retrying once")
-            set_clock_offset(exchange, (yield Call(SERVER_TIME.linear, {})))
+            logger.warning(RESYNC_WARNING)
+            yield from resync_clock(exchange)
         except NoPositionToClose:
             return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
         except (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:

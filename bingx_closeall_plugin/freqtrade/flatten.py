@@ -39,8 +39,8 @@ from freqtrade.enums import ExitCheckTuple, ExitType, State, TradingMode
 from freqtrade.persistence import Trade
 from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
-from ..closeall import open_positions, set_clock_offset
-from ..errors import ClockSkew, failure_text
+from ..closeall import open_positions, with_resync
+from ..errors import failure_text
 from ..flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
 from ..methods import POSITIONS
 from ..redaction import error_text
@@ -310,13 +310,7 @@ class Flattener:
 
     def _read_account(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Positions and open orders; a read refused for its timestamp resynchronises with BingX's clock once."""
-        api = self.api
-        try:
-            return read_account(api)
-        except ClockSkew:
-            logger.warning("BingX refused the account read's timestamp; resynchronising the clock and reading again")
-            set_clock_offset(api, api.swapV2PublicGetServerTime({}))
-            return read_account(api)
+        return with_resync(self.api, lambda: read_account(self.api))
 
     def _positions(self) -> list[dict[str, Any]]:
         return open_positions(getattr(self.api, POSITIONS.linear)({}))
