@@ -6,7 +6,6 @@ imports it only when ``AsyncBingX`` is first used.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import ccxt
@@ -15,8 +14,6 @@ import ccxt.async_support
 from .closeall import CloseAllResult, close_plan, run_async
 from .exchange import BingXCloseAllMixin, _close_args, check_ccxt_shape
 from .redaction import mask_exception, secrets_of
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["AsyncBingX"]
 

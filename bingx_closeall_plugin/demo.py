@@ -7,15 +7,12 @@ operator would, then reads the simulator's request log to show what went over th
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import sys
 
 from . import cli
 from .simulator import BingXSimulator
-
-logger = logging.getLogger(__name__)
 
 SEED = [
     ("BTC-USDT", "LONG", 0.05), ("ETH-USDT", "SHORT", 1.2), ("SOL-USDT", "LONG", 15),

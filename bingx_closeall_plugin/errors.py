@@ -14,7 +14,6 @@ BingX's ``code``, its message as ``bingx_message``, whether it is ``transient``,
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +21,6 @@ from typing import Any
 import ccxt
 
 from .redaction import mask, mask_exception
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "AlreadySubmitted",

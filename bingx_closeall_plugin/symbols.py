@@ -12,7 +12,6 @@ Whether a well-formed symbol is actually listed is BingX's answer to give (10940
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ from typing import Any
 import ccxt
 
 from .errors import InvalidSymbol
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["CurrencyMap", "NativeSymbol", "both_names", "currency_map", "display_name", "parse_symbol", "to_native",
            "to_unified", "unified_name"]

@@ -12,7 +12,6 @@ put in it (an exception's text from a failed request carries the signed URL), no
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -25,8 +24,6 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import InvalidSymbol
 from ..redaction import mask, mask_exception, mask_value, secrets_of
 from .flatten import get_flattener
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["CloseAllPayload", "FlattenAnswer", "bot_secrets", "router", "rpc_close_all"]
 
