@@ -68,7 +68,12 @@ class CloseAllResult:
     failed: list[Any]  #: BingX's ``failed`` entries as sent (``[]`` for null); integer ids as exact strings
     symbol: str | None  #: native symbol the call was limited to, or None for all
     raw: dict[str, Any] | None  #: BingX's last answer, untouched (None when none arrived)
-    already_flat: bool = False  #: BingX said there was nothing to close (101205), or a check found nothing
+    #: nothing was open before this call: BingX answered 101205, or closed and failed nothing, and no earlier
+    #: close of this call can have executed
+    already_flat: bool = False
+    #: a positions read after a lost or refused answer found nothing open: flat, but this call's close may have
+    #: done the closing (an answer lost after BingX executed it)
+    verified_flat: bool = False
     recovered_from: str | None = None  #: the error a lost or refused answer raised, when it was verified
     requests: int = 1  #: close requests sent
     unified_symbol: str | None = None  #: ccxt's name for ``symbol`` (``TRUMP/USDT:USDT`` for ``TRUMPSOL-USDT``)
@@ -80,6 +85,7 @@ class CloseAllResult:
             "symbol": self.symbol,
             "unified_symbol": self.unified_symbol,
             "already_flat": self.already_flat,
+            "verified_flat": self.verified_flat,
             "recovered_from": self.recovered_from,
             "close_requests": self.requests,
         }
@@ -183,6 +189,9 @@ def result_from_response(response: Any, symbol: str | None, requests: int, recov
         raw=response,
         requests=requests,
         recovered_from=recovered_from,
+        # an empty answer to the first close that could have executed: nothing was open (BingX's answer with
+        # no symbol on a flat account); after a lost answer, the earlier close may have done it
+        already_flat=not ids and not failed and recovered_from is None,
     )
 
 
@@ -236,8 +245,8 @@ def set_clock_offset(exchange: Any, server_time: Any) -> None:
 
     ccxt's bingx ``nonce()`` is the local clock only. The plugin's exchange classes honour
     ``options['timeDifference']`` (ccxt's own key for it); a plain ``ccxt.bingx`` gets an instance-level
-    ``nonce`` that does the same (through :data:`shadow_nonce`), checked to be what we expect before it is
-    replaced, and only once.
+    ``nonce`` that does the same (through :data:`shadow_nonce`), once, when its class has a callable
+    ``nonce`` to stand in for (only that it is callable is checked: not its signature, nor what it returns).
     """
     try:
         server_ms = int(server_time["data"]["serverTime"])
@@ -245,8 +254,7 @@ def set_clock_offset(exchange: Any, server_time: Any) -> None:
         raise ccxt.BadResponse(f"bingx server time answer has no serverTime: {server_time!r:.200}") from e
     exchange.options["timeDifference"] = exchange.milliseconds() - server_ms
     if not getattr(exchange, "honours_time_difference", False) and "nonce" not in vars(exchange):
-        original = getattr(type(exchange), "nonce", None)
-        if not callable(original):
+        if not callable(getattr(type(exchange), "nonce", None)):
             raise TypeError(f"{type(exchange).__name__} has no nonce() to correct for clock skew")
         shadow_nonce(exchange, lambda: exchange.milliseconds() - exchange.options.get("timeDifference", 0))
     logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
@@ -334,7 +342,8 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             remaining = open_positions(positions, symbol)
             if not remaining:
                 logger.info("verified after %s: no position remains", recovered_from)
-                return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
+                return CloseAllResult([], [], symbol, None, verified_flat=True, recovered_from=recovered_from,
+                                      requests=sent[0])
             logger.warning("%d position(s) remain after %s; closing what remains", len(remaining), recovered_from)
             verify = False
         try:
@@ -362,7 +371,10 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             logger.warning(RESYNC_WARNING)
             yield from resync_clock(exchange)
         except NoPositionToClose:
-            return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
+            # After a lost or refused answer, an earlier close of this call may be what emptied the account.
+            return CloseAllResult([], [], symbol, None, already_flat=recovered_from is None,
+                                  verified_flat=recovered_from is not None, recovered_from=recovered_from,
+                                  requests=sent[0])
         except (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
             # The close may or may not have executed: find out before sending anything that trades.
             recovered_from = type(e).__name__

@@ -80,12 +80,12 @@ def test_failed_entries_are_kept_as_exact_strings(sim, exchange):
 
 def test_nothing_open_is_an_empty_success(sim, exchange):
     result = close_all_positions(exchange)
-    assert result.success == [] and result.failed == []
+    assert result.success == [] and result.failed == [] and result.already_flat and not result.verified_flat
 
 
 def test_no_position_for_the_symbol_means_already_flat(sim, exchange):
     result = close_all_positions(exchange, "BTC-USDT")
-    assert result.already_flat and result.success == []
+    assert result.already_flat and not result.verified_flat and result.success == []
     assert sim.requests_to(CLOSE)[0].code == 101205
 
 
