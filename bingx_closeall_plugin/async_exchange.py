@@ -18,7 +18,7 @@ from .redaction import mask_exception, secrets_of
 __all__ = ["AsyncBingX"]
 
 
-class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):  # type: ignore[misc]
+class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):
     """``ccxt.async_support.bingx`` whose close-all keeps everything BingX answered."""
 
     async def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
@@ -29,11 +29,12 @@ class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):  # type: ignore[
             mask_exception(e, secrets_of(self))
             raise
 
-    async def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
+    async def close_all_positions(self, params: dict[str, Any] | None = None) -> CloseAllResult:
         native, recv_window, inverse = _close_args(self, params)
         return await run_async(self, close_plan(self, native, recv_window, inverse))
 
-    async def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:  # type: ignore[override]
+    async def close_position(self, symbol: str, side: str | None = None,
+                             params: dict[str, Any] | None = None) -> CloseAllResult:
         native, recv_window, inverse = _close_args(self, params, symbol)
         return await run_async(self, close_plan(self, native, recv_window, inverse))
 

@@ -200,6 +200,8 @@ def parse_error_body(body: Any) -> tuple[int, str] | None:
     if not isinstance(body, dict):
         return None
     code = body.get("code")
+    if code is None:
+        return None
     try:
         code_int = int(code)
     except (TypeError, ValueError):

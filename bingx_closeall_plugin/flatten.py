@@ -197,7 +197,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
             except (ccxt.BaseError, Interrupted) as e:
                 logger.warning("could not read positions after the refused close: %s", error_text(e))
         _protection_report(report, openers.orders, details, report.positions_read)
-        close_error.flatten_report = report  # type: ignore[attr-defined]
+        close_error.flatten_report = report
         raise close_error
     report.closes.append(closed)
     try:

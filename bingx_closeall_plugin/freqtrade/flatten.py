@@ -240,7 +240,7 @@ class Flattener:
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
         single = account_symbols <= bot_symbols
         intent = reconcile.persist_intent(confirmed, api)
-        symbols: list[str | None] = [None] if single else sorted(bot_symbols & account_symbols)
+        symbols: list[str | None] = [None] if single else [*sorted(bot_symbols & account_symbols)]
         # The close and the cancel of the bot's entries go out at the same moment; its stoplosses stay until
         # their position is flat (a refused close must not leave a position without its stop).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-cancel") as pool:
@@ -330,7 +330,8 @@ class Flattener:
 
     def _confirm(self, trades: list[Trade]) -> tuple[list[Trade], list[Trade]]:
         """freqtrade asks ``confirm_trade_exit`` before every force exit; so does the flatten."""
-        confirmed, vetoed = [], []
+        confirmed: list[Trade] = []
+        vetoed: list[Trade] = []
         now = datetime.now(UTC)
         for trade in trades:
             try:

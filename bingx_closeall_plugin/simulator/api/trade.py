@@ -143,7 +143,9 @@ def close_all(p: Params, s: BingXSimulator, inverse: bool, fault: Fault | None) 
     if symbol is not None:
         required_symbol(p, s, inverse=inverse)
     failed_syms = fault.symbols if fault is not None and fault.kind == "failed" else ()
-    reopen = [(fault.symbol, fault.side, fault.qty)] if fault is not None and fault.kind == "reopen" else []
+    reopen: list[tuple[str, str, float]] = []
+    if fault is not None and fault.kind == "reopen" and fault.symbol and fault.side:  # Fault.reopen sets both
+        reopen.append((fault.symbol, fault.side, fault.qty))
     success, failed = s.account.close_all_positions(symbol, inverse, failed_syms, reopen)
     if inverse:  # the documented coin-M answer carries the ids as strings
         return {"success": [str(i) for i in success], "failed": [str(i) for i in failed] if failed else None}
