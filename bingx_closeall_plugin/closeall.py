@@ -163,9 +163,11 @@ def exact_id(value: Any) -> Any:
     return value
 
 
-def result_from_response(response: Any, symbol: str | None, requests: int, recovered_from: str | None) -> CloseAllResult:
+def result_from_response(response: Any, symbol: str | None, requests: int,
+                         recovered_from: str | None) -> CloseAllResult:
     if not isinstance(response, dict):
-        raise ccxt.BadResponse(f"bingx closeAllPositions answered something that is not a JSON object: {response!r:.200}")
+        raise ccxt.BadResponse(
+            f"bingx closeAllPositions answered something that is not a JSON object: {response!r:.200}")
     data = response.get("data")
     if data is None:
         data = {}
@@ -224,7 +226,8 @@ def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool,
         if isinstance(recv_window, bool) or not isinstance(recv_window, int):
             raise InvalidInput(f"recv_window must be a whole number of milliseconds, got {recv_window!r}")
         if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
-            raise InvalidInput(f"recv_window must be between 1 and {MAX_RECV_WINDOW_MS} ms (BingX's limit), got {recv_window}")
+            raise InvalidInput(
+                f"recv_window must be between 1 and {MAX_RECV_WINDOW_MS} ms (BingX's limit), got {recv_window}")
     if symbol is None:
         return None, inverse
     parsed = parse_symbol(symbol, exchange)
@@ -384,7 +387,8 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             if isinstance(e, (ccxt.DDoSProtection, ccxt.InvalidNonce)):
                 raise
             recovered_from = type(e).__name__
-            logger.warning("connection lost during the close (%s); reading positions before anything else", recovered_from)
+            logger.warning("connection lost during the close (%s); reading positions before anything else",
+                           recovered_from)
             verify = True
 
 
@@ -447,7 +451,8 @@ def run_sync(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
             error = mask_exception(translate(e), secrets_of(exchange))
 
 
-def _together_sync(exchange: Any, plans: tuple[Plan, ...], stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
+def _together_sync(exchange: Any, plans: tuple[Plan, ...],
+                   stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
     from concurrent.futures import ThreadPoolExecutor
 
     if not plans:
@@ -490,7 +495,8 @@ async def run_async(exchange: Any, plan: Plan, stop: StopSignal | None = None) -
             error = mask_exception(translate(e), secrets_of(exchange))
 
 
-async def _together_async(exchange: Any, plans: tuple[Plan, ...], stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
+async def _together_async(exchange: Any, plans: tuple[Plan, ...],
+                          stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
     async def one(plan: Plan) -> tuple[Any, BaseException | None]:
         try:
             return await run_async(exchange, plan, stop), None
@@ -509,8 +515,9 @@ def close_all_positions(
 
     ``exchange`` is a ``ccxt.bingx`` (or the plugin's subclass) with key and secret set. ``symbol`` is
     unified (``BTC/USDT:USDT``, read through the exchange's ``commonCurrencies`` as ccxt does, so
-    ``TRUMP/USDT:USDT`` is BingX's ``TRUMPSOL-USDT``) or native (``BTC-USDT``); a coin-M symbol (``BTC/USD:BTC``) goes to the
-    coin-M endpoint, as does ``inverse=True`` without a symbol. Bad input raises before any request.
+    ``TRUMP/USDT:USDT`` is BingX's ``TRUMPSOL-USDT``) or native (``BTC-USDT``); a coin-M symbol
+    (``BTC/USD:BTC``) goes to the coin-M endpoint, as does ``inverse=True`` without a symbol. Bad input
+    raises before any request.
     A rate limit raises ``RateLimited`` at once, unless BingX says it ends within ``rate_limit_wait``
     seconds: then it is waited out (``on_wait(seconds_left, retry_after_ms)`` about once a second) and
     the close sent again.

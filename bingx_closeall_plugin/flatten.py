@@ -65,12 +65,15 @@ class FlattenReport:
     cancelled_orders: list[str] | None = None  #: every id cancelled; None when orders were kept
     cancel_error: str | None = None
     remaining_positions: list[dict[str, Any]] = field(default_factory=list)
-    closed_orders: list[dict[str, Any]] = field(default_factory=list)  #: the close's orders, as BingX's history has them
+    #: the close's orders, as BingX's history has them
+    closed_orders: list[dict[str, Any]] = field(default_factory=list)
     error: BaseException | None = None  #: what stopped the flatten early (a refused close, a rate limit, Ctrl-C)
     refused_close_requests: int = 0  #: close requests sent whose round ended in ``error``
-    cancelled_openers: list[str] = field(default_factory=list)  #: ids of orders that could open a position, cancelled at once
+    #: ids of orders that could open a position, cancelled at once
+    cancelled_openers: list[str] = field(default_factory=list)
     cancelled_protective: list[str] = field(default_factory=list)  #: ids cancelled once their position was flat
-    kept_orders: list[dict[str, Any]] = field(default_factory=list)  #: protective orders left resting: their position is open
+    #: protective orders left resting: their position is open
+    kept_orders: list[dict[str, Any]] = field(default_factory=list)
     unprotected: list[dict[str, Any]] = field(default_factory=list)  #: orders cancelled on a symbol still open
     positions_read: bool = False  #: remaining_positions comes from a read after the close; else it is unknown
     #: the exchange's currency names, for ccxt's name of each BingX symbol in the report
@@ -298,7 +301,8 @@ async def flatten_async(exchange: Any, symbol: str | None = None, *, recv_window
     return await run_async(exchange, plan, stop)
 
 
-def read_account(exchange: Any, symbol: str | None = None, *, inverse: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_account(exchange: Any, symbol: str | None = None, *,
+                 inverse: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(open positions, open orders), read concurrently; sends nothing that trades."""
     native, inverse = check_arguments(symbol, None, inverse, exchange)
     scope = {"symbol": native} if native else {}

@@ -18,7 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_LADDER", "FALLBACK_FILE", "default_tiers", "fallback_tiers", "fill_max_leverage", "max_leverage_for"]
+__all__ = ["DEFAULT_LADDER", "FALLBACK_FILE", "default_tiers", "fallback_tiers", "fill_max_leverage",
+           "max_leverage_for"]
 
 FALLBACK_FILE = Path(__file__).with_name("bingx_leverage_tiers.json")
 
