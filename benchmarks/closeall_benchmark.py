@@ -92,7 +92,8 @@ def main() -> None:
     args = parser.parse_args()
     with BingXSimulator(api_key=KEY, api_secret=SECRET, latency_ms=args.latency_ms) as sim:
         print(f"simulator latency {args.latency_ms:.0f} ms per request; median of {args.repeat} runs\n")
-        print("| positions | requests before close | CLI start -> close on wire | CLI start -> flat | API call -> flat | ccxt reduceOnly loop -> flat |")
+        print("| positions | requests before close | CLI start -> close on wire | CLI start -> flat "
+              "| API call -> flat | ccxt reduceOnly loop -> flat |")
         print("|---:|---:|---:|---:|---:|---:|")
         for count in args.positions:
             cli = [bench_cli(sim, count) for _ in range(args.repeat)]

@@ -56,7 +56,8 @@ def run(sim: BingXSimulator, bot: FreqtradeBot, pairs: list[str]) -> tuple[float
     wait(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) == len(pairs), "stops placed")
     before = len(sim.requests)
     # The POST answers once the bookkeeping is done: the account is watched while it is in flight.
-    press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}), kwargs={"timeout": WAIT_S})
+    press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}),
+                             kwargs={"timeout": WAIT_S})
     started = time.monotonic()
     press.start()
     wait(lambda: not sim.positions(), "flat")
@@ -93,7 +94,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.trades:
         p, q = results["plugin"][n], results["native"][n]
-        print(f"| {n} | {p[0]:.2f} s | {p[1]:.2f} s | {p[2]} | {q[0]:.2f} s | {q[1]:.2f} s | {q[2]} | {q[0] / p[0]:.1f}x |")
+        print(f"| {n} | {p[0]:.2f} s | {p[1]:.2f} s | {p[2]} "
+              f"| {q[0]:.2f} s | {q[1]:.2f} s | {q[2]} | {q[0] / p[0]:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def cli_env(sim: BingXSimulator) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a child process (exit code, stdout and stderr as a user sees them)."""
     return subprocess.run(
         [sys.executable, "-m", "bingx_closeall_plugin.cli", *args],

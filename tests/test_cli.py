@@ -15,7 +15,8 @@ CLOSE = "trade/closeAllPositions"
 def seed_account(sim):
     sim.seed_position("BTC-USDT", "LONG", 0.01)
     sim.seed_position("ETH-USDT", "SHORT", 0.2)
-    sim.seed_order("BTC-USDT", side="SELL", type="TAKE_PROFIT_MARKET", quantity=0.01, stop_price=90000.0, reduce_only=True)
+    sim.seed_order("BTC-USDT", side="SELL", type="TAKE_PROFIT_MARKET", quantity=0.01, stop_price=90000.0,
+                   reduce_only=True)
 
 
 def test_yes_closes_everything_first_and_cancels_the_stops_once_flat(sim, cli_env):
@@ -154,7 +155,8 @@ def test_a_refused_close_says_the_stops_were_kept_and_the_entries_cancelled(sim,
     sim.inject(CLOSE, Fault.error(80020, "risk forbidden"))
     text = run_cli(["--yes"], cli_env)  # the same refusal, in words
 
-    assert text.returncode == 3 and "2 position(s) still open; their 2 stop/take-profit order(s) were kept" in text.stderr
+    assert text.returncode == 3
+    assert "2 position(s) still open; their 2 stop/take-profit order(s) were kept" in text.stderr
     assert "KEPT" in text.stdout and str(stops["ETH-USDT"]) in text.stdout.split("KEPT", 1)[1]
     assert sorted(o["orderId"] for o in sim.open_orders()) == sorted(stops.values())
 
@@ -251,7 +253,8 @@ def test_several_freqtrade_configs_are_flattened_each_reported(sim, cli_env, tmp
         seed_account(sim)
         other.seed_position("SOL-USDT", "LONG", 1)
         configs = []
-        for name, account, key, secret in (("bot-a", sim, API_KEY, API_SECRET), ("bot-b", other, second_key, second_secret)):
+        bots = (("bot-a", sim, API_KEY, API_SECRET), ("bot-b", other, second_key, second_secret))
+        for name, account, key, secret in bots:
             urls = dict.fromkeys(("swap", "cswap", "spot", "contract"), account.base_url + "/openApi")
             path = tmp_path / f"{name}.json"
             path.write_text(json.dumps({"exchange": {"name": "bingx", "key": key, "secret": secret,
@@ -268,7 +271,8 @@ def test_several_freqtrade_configs_are_flattened_each_reported(sim, cli_env, tmp
         assert [len(a["success"]) for a in document["accounts"]] == [2, 1]  # each account's own positions
         for account in (sim, other):
             assert account.requests_to(CLOSE) and all(r.api_key_ok and r.code == 0 for r in account.requests)
-        assert "SOL-USDT" not in json.dumps(document["accounts"][0]) and "BTC-USDT" not in json.dumps(document["accounts"][1])
+        assert "SOL-USDT" not in json.dumps(document["accounts"][0])
+        assert "BTC-USDT" not in json.dumps(document["accounts"][1])
 
 
 def test_config_with_an_empty_secret_exits_2(sim, cli_env, tmp_path):

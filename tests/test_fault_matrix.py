@@ -33,7 +33,8 @@ BOTH = ("BTC-USDT", "ETH-USDT")
 FLAT: tuple[str, ...] = ()
 SLOW_S = 1.0  # past the API clients' 300 ms timeout, well inside the CLI's 10 s one
 # 2100-01-01: far beyond any wait a front end allows, so the rate limit is refused at once.
-UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 4102444800000"
+UNBLOCK = ("The endpoint trigger frequency limit rule is currently in the disabled period "
+           "and will be unblocked after 4102444800000")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def then(*arms: Callable[[BingXSimulator], None]) -> Callable[[BingXSimulator], 
 
 def rate_limited_for(ms: int) -> Callable[[BingXSimulator], None]:
     """100410 ending ``ms`` from now on BingX's clock (inside flatten's and the CLI's 30 s deadline)."""
-    return lambda sim: sim.inject(CLOSE, Fault.error(100410, UNBLOCK.replace("4102444800000", str(sim.server_time_ms() + ms))))
+    return lambda sim: sim.inject(
+        CLOSE, Fault.error(100410, UNBLOCK.replace("4102444800000", str(sim.server_time_ms() + ms))))
 
 
 def skew(sim: BingXSimulator) -> None:
@@ -94,17 +96,22 @@ def error_row(rule: errors.ErrorRule) -> Row:
     if rule.exception is errors.NoPositionToClose:
         # close_all_positions trusts BingX's "nothing to close"; flatten's position read finds the lie and re-closes.
         return Row(name, fault, Cell(BOTH, 1), Cell(FLAT, 2), Cell(FLAT, 2))
-    exit_code = {errors.RateLimited: 4, errors.UnknownSymbol: 2, errors.InvalidParameter: 2, errors.OrderMissing: 1}.get(rule.exception, 3)
+    exit_code = {errors.RateLimited: 4, errors.UnknownSymbol: 2, errors.InvalidParameter: 2,
+                 errors.OrderMissing: 1}.get(rule.exception, 3)
     refused = Cell(BOTH, 1, raises=rule.exception, exit_code=exit_code)
     return Row(name, fault, refused, refused, refused)
 
 
 ROWS = [error_row(rule) for rule in errors.ERROR_TABLE] + [
-    Row("lost-reply-after-execution", inject(Fault.lost_reply(executed=True)), Cell(FLAT, 1), Cell(FLAT, 1), Cell(FLAT, 1)),
-    Row("lost-reply-before-execution", inject(Fault.lost_reply(executed=False)), Cell(FLAT, 2), Cell(FLAT, 2), Cell(FLAT, 2)),
+    Row("lost-reply-after-execution", inject(Fault.lost_reply(executed=True)),
+        Cell(FLAT, 1), Cell(FLAT, 1), Cell(FLAT, 1)),
+    Row("lost-reply-before-execution", inject(Fault.lost_reply(executed=False)),
+        Cell(FLAT, 2), Cell(FLAT, 2), Cell(FLAT, 2)),
     # The API clients time out after 300 ms and verify; the CLI's 10 s timeout simply waits for the slow answer.
-    Row("slow-reply-past-timeout", inject(Fault.delay(SLOW_S)), Cell(FLAT, 1), Cell(FLAT, 1), Cell(FLAT, 1), api_timeout_ms=300),
-    Row("connection-refused", lambda sim: None, Cell(BOTH, 0, raises=ccxt.NetworkError), Cell(BOTH, 0, raises=ccxt.NetworkError),
+    Row("slow-reply-past-timeout", inject(Fault.delay(SLOW_S)), Cell(FLAT, 1), Cell(FLAT, 1), Cell(FLAT, 1),
+        api_timeout_ms=300),
+    Row("connection-refused", lambda sim: None,
+        Cell(BOTH, 0, raises=ccxt.NetworkError), Cell(BOTH, 0, raises=ccxt.NetworkError),
         Cell(BOTH, 0, exit_code=5), refused=True),
     Row("html-502-executed", inject(Fault.http_error(502, executed=True)), Cell(FLAT, 1), Cell(FLAT, 1), Cell(FLAT, 1)),
     Row("html-502-not-executed", inject(Fault.http_error(502)), Cell(FLAT, 2), Cell(FLAT, 2), Cell(FLAT, 2)),
@@ -119,7 +126,8 @@ ROWS = [error_row(rule) for rule in errors.ERROR_TABLE] + [
     Row("failed-entry-once", inject(Fault.failed("ETH-USDT")), Cell(("ETH-USDT",), 1), Cell(FLAT, 2), Cell(FLAT, 2)),
     Row("failed-entry-every-round", inject(Fault.failed("ETH-USDT"), times=10),
         Cell(("ETH-USDT",), 1), Cell(("ETH-USDT",), 3), Cell(("ETH-USDT",), 3, exit_code=1)),
-    Row("position-reappears", inject(Fault.reopen("BTC-USDT", "LONG", 0.01)), Cell(("BTC-USDT",), 1), Cell(FLAT, 2), Cell(FLAT, 2)),
+    Row("position-reappears", inject(Fault.reopen("BTC-USDT", "LONG", 0.01)),
+        Cell(("BTC-USDT",), 1), Cell(FLAT, 2), Cell(FLAT, 2)),
     Row("clock-skew-beyond-recv-window", skew, Cell(FLAT, 2), Cell(FLAT, 2), Cell(FLAT, 2)),
     Row("rate-limit-between-rounds", then(inject(Fault.failed("ETH-USDT")), inject(Fault.error(100410, UNBLOCK))),
         Cell(("ETH-USDT",), 1), Cell(("ETH-USDT",), 2, report_error=errors.RateLimited),
@@ -144,8 +152,10 @@ def seed(sim: BingXSimulator) -> dict[str, str]:
     for symbol, (side, qty) in SEEDED.items():
         sim.seed_position(symbol, side, qty)
         stop_side, stop_price = ("SELL", 50000.0) if side == "LONG" else ("BUY", 5000.0)
-        orders[symbol] = str(sim.seed_order(symbol, side=stop_side, type="STOP_MARKET", quantity=qty, stop_price=stop_price))
-    orders["entry"] = str(sim.seed_order("BTC-USDT", side="BUY", type="LIMIT", quantity=0.01, price=60000.0, reduce_only=False))
+        orders[symbol] = str(sim.seed_order(symbol, side=stop_side, type="STOP_MARKET", quantity=qty,
+                                            stop_price=stop_price))
+    orders["entry"] = str(sim.seed_order("BTC-USDT", side="BUY", type="LIMIT", quantity=0.01, price=60000.0,
+                                         reduce_only=False))
     return orders
 
 
@@ -170,7 +180,8 @@ def assert_end_state(sim: BingXSimulator, cell: Cell) -> None:
     positions = sim.positions()
     assert sorted(p["symbol"] for p in positions) == sorted(cell.remaining)
     for position in positions:  # never a reverse position: whatever is left is on the side it was seeded
-        assert float(position["positionAmt"]) > 0 if SEEDED[position["symbol"]][0] == "LONG" else float(position["positionAmt"]) < 0
+        amount = float(position["positionAmt"])
+        assert amount > 0 if SEEDED[position["symbol"]][0] == "LONG" else amount < 0
     assert sim.reversals() == []
     assert len(sim.requests_to(CLOSE)) == cell.closes
     # Nothing else that trades: every POST is a close, every DELETE a cancel (the entry's, then the stops of
@@ -259,8 +270,10 @@ def test_cli(sim, cli_env, row, refused_url):
     if row.flatten.raises is not None:
         # The close did not go through: the words say what it left, stops kept, entries cancelled.
         kept = len(row.cli.remaining) if not row.refused else 0
-        said = f"their {kept} stop/take-profit order(s) were kept" if kept else "no stop/take-profit order was cancelled"
-        assert said in document["error"] and f"{0 if row.refused else 1} entry order(s) were cancelled" in document["error"]
+        said = (f"their {kept} stop/take-profit order(s) were kept" if kept
+                else "no stop/take-profit order was cancelled")
+        assert said in document["error"]
+        assert f"{0 if row.refused else 1} entry order(s) were cancelled" in document["error"]
     assert_end_state(sim, row.cli)
     assert_orders(sim, orders, row.cli, row, cancels=True)
 

@@ -39,7 +39,8 @@ BOTH = ("BTC-USDT", "ETH-USDT")
 FLAT: tuple[str, ...] = ()
 CCXT_TIMEOUT_MS = 2500  # the bot's client timeout: the slow-reply cell answers after 3 s
 # 2100-01-01: far beyond the 30 s a flatten waits for a rate limit, so the close is refused at once.
-UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 4102444800000"
+UNBLOCK = ("The endpoint trigger frequency limit rule is currently in the disabled period "
+           "and will be unblocked after 4102444800000")
 
 
 def native(pair: str) -> str:
@@ -176,7 +177,8 @@ def exit_orders(sim) -> list:
 
 
 def db_trades(bot, ids) -> dict[int, dict]:
-    return {row["id"]: row for row in bot.db(f"SELECT * FROM trades WHERE id IN ({','.join('?' * len(ids))})", list(ids))}
+    marks = ",".join("?" * len(ids))
+    return {row["id"]: row for row in bot.db(f"SELECT * FROM trades WHERE id IN ({marks})", list(ids))}
 
 
 def settled(bot, sim, ids) -> bool:

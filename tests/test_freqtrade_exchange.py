@@ -287,7 +287,8 @@ def test_a_hook_target_of_another_shape_fails_loudly_at_start_up(mocker):
 @pytest.mark.parametrize("error, expected", [
     (ccxt.AuthenticationError("bad key"), "OperationalException"),
     (ccxt.PermissionDenied("ip"), "OperationalException"),  # before ExchangeError: never retried forever
-    (ccxt.RateLimitExceeded("slow down"), "DDosProtection"),  # not a DDoSProtection in ccxt 4.5, backed off all the same
+    # not a DDoSProtection in ccxt 4.5, backed off all the same
+    (ccxt.RateLimitExceeded("slow down"), "DDosProtection"),
     (ccxt.DDoSProtection("slow down"), "DDosProtection"),
     (ccxt.BadRequest("109400"), "TemporaryError"),
     (ccxt.ExchangeNotAvailable("503"), "TemporaryError"),

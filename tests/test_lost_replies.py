@@ -60,7 +60,8 @@ def test_html_5xx_after_execution_is_verified(sim, exchange):
 
 def test_already_submitted_is_verified_not_failed(sim, exchange):
     sim.seed_position("BTC-USDT", "LONG", 0.01)
-    sim.inject(CLOSE, Fault.error(109201, "The same order number is only allowed to be submitted once within 1 second."))
+    sim.inject(CLOSE, Fault.error(109201,
+                                  "The same order number is only allowed to be submitted once within 1 second."))
 
     result = close_all_positions(exchange)
 

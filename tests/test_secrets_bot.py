@@ -26,7 +26,8 @@ pytestmark = pytest.mark.freqtrade
 
 CLOSE = "trade/closeAllPositions"
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
-RATE_LIMITED = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249"
+RATE_LIMITED = ("The endpoint trigger frequency limit rule is currently in the disabled period "
+                "and will be unblocked after 1727193814249")
 
 
 @pytest.fixture(scope="module")
