@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ import pytest
 from bingx_closeall_plugin import BingX
 from bingx_closeall_plugin.simulator import BingXSimulator
 from bingx_closeall_plugin.urls import api_urls
+
+import cli_runner
 
 # A skipped freqtrade test fails the session (hooks picked up from this conftest's namespace).
 from freqtrade_skips import (  # noqa: F401
@@ -66,12 +67,12 @@ def cli_env(sim: BingXSimulator) -> dict[str, str]:
 
 def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the real console entry point in a child process (exit code, stdout and stderr as a user sees them)."""
-    return subprocess.run(
-        [sys.executable, "-m", "bingx_closeall_plugin.cli", *args],
-        env=env, input=stdin if stdin is not None else "", capture_output=True, text=True, timeout=timeout,
-        cwd=Path(__file__).parent,
-    )
+    """Run the real console entry point in a child process (exit code, stdout and stderr as a user sees them).
+
+    The child is forked from a process that has imported ccxt already (tests/cli_runner.py): the same
+    process as ``python -m bingx_closeall_plugin.cli``, a second less of CPU each time.
+    """
+    return cli_runner.run_cli(args, env, stdin, timeout)
 
 
 @pytest.fixture(scope="module")
