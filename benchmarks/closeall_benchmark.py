@@ -22,6 +22,7 @@ import time
 from bingx_closeall_plugin import BingX, close_all_positions
 from bingx_closeall_plugin.simulator import BingXSimulator
 from bingx_closeall_plugin.simulator.markets import linear_contracts
+from bingx_closeall_plugin.urls import api_urls
 
 KEY, SECRET = "bench-key", "bench-secret"
 FLAT_WAIT_S = 60
@@ -29,7 +30,7 @@ FLAT_WAIT_S = 60
 
 def client(sim: BingXSimulator) -> BingX:
     exchange = BingX({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False, "options": {"defaultType": "swap"}})
-    exchange.urls["api"] = dict.fromkeys(exchange.urls["api"], sim.base_url + "/openApi")
+    exchange.urls["api"] = api_urls(sim.base_url)
     return exchange
 
 

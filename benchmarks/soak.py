@@ -38,6 +38,7 @@ import ccxt
 
 from bingx_closeall_plugin import BingX, errors, flatten
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 KEY, SECRET = "soak-key", "soak-secret"
 CLOSE = "trade/closeAllPositions"
@@ -170,7 +171,7 @@ FAULTS: dict[str, tuple[Arm, int, bool]] = {
 
 def client_for(sim: BingXSimulator, base_url: str | None = None) -> BingX:
     exchange = BingX({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False, "timeout": API_TIMEOUT_MS})
-    exchange.urls["api"] = dict.fromkeys(exchange.urls["api"], (base_url or sim.base_url) + "/openApi")
+    exchange.urls["api"] = api_urls(base_url or sim.base_url)
     return exchange
 
 

@@ -35,6 +35,7 @@ import requests
 
 from bingx_closeall_plugin import BingX, close_all_positions, to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 
@@ -142,14 +143,12 @@ class Figures:
 
 def client_for(sim: BingXSimulator, key: str = KEY, secret: str = SECRET) -> BingX:
     client = BingX({"apiKey": key, "secret": secret, "timeout": 3000})
-    client.urls["api"] = dict.fromkeys(client.urls["api"], sim.base_url + "/openApi")
+    client.urls["api"] = api_urls(sim.base_url)
     return client
 
 
 def bot_config(tmp: Path, sim: BingXSimulator, key: str = KEY, secret: str = SECRET) -> dict[str, Any]:
     sys.path.insert(0, str(TESTS))
-    from bingx_closeall_plugin.urls import api_urls
-
     from freqtrade_bot import make_config
 
     urls = {"api": api_urls(sim.base_url)}

@@ -24,6 +24,7 @@ import pytest
 
 from bingx_closeall_plugin import BingX, close_all_positions, errors, flatten
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import make_client, run_cli
 
@@ -194,7 +195,7 @@ def assert_end_state(sim: BingXSimulator, cell: Cell) -> None:
 def api_client(sim: BingXSimulator, row: Row, refused_url: str) -> BingX:
     client = make_client(BingX, sim, timeout=row.api_timeout_ms)
     if row.refused:
-        client.urls["api"] = dict.fromkeys(client.urls["api"], refused_url + "/openApi")
+        client.urls["api"] = api_urls(refused_url)
     return client
 
 

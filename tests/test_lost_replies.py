@@ -7,6 +7,7 @@ import pytest
 
 from bingx_closeall_plugin import BingX, close_all_positions
 from bingx_closeall_plugin.simulator import Fault
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import make_client
 
@@ -106,7 +107,7 @@ def test_clock_skew_resyncs_once_and_retries(sim, exchange):
 
 def test_connection_refused_is_a_network_error_with_nothing_sent(sim):
     client = make_client(BingX, sim)
-    client.urls["api"] = dict.fromkeys(client.urls["api"], "http://127.0.0.1:9/openApi")
+    client.urls["api"] = api_urls("http://127.0.0.1:9")
     with pytest.raises(ccxt.NetworkError):
         close_all_positions(client)
     assert sim.requests == []
