@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,14 @@ def make_client(cls: type, sim: BingXSimulator, **config: Any) -> Any:
     client = cls({"apiKey": API_KEY, "secret": API_SECRET, "timeout": 3000, **config})
     client.urls["api"] = api_urls(sim.base_url)
     return client
+
+
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """A loopback port with a bound socket that never listens: connecting is refused at once."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{holder.getsockname()[1]}"
 
 
 @pytest.fixture
