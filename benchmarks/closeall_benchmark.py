@@ -22,6 +22,7 @@ import time
 from bingx_closeall_plugin import BingX, close_all_positions
 from bingx_closeall_plugin.simulator import BingXSimulator
 from bingx_closeall_plugin.simulator.markets import linear_contracts
+from bingx_closeall_plugin.urls import api_urls
 
 KEY, SECRET = "bench-key", "bench-secret"
 FLAT_WAIT_S = 60
@@ -29,7 +30,7 @@ FLAT_WAIT_S = 60
 
 def client(sim: BingXSimulator) -> BingX:
     exchange = BingX({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False, "options": {"defaultType": "swap"}})
-    exchange.urls["api"] = {k: sim.base_url + "/openApi" for k in exchange.urls["api"]}
+    exchange.urls["api"] = api_urls(sim.base_url)
     return exchange
 
 
@@ -92,7 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     with BingXSimulator(api_key=KEY, api_secret=SECRET, latency_ms=args.latency_ms) as sim:
         print(f"simulator latency {args.latency_ms:.0f} ms per request; median of {args.repeat} runs\n")
-        print("| positions | requests before close | CLI start -> close on wire | CLI start -> flat | API call -> flat | ccxt reduceOnly loop -> flat |")
+        print("| positions | requests before close | CLI start -> close on wire | CLI start -> flat "
+              "| API call -> flat | ccxt reduceOnly loop -> flat |")
         print("|---:|---:|---:|---:|---:|---:|")
         for count in args.positions:
             cli = [bench_cli(sim, count) for _ in range(args.repeat)]

@@ -31,11 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from freqtrade_bot import FreqtradeBot, make_config, signed  # noqa: E402
+from bingx_closeall_plugin import to_unified
+from bingx_closeall_plugin.simulator import BingXSimulator
+from bingx_closeall_plugin.simulator.markets import linear_contracts
 
-from bingx_closeall_plugin import to_unified  # noqa: E402
-from bingx_closeall_plugin.simulator import BingXSimulator  # noqa: E402
-from bingx_closeall_plugin.simulator.markets import linear_contracts  # noqa: E402
+from freqtrade_bot import FreqtradeBot, make_config, signed
 
 KEY, SECRET = "bench-key", "bench-secret"
 WAIT_S = 300
@@ -79,7 +79,8 @@ def run(sim: BingXSimulator, bot: FreqtradeBot, pairs: list[str]) -> Run:
     idle = sum(len(signed(it)) for it in iterations) / len(iterations)
     before = len(sim.requests)
     # The POST answers once the bookkeeping is done: the account and the database are watched while it is in flight.
-    press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}), kwargs={"timeout": WAIT_S})
+    press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}),
+                             kwargs={"timeout": WAIT_S})
     started = time.monotonic()
     press.start()
     wait(lambda: not sim.positions(), "flat")

@@ -17,7 +17,8 @@ with the plugin's ``BingX`` client. After every cycle it checks:
   and a report that says flat with no cancel error leaves no order resting.
 
 Figures are printed; the exit status is 1 when an invariant was violated. Run:
-``python benchmarks/soak.py [--cycles 150] [--seed 6]`` (the CI size: 150 cycles, about 15 s on 2 cores); ``-v`` shows the close path's warnings.
+``python benchmarks/soak.py [--cycles 150] [--seed 6]`` (the CI size: 150 cycles, about 15 s on 2 cores); ``-v``
+shows the close path's warnings.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import ccxt
 
 from bingx_closeall_plugin import BingX, errors, flatten
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 KEY, SECRET = "soak-key", "soak-secret"
 CLOSE = "trade/closeAllPositions"
@@ -46,9 +48,11 @@ SYMBOLS = {"BTC-USDT": 0.0001, "ETH-USDT": 0.01, "SOL-USDT": 0.1, "XRP-USDT": 1.
 API_TIMEOUT_MS = 800  # the slow fault answers after 1.2 s: past this, so the close path must verify; roomy for
 SLOW_S = 1.2  # a loaded 2-core machine, where a tighter timeout would also fire on answers that are merely late
 UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after {}"
-REFUSALS = [(100419, "IP does not match IP whitelist"), (100413, "Incorrect apiKey"), (100001, "Signature verification failed"),
+REFUSALS = [(100419, "IP does not match IP whitelist"), (100413, "Incorrect apiKey"),
+            (100001, "Signature verification failed"),
             (80020, "risk forbidden"), (109403, "risk forbidden"), (100410, "rate limited"), (109429, "rate limited"),
-            (109400, "Invalid parameters, recvWindow"), (80018, "order is already filled"), (109422, "order or position not exist")]
+            (109400, "Invalid parameters, recvWindow"), (80018, "order is already filled"),
+            (109422, "order or position not exist")]
 
 
 @dataclass
@@ -85,7 +89,8 @@ class Figures:
             f"close requests: {self.close_requests}",
             f"ended flat: {self.ended_flat}; not flat, report says what remains: {self.ended_reported_open}; "
             f"close refused, error raised: {self.ended_error}",
-            f"faults injected ({sum(self.faults.values())}, {len(self.faults)} kinds), plus {self.cancel_faults} failing cancels:",
+            f"faults injected ({sum(self.faults.values())}, {len(self.faults)} kinds), "
+            f"plus {self.cancel_faults} failing cancels:",
         ]
         out += [f"  {kind:<28} {count}" for kind, count in sorted(self.faults.items())]
         out.append(f"invariant violations: {len(self.violations)}")
@@ -146,7 +151,8 @@ FAULTS: dict[str, tuple[Arm, int, bool]] = {
     "slow_reply_past_timeout": (_inject(Fault.delay(SLOW_S)), 1, False),
     "html_5xx_executed": (_inject(Fault.http_error(502, executed=True)), 1, False),
     "html_5xx_not_executed": (_inject(Fault.http_error(503, "<html>503</html>")), 2, False),
-    "already_submitted_109201": (_inject(Fault.error(109201, "only allowed to be submitted once within 1 second")), 2, False),
+    "already_submitted_109201": (_inject(Fault.error(109201, "only allowed to be submitted once within 1 second")),
+                                 2, False),
     "service_busy_80001_109500": (lambda sim, cycle, rng: sim.inject(CLOSE, Fault.error(*rng.choice(
         [(80001, "service has some errors"), (109500, "system busy")]))), 2, False),
     "timestamp_refused": (lambda sim, cycle, rng: sim.inject(CLOSE, Fault.error(*rng.choice(
@@ -165,7 +171,7 @@ FAULTS: dict[str, tuple[Arm, int, bool]] = {
 
 def client_for(sim: BingXSimulator, base_url: str | None = None) -> BingX:
     exchange = BingX({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False, "timeout": API_TIMEOUT_MS})
-    exchange.urls["api"] = {k: (base_url or sim.base_url) + "/openApi" for k in exchange.urls["api"]}
+    exchange.urls["api"] = api_urls(base_url or sim.base_url)
     return exchange
 
 
@@ -215,7 +221,8 @@ def check(sim: BingXSimulator, cycle: Cycle, outcome: Any, index: int) -> list[s
     trading = [r.path for r in sim.requests if r.method in ("POST", "DELETE")
                and not r.path.endswith((CLOSE, "allOpenOrders", "trade/order"))]
     # The entries' cancel and the flat positions' (one per symbol at most), each once more if refused or lost.
-    if trading or len(sim.requests_to("allOpenOrders")) + len(sim.requests_to("trade/order")) > 2 * (1 + len(cycle.opened)):
+    cancels = len(sim.requests_to("allOpenOrders")) + len(sim.requests_to("trade/order"))
+    if trading or cancels > 2 * (1 + len(cycle.opened)):
         bad.append(f"{tag}: requests that trade besides the closes and the cancels: {trading}")
     resting = {str(o["orderId"]) for o in sim.open_orders()}
     for order_id, symbol in cycle.protective.items():
@@ -289,9 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=150, help="open-then-flatten cycles (CI size 150)")
     parser.add_argument("--seed", type=int, default=6, help="seed of random.Random for positions and faults")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the close path's warnings (one or more per fault)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the close path's warnings (one or more per fault)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
     if args.cycles < 1:
         parser.error("--cycles must be at least 1")
     figures = run(args.cycles, args.seed)

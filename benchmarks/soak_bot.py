@@ -35,6 +35,7 @@ import requests
 
 from bingx_closeall_plugin import BingX, close_all_positions, to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 
@@ -142,15 +143,15 @@ class Figures:
 
 def client_for(sim: BingXSimulator, key: str = KEY, secret: str = SECRET) -> BingX:
     client = BingX({"apiKey": key, "secret": secret, "timeout": 3000})
-    client.urls["api"] = {section: sim.base_url + "/openApi" for section in client.urls["api"]}
+    client.urls["api"] = api_urls(sim.base_url)
     return client
 
 
 def bot_config(tmp: Path, sim: BingXSimulator, key: str = KEY, secret: str = SECRET) -> dict[str, Any]:
     sys.path.insert(0, str(TESTS))
-    from freqtrade_bot import bingx_urls, make_config
+    from freqtrade_bot import make_config
 
-    urls = bingx_urls(sim.base_url)
+    urls = {"api": api_urls(sim.base_url)}
     exchange = {"name": "bingx", "key": key, "secret": secret, "pair_whitelist": PAIRS, "pair_blacklist": [],
                 "ccxt_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS},
                 "ccxt_async_config": {"urls": urls, "timeout": CCXT_TIMEOUT_MS}}

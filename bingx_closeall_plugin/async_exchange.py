@@ -6,7 +6,6 @@ imports it only when ``AsyncBingX`` is first used.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import ccxt
@@ -16,12 +15,10 @@ from .closeall import CloseAllResult, close_plan, run_async
 from .exchange import BingXCloseAllMixin, ClosedOrder, ClosedPositions, _close_args, check_ccxt_shape, closed_order, closed_positions
 from .redaction import mask_exception, secrets_of
 
-logger = logging.getLogger(__name__)
-
 __all__ = ["AsyncBingX"]
 
 
-class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):  # type: ignore[misc]
+class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):
     """``ccxt.async_support.bingx`` whose close-all keeps everything BingX answered."""
 
     async def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:

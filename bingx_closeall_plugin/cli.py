@@ -35,6 +35,7 @@ from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_accou
 from .closeall import MAX_RECV_WINDOW_MS, Interrupted, StopSignal, check_arguments, connection_refused
 from .redaction import SecretMasker, error_text, mask
 from .symbols import CurrencyMap, currency_map, display_name, unified_name
+from .urls import api_urls as root_urls
 
 logger = logging.getLogger("bingx_closeall_plugin.cli")
 
@@ -126,10 +127,7 @@ def api_urls(base_url: str, flag: str = "--base-url") -> dict[str, str]:
                           "for live BingX")
     if not base.startswith(("http://", "https://")):
         raise ConfigError(f"{flag} {base_url!r} must start with http:// or https://")
-    if base.endswith("/openApi"):
-        base = base[: -len("/openApi")]
-    # ccxt's bingx builds every URL from urls['api'][section]; point each section at the same root.
-    return {section: base + "/openApi" for section in BingX().urls["api"]}
+    return root_urls(base)
 
 
 def accounts_from(args: argparse.Namespace) -> list[Account]:

@@ -24,9 +24,9 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt
 
@@ -38,17 +38,15 @@ from .errors import (
     ServiceUnavailable,
     translate,
 )
+from .methods import CLOSE_ALL, POSITIONS, SERVER_TIME
 from .redaction import mask_exception, secrets_of
 from .symbols import parse_symbol, unified_name
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CloseAllResult", "Interrupted", "StopSignal", "close_all_positions", "close_all_positions_async"]
+T = TypeVar("T")
 
-# The implicit API methods of ccxt's bingx this module calls, by market family.
-CLOSE_METHOD = {False: "swapV2PrivatePostTradeCloseAllPositions", True: "cswapV1PrivatePostTradeCloseAllPositions"}
-POSITIONS_METHOD = {False: "swapV2PrivateGetUserPositions", True: "cswapV1PrivateGetUserPositions"}
-SERVER_TIME_METHOD = "swapV2PublicGetServerTime"
+__all__ = ["CloseAllResult", "Interrupted", "StopSignal", "close_all_positions", "close_all_positions_async"]
 
 # BingX accepts recvWindow up to 60 s (its signature docs); anything else is refused before sending.
 MAX_RECV_WINDOW_MS = 60_000
@@ -70,7 +68,12 @@ class CloseAllResult:
     failed: list[Any]  #: BingX's ``failed`` entries as sent (``[]`` for null); integer ids as exact strings
     symbol: str | None  #: native symbol the call was limited to, or None for all
     raw: dict[str, Any] | None  #: BingX's last answer, untouched (None when none arrived)
-    already_flat: bool = False  #: BingX said there was nothing to close (101205), or a check found nothing
+    #: nothing was open before this call: BingX answered 101205, or closed and failed nothing, and no earlier
+    #: close of this call can have executed
+    already_flat: bool = False
+    #: a positions read after a lost or refused answer found nothing open: flat, but this call's close may have
+    #: done the closing (an answer lost after BingX executed it)
+    verified_flat: bool = False
     recovered_from: str | None = None  #: the error a lost or refused answer raised, when it was verified
     requests: int = 1  #: close requests sent
     unified_symbol: str | None = None  #: ccxt's name for ``symbol`` (``TRUMP/USDT:USDT`` for ``TRUMPSOL-USDT``)
@@ -82,6 +85,7 @@ class CloseAllResult:
             "symbol": self.symbol,
             "unified_symbol": self.unified_symbol,
             "already_flat": self.already_flat,
+            "verified_flat": self.verified_flat,
             "recovered_from": self.recovered_from,
             "close_requests": self.requests,
         }
@@ -159,9 +163,11 @@ def exact_id(value: Any) -> Any:
     return value
 
 
-def result_from_response(response: Any, symbol: str | None, requests: int, recovered_from: str | None) -> CloseAllResult:
+def result_from_response(response: Any, symbol: str | None, requests: int,
+                         recovered_from: str | None) -> CloseAllResult:
     if not isinstance(response, dict):
-        raise ccxt.BadResponse(f"bingx closeAllPositions answered something that is not a JSON object: {response!r:.200}")
+        raise ccxt.BadResponse(
+            f"bingx closeAllPositions answered something that is not a JSON object: {response!r:.200}")
     data = response.get("data")
     if data is None:
         data = {}
@@ -185,6 +191,9 @@ def result_from_response(response: Any, symbol: str | None, requests: int, recov
         raw=response,
         requests=requests,
         recovered_from=recovered_from,
+        # an empty answer to the first close that could have executed: nothing was open (BingX's answer with
+        # no symbol on a flat account); after a lost answer, the earlier close may have done it
+        already_flat=not ids and not failed and recovered_from is None,
     )
 
 
@@ -217,7 +226,8 @@ def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool,
         if isinstance(recv_window, bool) or not isinstance(recv_window, int):
             raise InvalidInput(f"recv_window must be a whole number of milliseconds, got {recv_window!r}")
         if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
-            raise InvalidInput(f"recv_window must be between 1 and {MAX_RECV_WINDOW_MS} ms (BingX's limit), got {recv_window}")
+            raise InvalidInput(
+                f"recv_window must be between 1 and {MAX_RECV_WINDOW_MS} ms (BingX's limit), got {recv_window}")
     if symbol is None:
         return None, inverse
     parsed = parse_symbol(symbol, exchange)
@@ -238,8 +248,8 @@ def set_clock_offset(exchange: Any, server_time: Any) -> None:
 
     ccxt's bingx ``nonce()`` is the local clock only. The plugin's exchange classes honour
     ``options['timeDifference']`` (ccxt's own key for it); a plain ``ccxt.bingx`` gets an instance-level
-    ``nonce`` that does the same (through :data:`shadow_nonce`), checked to be what we expect before it is
-    replaced, and only once.
+    ``nonce`` that does the same (through :data:`shadow_nonce`), once, when its class has a callable
+    ``nonce`` to stand in for (only that it is callable is checked: not its signature, nor what it returns).
     """
     try:
         server_ms = int(server_time["data"]["serverTime"])
@@ -247,11 +257,42 @@ def set_clock_offset(exchange: Any, server_time: Any) -> None:
         raise ccxt.BadResponse(f"bingx server time answer has no serverTime: {server_time!r:.200}") from e
     exchange.options["timeDifference"] = exchange.milliseconds() - server_ms
     if not getattr(exchange, "honours_time_difference", False) and "nonce" not in vars(exchange):
-        original = getattr(type(exchange), "nonce", None)
-        if not callable(original):
+        if not callable(getattr(type(exchange), "nonce", None)):
             raise TypeError(f"{type(exchange).__name__} has no nonce() to correct for clock skew")
         shadow_nonce(exchange, lambda: exchange.milliseconds() - exchange.options.get("timeDifference", 0))
     logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
+
+
+# The one rule for a request BingX refused for its timestamp (80014, 100421, 109400 "timestamp": refused before
+# anything executes): resynchronise with BingX's server time once, then send it once more. ccxt's bingx
+# nonce() is the local clock only, and a retrier would send the same skewed timestamp again. The close plan
+# applies it between its own rounds (it counts what it sends); everything else goes through with_resync.
+RESYNC_WARNING = "BingX refused the request's timestamp; resynchronising the clock and sending it again"
+
+
+def resync_clock(exchange: Any) -> Plan:
+    """The resynchronisation as a plan step: one read of BingX's server time, then the offset set from it."""
+    set_clock_offset(exchange, (yield Call(SERVER_TIME.linear, {})))
+
+
+def with_resync(exchange: Any, send: Callable[[], T]) -> T:
+    """``send()``; refused for its timestamp, resynchronise with BingX's clock and ``send()`` once more."""
+    try:
+        return send()
+    except ClockSkew:
+        logger.warning(RESYNC_WARNING)
+        set_clock_offset(exchange, getattr(exchange, SERVER_TIME.linear)({}))
+        return send()
+
+
+async def with_resync_async(exchange: Any, send: Callable[[], Awaitable[T]]) -> T:
+    """:func:`with_resync` for an async ccxt client."""
+    try:
+        return await send()
+    except ClockSkew:
+        logger.warning(RESYNC_WARNING)
+        set_clock_offset(exchange, await getattr(exchange, SERVER_TIME.linear)({}))
+        return await send()
 
 
 def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool,
@@ -266,7 +307,7 @@ def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inver
         params["symbol"] = symbol
     if recv_window is not None:
         params["recvWindow"] = recv_window
-    close = Call(CLOSE_METHOD[inverse], params)
+    close = Call(CLOSE_ALL.method(inverse), params)
     sent = [0]
     deadline = time.monotonic() + max(0.0, float(rate_limit_wait))
     try:
@@ -297,14 +338,15 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             if delay:
                 yield Sleep(delay)
             try:
-                positions = yield Call(POSITIONS_METHOD[inverse], {"symbol": symbol} if symbol else {})
+                positions = yield Call(POSITIONS.method(inverse), {"symbol": symbol} if symbol else {})
             except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
                 logger.warning("positions read failed while verifying a close (%s); trying again", type(e).__name__)
                 continue
             remaining = open_positions(positions, symbol)
             if not remaining:
                 logger.info("verified after %s: no position remains", recovered_from)
-                return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
+                return CloseAllResult([], [], symbol, None, verified_flat=True, recovered_from=recovered_from,
+                                      requests=sent[0])
             logger.warning("%d position(s) remain after %s; closing what remains", len(remaining), recovered_from)
             verify = False
         try:
@@ -329,10 +371,13 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             if resynced:
                 raise
             resynced = True
-            logger.warning("BingX refused the request's timestamp; resynchronising the clock and retrying once")
-            set_clock_offset(exchange, (yield Call(SERVER_TIME_METHOD, {})))
+            logger.warning(RESYNC_WARNING)
+            yield from resync_clock(exchange)
         except NoPositionToClose:
-            return CloseAllResult([], [], symbol, None, already_flat=True, recovered_from=recovered_from, requests=sent[0])
+            # After a lost or refused answer, an earlier close of this call may be what emptied the account.
+            return CloseAllResult([], [], symbol, None, already_flat=recovered_from is None,
+                                  verified_flat=recovered_from is not None, recovered_from=recovered_from,
+                                  requests=sent[0])
         except (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
             # The close may or may not have executed: find out before sending anything that trades.
             recovered_from = type(e).__name__
@@ -342,7 +387,8 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             if isinstance(e, (ccxt.DDoSProtection, ccxt.InvalidNonce)) or connection_refused(e):
                 raise  # a refused connection proves this close never left: nothing to verify
             recovered_from = type(e).__name__
-            logger.warning("connection lost during the close (%s); reading positions before anything else", recovered_from)
+            logger.warning("connection lost during the close (%s); reading positions before anything else",
+                           recovered_from)
             verify = True
 
 
@@ -362,7 +408,7 @@ def connection_refused(error: BaseException) -> bool:
 def _bingx_now(exchange: Any) -> Plan:
     """BingX's clock in epoch ms: its server time (a public read), else the local clock corrected by any resync."""
     try:
-        answer = yield Call(SERVER_TIME_METHOD, {})
+        answer = yield Call(SERVER_TIME.linear, {})
         return int(answer["data"]["serverTime"])
     except (ccxt.BaseError, KeyError, TypeError, ValueError) as e:
         logger.warning("BingX's server time could not be read (%s); using the local clock", type(e).__name__)
@@ -422,7 +468,8 @@ def run_sync(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
             error = mask_exception(translate(e), secrets_of(exchange))
 
 
-def _together_sync(exchange: Any, plans: tuple[Plan, ...], stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
+def _together_sync(exchange: Any, plans: tuple[Plan, ...],
+                   stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
     from concurrent.futures import ThreadPoolExecutor
 
     if not plans:
@@ -469,7 +516,8 @@ async def run_async(exchange: Any, plan: Plan, stop: StopSignal | None = None) -
             error = mask_exception(translate(e), secrets_of(exchange))
 
 
-async def _together_async(exchange: Any, plans: tuple[Plan, ...], stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
+async def _together_async(exchange: Any, plans: tuple[Plan, ...],
+                          stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
     async def one(plan: Plan) -> tuple[Any, BaseException | None]:
         try:
             return await run_async(exchange, plan, stop), None
@@ -488,8 +536,9 @@ def close_all_positions(
 
     ``exchange`` is a ``ccxt.bingx`` (or the plugin's subclass) with key and secret set. ``symbol`` is
     unified (``BTC/USDT:USDT``, read through the exchange's ``commonCurrencies`` as ccxt does, so
-    ``TRUMP/USDT:USDT`` is BingX's ``TRUMPSOL-USDT``) or native (``BTC-USDT``); a coin-M symbol (``BTC/USD:BTC``) goes to the
-    coin-M endpoint, as does ``inverse=True`` without a symbol. Bad input raises before any request.
+    ``TRUMP/USDT:USDT`` is BingX's ``TRUMPSOL-USDT``) or native (``BTC-USDT``); a coin-M symbol
+    (``BTC/USD:BTC``) goes to the coin-M endpoint, as does ``inverse=True`` without a symbol. Bad input
+    raises before any request.
     A rate limit raises ``RateLimited`` at once, unless BingX says it ends within ``rate_limit_wait``
     seconds: then it is waited out (``on_wait(seconds_left, retry_after_ms)`` about once a second) and
     the close sent again.

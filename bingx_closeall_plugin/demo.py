@@ -7,15 +7,12 @@ operator would, then reads the simulator's request log to show what went over th
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import sys
 
 from . import cli
 from .simulator import BingXSimulator
-
-logger = logging.getLogger(__name__)
 
 SEED = [
     ("BTC-USDT", "LONG", 0.05), ("ETH-USDT", "SHORT", 1.2), ("SOL-USDT", "LONG", 15),
@@ -29,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         for symbol, side, qty in SEED:
             sim.seed_position(symbol, side, qty)
         sim.seed_order("BTC-USDT", side="SELL", type="STOP_MARKET", quantity=0.05, stop_price=40000.0, reduce_only=True)
-        sim.seed_order("ETH-USDT", side="BUY", type="TAKE_PROFIT_MARKET", quantity=1.2, stop_price=1000.0, reduce_only=True)
+        sim.seed_order("ETH-USDT", side="BUY", type="TAKE_PROFIT_MARKET", quantity=1.2, stop_price=1000.0,
+                       reduce_only=True)
         print(f"BingX simulator on {sim.base_url}: {len(sim.positions())} open positions, "
               f"{len(sim.open_orders())} open orders\n")
         os.environ.update(BINGX_API_KEY=key, BINGX_API_SECRET=secret)

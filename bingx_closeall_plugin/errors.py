@@ -14,7 +14,6 @@ BingX's ``code``, its message as ``bingx_message``, whether it is ``transient``,
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +21,6 @@ from typing import Any
 import ccxt
 
 from .redaction import mask, mask_exception
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "AlreadySubmitted",
@@ -203,6 +200,8 @@ def parse_error_body(body: Any) -> tuple[int, str] | None:
     if not isinstance(body, dict):
         return None
     code = body.get("code")
+    if code is None:
+        return None
     try:
         code_int = int(code)
     except (TypeError, ValueError):
@@ -230,10 +229,12 @@ def error_from_response(body: Any) -> BingXError | None:
         return None
     text = f"bingx {code}: {msg}"
     if rule.exception is IpNotWhitelisted:
-        text += " (add this machine's IP to the API key's IP whitelist at BingX's API management page, or remove the restriction)"
+        text += (" (add this machine's IP to the API key's IP whitelist at BingX's API management page,"
+                 " or remove the restriction)")
     if rule.exception is RateLimited:
         match = _RETRY_AFTER.search(msg)
-        return RateLimited(text, retry_after=int(match.group(1)) if match else None, code=code, bingx_message=msg, raw=body)
+        return RateLimited(text, retry_after=int(match.group(1)) if match else None, code=code, bingx_message=msg,
+                           raw=body)
     return rule.exception(text, code=code, bingx_message=msg, raw=body)
 
 
@@ -271,7 +272,8 @@ def failure_text(step: str, error: BaseException, state: str) -> str:
     if isinstance(error, BingXError) and error.code is not None:
         how = f"BingX refused it ({error.code}: {error.bingx_message or error})"
     elif isinstance(error, ccxt.RequestTimeout):
-        how = f"BingX's answer did not arrive in time ({type(error).__name__}); the request may or may not have executed"
+        how = (f"BingX's answer did not arrive in time ({type(error).__name__}); "
+               "the request may or may not have executed")
     elif isinstance(error, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
         how = f"BingX rate limited it ({type(error).__name__}: {error})"
     elif isinstance(error, ccxt.NetworkError):

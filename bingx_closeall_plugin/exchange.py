@@ -23,8 +23,9 @@ from typing import Any
 
 import ccxt
 
-from .closeall import CLOSE_METHOD, POSITIONS_METHOD, SERVER_TIME_METHOD, CloseAllResult, check_arguments, close_plan, run_sync
+from .closeall import CloseAllResult, check_arguments, close_plan, run_sync
 from .errors import error_from_response
+from .methods import implicit_methods
 from .redaction import mask_exception, secrets_of
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,7 @@ __all__ = ["BingX", "BingXCloseAllMixin", "ClosedOrder", "ClosedPositions", "che
 
 def check_ccxt_shape(cls: type) -> None:
     """Fail at import, naming the versions, if ccxt's bingx lacks what the plugin calls."""
-    needed = [*CLOSE_METHOD.values(), *POSITIONS_METHOD.values(), SERVER_TIME_METHOD, "handle_errors", "nonce", "milliseconds",
-              "fetch"]
+    needed = [*implicit_methods(), "handle_errors", "nonce", "milliseconds", "fetch"]
     missing = [name for name in needed if not callable(getattr(cls, name, None))]
     if missing:
         raise ImportError(

@@ -17,10 +17,7 @@ from typing import Any
 
 import ccxt
 
-from .redaction import error_text
-from .symbols import CurrencyMap, currency_map, unified_name
 from .closeall import (
-    POSITIONS_METHOD,
     Call,
     CloseAllResult,
     Interrupted,
@@ -36,9 +33,8 @@ from .closeall import (
     run_async,
     run_sync,
 )
+from .methods import OPEN_ORDERS, ORDER_HISTORY, POSITIONS
 from .protection import (
-    CANCEL_ALL_METHOD,  # noqa: F401 - its name here predates protection.py
-    OPEN_ORDERS_METHOD,
     Cancelled,
     cancel_openers,
     cancel_protection,
@@ -47,12 +43,13 @@ from .protection import (
     retryable,
     summary,
 )
+from .redaction import error_text
+from .symbols import CurrencyMap, currency_map, unified_name
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_RATE_LIMIT_WAIT", "FlattenReport", "flatten", "flatten_async"]
 
-ORDER_HISTORY_METHOD = {False: "swapV2PrivateGetTradeAllOrders", True: "cswapV1PrivateGetTradeOrderHistory"}
 # The first close plus up to two more for what a `failed` entry or a late fill left open.
 DEFAULT_ROUNDS = 3
 # The operator asked for flat: a rate limit BingX says ends within this many seconds is waited out.
@@ -68,12 +65,15 @@ class FlattenReport:
     cancelled_orders: list[str] | None = None  #: every id cancelled; None when orders were kept
     cancel_error: str | None = None
     remaining_positions: list[dict[str, Any]] = field(default_factory=list)
-    closed_orders: list[dict[str, Any]] = field(default_factory=list)  #: the close's orders, as BingX's history has them
+    #: the close's orders, as BingX's history has them
+    closed_orders: list[dict[str, Any]] = field(default_factory=list)
     error: BaseException | None = None  #: what stopped the flatten early (a refused close, a rate limit, Ctrl-C)
     refused_close_requests: int = 0  #: close requests sent whose round ended in ``error``
-    cancelled_openers: list[str] = field(default_factory=list)  #: ids of orders that could open a position, cancelled at once
+    #: ids of orders that could open a position, cancelled at once
+    cancelled_openers: list[str] = field(default_factory=list)
     cancelled_protective: list[str] = field(default_factory=list)  #: ids cancelled once their position was flat
-    kept_orders: list[dict[str, Any]] = field(default_factory=list)  #: protective orders left resting: their position is open
+    #: protective orders left resting: their position is open
+    kept_orders: list[dict[str, Any]] = field(default_factory=list)
     unprotected: list[dict[str, Any]] = field(default_factory=list)  #: orders cancelled on a symbol still open
     positions_read: bool = False  #: remaining_positions comes from a read after the close; else it is unknown
     #: the exchange's currency names, for ccxt's name of each BingX symbol in the report
@@ -195,17 +195,17 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         report.refused_close_requests = getattr(close_error, "close_requests", 0)
         if openers.orders is not None and not isinstance(close_error, Interrupted):
             try:  # the order read went through, so reads work: one positions read for the report
-                report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
+                report.remaining_positions = open_positions((yield Call(POSITIONS.method(inverse), scope)), symbol)
                 report.positions_read = True
             except (ccxt.BaseError, Interrupted) as e:
                 logger.warning("could not read positions after the refused close: %s", error_text(e))
         _protection_report(report, openers.orders, details, report.positions_read)
-        close_error.flatten_report = report  # type: ignore[attr-defined]
+        close_error.flatten_report = report
         raise close_error
     report.closes.append(closed)
     try:
         for round_number in range(1, rounds + 1):
-            report.remaining_positions = open_positions((yield Call(POSITIONS_METHOD[inverse], scope)), symbol)
+            report.remaining_positions = open_positions((yield Call(POSITIONS.method(inverse), scope)), symbol)
             report.positions_read = True
             if not report.remaining_positions or round_number == rounds:
                 break
@@ -237,7 +237,7 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
                            report.positions_read and not isinstance(report.error, Interrupted))
     if report.success and not isinstance(report.error, Interrupted):
         try:
-            history = yield Call(ORDER_HISTORY_METHOD[inverse], {**scope, "limit": 1000})
+            history = yield Call(ORDER_HISTORY.method(inverse), {**scope, "limit": 1000})
             report.closed_orders = _describe_orders(history, report.success, report.currencies)
         except (ccxt.BaseError, Interrupted) as e:
             logger.warning("could not read the close's orders for the report: %s", error_text(e))
@@ -301,14 +301,15 @@ async def flatten_async(exchange: Any, symbol: str | None = None, *, recv_window
     return await run_async(exchange, plan, stop)
 
 
-def read_account(exchange: Any, symbol: str | None = None, *, inverse: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_account(exchange: Any, symbol: str | None = None, *,
+                 inverse: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(open positions, open orders), read concurrently; sends nothing that trades."""
     native, inverse = check_arguments(symbol, None, inverse, exchange)
     scope = {"symbol": native} if native else {}
 
     def plan() -> Plan:
         (positions, p_error), (orders, o_error) = yield Together(
-            (_call(Call(POSITIONS_METHOD[inverse], scope)), _call(Call(OPEN_ORDERS_METHOD[inverse], scope)))
+            (_call(Call(POSITIONS.method(inverse), scope)), _call(Call(OPEN_ORDERS.method(inverse), scope)))
         )
         for error in (p_error, o_error):
             if error is not None:

@@ -20,12 +20,10 @@ from typing import Any
 import ccxt
 
 from .closeall import Call, Interrupted, Plan, Together, exact_id
+from .methods import CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS
 
 logger = logging.getLogger(__name__)
 
-CANCEL_ALL_METHOD = {False: "swapV2PrivateDeleteTradeAllOpenOrders", True: "cswapV1PrivateDeleteTradeAllOpenOrders"}
-CANCEL_ONE_METHOD = {False: "swapV2PrivateDeleteTradeOrder", True: "cswapV1PrivateDeleteTradeCancelOrder"}
-OPEN_ORDERS_METHOD = {False: "swapV2PrivateGetTradeOpenOrders", True: "cswapV1PrivateGetTradeOpenOrders"}
 
 
 def _truthy(value: Any) -> bool:
@@ -85,13 +83,13 @@ class Cancelled:
 
 
 def _cancel_all(inverse: bool, scope: dict[str, Any]) -> Plan:
-    answer = yield Call(CANCEL_ALL_METHOD[inverse], dict(scope))
+    answer = yield Call(CANCEL_ALL.method(inverse), dict(scope))
     return [summary(o) for o in orders_in(answer)]
 
 
 def _cancel_one(inverse: bool, order: dict[str, Any]) -> Plan:
     try:
-        yield Call(CANCEL_ONE_METHOD[inverse], {"symbol": order.get("symbol"), "orderId": order_id(order)})
+        yield Call(CANCEL_ONE.method(inverse), {"symbol": order.get("symbol"), "orderId": order_id(order)})
     except ccxt.OrderNotFound:
         # Filled or cancelled since it was read: it is not resting any more, and not ours to report.
         logger.info("order %s was no longer open when cancelled", order_id(order))
@@ -116,7 +114,7 @@ def cancel_openers(inverse: bool, scope: dict[str, Any]) -> Plan:
     """
     result = Cancelled()
     try:
-        result.orders = orders_in((yield Call(OPEN_ORDERS_METHOD[inverse], dict(scope))))
+        result.orders = orders_in((yield Call(OPEN_ORDERS.method(inverse), dict(scope))))
         plans: list[Plan] = []
         for symbol, orders in _by_symbol(result.orders).items():
             openers = [o for o in orders if not is_protective(o)]
@@ -142,7 +140,7 @@ def cancel_protection(inverse: bool, scope: dict[str, Any], orders: list[dict[st
             result.cancelled = yield from _cancel_all(inverse, scope)
             return result
         if result.orders is None:
-            result.orders = orders_in((yield Call(OPEN_ORDERS_METHOD[inverse], dict(scope))))
+            result.orders = orders_in((yield Call(OPEN_ORDERS.method(inverse), dict(scope))))
         flat = [symbol for symbol in _by_symbol(result.orders) if symbol not in open_symbols]
         yield from _run_cancels([_cancel_all(inverse, {"symbol": symbol}) for symbol in flat], result)
     except (ccxt.BaseError, Interrupted) as e:

@@ -12,7 +12,6 @@ Whether a well-formed symbol is actually listed is BingX's answer to give (10940
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ from typing import Any
 import ccxt
 
 from .errors import InvalidSymbol
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["CurrencyMap", "NativeSymbol", "both_names", "currency_map", "display_name", "parse_symbol", "to_native",
            "to_unified", "unified_name"]
@@ -160,10 +157,12 @@ def parse_symbol(symbol: str, exchange: Any = None) -> NativeSymbol:
     """
     names = currency_map(exchange)
     if not isinstance(symbol, str):
-        raise InvalidSymbol(f"symbol must be a string such as 'BTC/USDT:USDT' or 'BTC-USDT', got {type(symbol).__name__}")
+        raise InvalidSymbol(
+            f"symbol must be a string such as 'BTC/USDT:USDT' or 'BTC-USDT', got {type(symbol).__name__}")
     text = symbol.strip()
     if not text:
-        raise InvalidSymbol("symbol is empty: give one such as 'BTC/USDT:USDT' or 'BTC-USDT', or leave it out to close all")
+        raise InvalidSymbol(
+            "symbol is empty: give one such as 'BTC/USDT:USDT' or 'BTC-USDT', or leave it out to close all")
     if text != symbol:
         raise InvalidSymbol(f"symbol {symbol!r} has surrounding white space")
     unified = _UNIFIED.match(text)
@@ -205,7 +204,8 @@ def _native_code(symbol: str, codes: tuple[str, ...], index: int, names: Currenc
             spelled = {common.upper(): common for _, common in names.table}
             suggestion = [spelled.get(part.upper(), part.upper()) for part in codes]
             raise InvalidSymbol(_lower_case(symbol, f"{suggestion[0]}/{suggestion[1]}:{suggestion[2]}"))
-        raise InvalidSymbol(f"symbol {symbol!r}: {code!r} is not a currency code (capitals and digits, or ccxt's name for one)")
+        raise InvalidSymbol(
+            f"symbol {symbol!r}: {code!r} is not a currency code (capitals and digits, or ccxt's name for one)")
     native = names.native(code)
     if native is not None:
         return native
@@ -237,7 +237,8 @@ def _describe(original: str, base: str, quote: str, settle: str, names: Currency
     """From BingX's codes: check the contract family and name it both ways."""
     if quote in _LINEAR_QUOTES:
         if settle != quote:
-            raise InvalidSymbol(f"symbol {original!r}: a {quote}-quoted perpetual settles in {quote}, not {names.common(settle)}")
+            raise InvalidSymbol(
+                f"symbol {original!r}: a {quote}-quoted perpetual settles in {quote}, not {names.common(settle)}")
         inverse = False
     elif quote == _INVERSE_QUOTE:
         if settle != base:
@@ -246,7 +247,8 @@ def _describe(original: str, base: str, quote: str, settle: str, names: Currency
         inverse = True
     else:
         raise InvalidSymbol(
-            f"symbol {original!r}: BingX perpetuals are quoted in USDT, USDC (USDT-M) or USD (coin-M), not {names.common(quote)}"
+            f"symbol {original!r}: BingX perpetuals are quoted in USDT, USDC (USDT-M) or USD (coin-M), "
+            f"not {names.common(quote)}"
         )
     unified = f"{names.common(base)}/{names.common(quote)}:{names.common(settle)}"
     return NativeSymbol(f"{base}-{quote}", base, quote, inverse, unified)

@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from bingx_closeall_plugin.urls import api_urls
+
 REPO = Path(__file__).resolve().parents[1]
 STRATEGY_DIR = REPO / "examples" / "strategies"
 STRATEGY = "BingxFuturesSample"
@@ -35,14 +37,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bingx_urls(base_url: str) -> dict[str, Any]:
-    """ccxt bingx's every REST section pointed at one root (the simulator or any BingX-compatible host)."""
-    import ccxt
-
-    root = base_url.rstrip("/") + "/openApi"
-    return {"api": {section: root for section in ccxt.bingx().urls["api"]}}
-
-
 def launcher_command() -> list[str]:
     script = Path(sys.executable).with_name("freqtrade-bingx")
     if script.exists():
@@ -56,7 +50,7 @@ def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret
     exchange: dict[str, Any] = {"name": "bingx", "key": key, "secret": secret,
                                 "pair_whitelist": list(pairs or PAIRS), "pair_blacklist": []}
     if base_url:
-        urls = bingx_urls(base_url)
+        urls = {"api": api_urls(base_url)}
         exchange["ccxt_config"] = {"urls": urls}
         exchange["ccxt_async_config"] = {"urls": urls}
     config: dict[str, Any] = {

@@ -172,8 +172,10 @@ class TelegramDouble:
         """The operator types ``text`` (e.g. ``/closeall BTC/USDT:USDT``) in the chat."""
         command = text.split()[0]
         self._queue({"message": {
-            "message_id": next(self._ids), "date": int(time.time()), "chat": {**self._chat(), "id": chat_id or self.chat_id},
-            "from": self._user(), "text": text, "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+            "message_id": next(self._ids), "date": int(time.time()),
+            "chat": {**self._chat(), "id": chat_id or self.chat_id},
+            "from": self._user(), "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
         }})
 
     def press(self, message: SentMessage, callback_data: str) -> None:

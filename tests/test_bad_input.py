@@ -15,8 +15,7 @@ import string
 
 import ccxt
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from bingx_closeall_plugin import close_all_positions, flatten, parse_symbol
 from bingx_closeall_plugin.cli import main
@@ -68,7 +67,8 @@ def in_process_cli(sim, monkeypatch, capsys):
 SYMBOLISH = st.one_of(
     st.text(max_size=24),
     st.from_regex(r"[A-Za-z0-9$.]{0,7}[-/_:]?[A-Za-z]{0,6}(:[A-Za-z]{0,6})?(-\d{6})?", fullmatch=True),
-    st.sampled_from(["BTC/USDT:USDT", "BTC-USDT", "btc-usdt", "BTC/USDT", "BTC/USD:BTC", "ETH-USD", "NOPE-USDT", "BTC-USDT ",
+    st.sampled_from(["BTC/USDT:USDT", "BTC-USDT", "btc-usdt", "BTC/USDT", "BTC/USD:BTC", "ETH-USD", "NOPE-USDT",
+                     "BTC-USDT ",
                      " BTC-USDT", "BTC--USDT", "BTC/USDT:USDC", "1000PEPE-USDT", "BTC-USDT\x00", "ＢＴＣ-USDT"]),
 )
 
@@ -93,7 +93,8 @@ def test_any_symbol_is_refused_before_sending_or_sent_once_as_parsed(sim, exchan
     assert held == [] or [(p["symbol"], float(p["positionAmt"])) for p in held] == [("BTC-USDT", 0.01)]
 
 
-RECV_WINDOWS = st.one_of(st.integers(-10**9, 10**9), st.integers(0, 70_000), st.floats(allow_nan=True), st.text(max_size=8),
+RECV_WINDOWS = st.one_of(st.integers(-10**9, 10**9), st.integers(0, 70_000), st.floats(allow_nan=True),
+                         st.text(max_size=8),
                          st.booleans(), st.none(), st.just(60_000), st.just(1), st.just(60_001), st.just(0))
 
 
@@ -105,7 +106,8 @@ def test_recv_window_outside_1_to_60000_is_refused_before_sending(sim, exchange,
     if valid:
         try:
             close_all_positions(exchange, recv_window=recv_window)
-        except ccxt.InvalidNonce:  # a window of a few ms is legal but too narrow for any clock: refused after one resync
+        # a window of a few ms is legal but too narrow for any clock: refused after one resync
+        except ccxt.InvalidNonce:
             assert recv_window < 1000
         closes = sim.requests_to(CLOSE)
         # A narrow window may cost one clock resync and one more close; never more.
@@ -133,7 +135,8 @@ BAD_ARGS = st.one_of(
     st.tuples(st.just("--sandbox"), st.just("--base-url"), st.just("http://127.0.0.1:9")),
     st.tuples(st.sampled_from(["--bogus", "--yes=1", "--recv-window", "--symbol", "--config", "-x", "--dry-run=no"])),
 )
-GOOD_FLAGS = st.lists(st.sampled_from(["--yes", "--json", "--dry-run", "--keep-orders", "--coin-m", "-v", "-y"]), max_size=4)
+GOOD_FLAGS = st.lists(st.sampled_from(["--yes", "--json", "--dry-run", "--keep-orders", "--coin-m", "-v", "-y"]),
+                      max_size=4)
 
 
 @PROPERTY
@@ -168,7 +171,8 @@ def test_an_empty_base_url_is_a_usage_error_not_the_live_exchange(sim, in_proces
 
 
 # ---- config files -------------------------------------------------------------------------------
-JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.lists(st.integers(), max_size=2),
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                 st.lists(st.integers(), max_size=2),
                  st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 BAD_CREDENTIAL = st.one_of(st.just(""), JUNK)  # anything but a non-empty string
 
@@ -199,7 +203,8 @@ def bad_configs(draw) -> object:
 
 @PROPERTY
 @given(config=bad_configs(), dry_run=st.booleans())
-def test_bad_config_files_exit_2_with_a_message_and_send_nothing(sim, in_process_cli, tmp_path_factory, config, dry_run):
+def test_bad_config_files_exit_2_with_a_message_and_send_nothing(sim, in_process_cli, tmp_path_factory, config,
+                                                                 dry_run):
     sim.reset()
     path = tmp_path_factory.mktemp("cfg") / "config.json"
     path.write_text(json.dumps(config))
@@ -240,7 +245,8 @@ def test_config_without_read_permission_exits_2(sim, in_process_cli, tmp_path):
 @pytest.mark.parametrize("ccxt_config", ["http://127.0.0.1:9", {"urls": "http://127.0.0.1:9"}, ["urls"]])
 def test_config_with_a_wrongly_typed_ccxt_config_exits_2(sim, in_process_cli, tmp_path, ccxt_config):
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": API_SECRET, "ccxt_config": ccxt_config}}))
+    path.write_text(json.dumps({"exchange": {"name": "bingx", "key": API_KEY, "secret": API_SECRET,
+                                             "ccxt_config": ccxt_config}}))
 
     code, _, err = in_process_cli(["--dry-run", "--config", str(path)])
     assert code == 2 and "ccxt_config" in err and "Traceback" not in err
@@ -251,15 +257,18 @@ def test_config_with_a_wrongly_typed_ccxt_config_exits_2(sim, in_process_cli, tm
 IDS = st.integers(10**18, 2**63 - 1)
 MALFORMED = st.one_of(
     st.text(max_size=30).filter(lambda t: not t.strip().startswith(("{", "["))),  # not JSON (or not an object)
-    st.sampled_from(["", "<html><body>OK</body></html>", "[]", "null", "true", "123", '"ok"', "{", '{"code":0,"data":'"{"]),
+    st.sampled_from(["", "<html><body>OK</body></html>", "[]", "null", "true", "123", '"ok"', "{",
+                     '{"code":0,"data":'"{"]),
     st.builds(lambda d: {"code": 0, "msg": "", "data": d}, st.one_of(st.text(max_size=5), st.integers(), st.booleans(),
                                                                   st.lists(IDS, max_size=2))),
     st.builds(lambda s: {"code": 0, "data": {"success": s, "failed": None}},
-              st.one_of(st.text(max_size=8), st.integers(), st.floats(), st.booleans(), st.dictionaries(st.text(max_size=2), IDS, max_size=1))),
+              st.one_of(st.text(max_size=8), st.integers(), st.floats(), st.booleans(),
+                        st.dictionaries(st.text(max_size=2), IDS, max_size=1))),
     st.builds(lambda ids: {"code": 0, "data": {"success": ids, "failed": None}},  # float ids: digits already lost
               st.lists(st.floats(1e17, 9e18), min_size=1, max_size=3)),
     st.builds(lambda ids, junk: {"code": 0, "data": {"success": ids + [junk], "failed": None}},
-              st.lists(IDS, max_size=2), st.one_of(st.text(max_size=4).filter(lambda t: not t.isdigit()), st.booleans(), st.none(),
+              st.lists(IDS, max_size=2),
+              st.one_of(st.text(max_size=4).filter(lambda t: not t.isdigit()), st.booleans(), st.none(),
                                                    st.lists(IDS, max_size=1), st.integers(max_value=-1).map(str))),
     st.builds(lambda f: {"code": 0, "data": {"success": [], "failed": f}},
               st.one_of(st.text(max_size=4), st.integers(), st.lists(st.floats(0.5, 1e19), min_size=1, max_size=2))),
@@ -303,7 +312,8 @@ def test_malformed_close_answer_through_the_cli_exits_5_with_a_message(sim, in_p
     assert len(sim.open_orders()) == 1 and sim.reversals() == []
 
 
-@pytest.mark.parametrize("body", [{"code": 0, "msg": ""}, {"code": 0, "data": None}, {"code": 0, "data": {"success": None, "failed": None}}],
+@pytest.mark.parametrize("body", [{"code": 0, "msg": ""}, {"code": 0, "data": None},
+                                  {"code": 0, "data": {"success": None, "failed": None}}],
                          ids=["no-data", "data-null", "success-null"])
 @pytest.mark.parametrize("executed", [True, False], ids=["executed", "not-executed"])
 def test_an_answer_that_lists_nothing_is_checked_against_positions_by_flatten(sim, exchange, body, executed):
@@ -323,7 +333,8 @@ def test_an_answer_that_lists_nothing_is_checked_against_positions_by_flatten(si
 
 
 def test_random_argv_drawn_with_a_fixed_seed_never_trades(sim, in_process_cli):
-    """Plain random (no shrinking) over the real flags, one bad value each: a cheap second opinion on the property above."""
+    """Plain random (no shrinking) over the real flags, one bad value each: a cheap second opinion on the property
+    above."""
     rng = random.Random(6)
     flags = ["--yes", "--json", "--dry-run", "--keep-orders", "--coin-m", "-v"]
     bad = [["--recv-window", "0"], ["--recv-window", "60001"], ["--recv-window", "1e3"], ["--symbol", "btc-usdt"],

@@ -59,7 +59,7 @@ def test_symbol_limits_the_close_to_that_symbol(sim, exchange, symbol):
     assert sim.requests_to(CLOSE)[0].params["symbol"] == "BTC-USDT"
 
 
-def test_recv_window_is_sent_as_recvWindow(sim, exchange):
+def test_recv_window_is_sent_as_recvWindow(sim, exchange):  # noqa: N802 - BingX's parameter name
     sim.seed_position("BTC-USDT", "LONG", 0.01)
     close_all_positions(exchange, recv_window=15000)
     assert sim.requests_to(CLOSE)[0].params["recvWindow"] == "15000"
@@ -80,12 +80,12 @@ def test_failed_entries_are_kept_as_exact_strings(sim, exchange):
 
 def test_nothing_open_is_an_empty_success(sim, exchange):
     result = close_all_positions(exchange)
-    assert result.success == [] and result.failed == []
+    assert result.success == [] and result.failed == [] and result.already_flat and not result.verified_flat
 
 
 def test_no_position_for_the_symbol_means_already_flat(sim, exchange):
     result = close_all_positions(exchange, "BTC-USDT")
-    assert result.already_flat and result.success == []
+    assert result.already_flat and not result.verified_flat and result.success == []
     assert sim.requests_to(CLOSE)[0].code == 101205
 
 

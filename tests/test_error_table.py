@@ -15,15 +15,18 @@ CLOSE = "trade/closeAllPositions"
 # code, BingX's message, the ccxt class a user catches, the plugin class, the CLI's exit code.
 # Codes the close path recovers from (timestamp, 109201, 101205, 80001, 109500) have their own tests below.
 REFUSALS = [
-    (100419, "IP does not match IP whitelist , please go to https://bingx.com/en/account/api/ to verify the ip you have set",
+    (100419, "IP does not match IP whitelist , please go to https://bingx.com/en/account/api/ "
+             "to verify the ip you have set",
      ccxt.PermissionDenied, errors.IpNotWhitelisted, 3),
     (100413, "Incorrect apiKey", ccxt.AuthenticationError, errors.InvalidApiKey, 3),
     (80020, "risk forbidden", ccxt.PermissionDenied, errors.RiskControlRejected, 3),
     (109403, "risk forbidden", ccxt.PermissionDenied, errors.RiskControlRejected, 3),
-    (100410, "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 1727193814249",
+    (100410, "The endpoint trigger frequency limit rule is currently in the disabled period "
+             "and will be unblocked after 1727193814249",
      ccxt.RateLimitExceeded, errors.RateLimited, 4),
     (100410, "rate limited", ccxt.RateLimitExceeded, errors.RateLimited, 4),
-    (100410, "over 20 error code:100202 requests within 480000 ms for this api, please verify and fix it ,can retry after time: 1727193970155",
+    (100410, "over 20 error code:100202 requests within 480000 ms for this api, please verify and fix it "
+             ",can retry after time: 1727193970155",
      ccxt.RateLimitExceeded, errors.RateLimited, 4),
     (109429, "rate limited", ccxt.RateLimitExceeded, errors.RateLimited, 4),
     (109400, "CATI-USDT,symbol not exist, please verify it in api: /openApi/swap/v2/quote/contracts",

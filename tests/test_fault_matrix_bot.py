@@ -25,9 +25,9 @@ import requests
 
 from bingx_closeall_plugin import BingX, close_all_positions, to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import make_client, telegram_config
-from freqtrade_bot import bingx_urls
 from secret_scan import leaks, signatures_of
 
 pytestmark = pytest.mark.freqtrade
@@ -42,7 +42,8 @@ BOTH = ("BTC-USDT", "ETH-USDT")
 FLAT: tuple[str, ...] = ()
 CCXT_TIMEOUT_MS = 2500  # the bot's client timeout: the slow-reply cell answers after 3 s
 # 2100-01-01: far beyond the 30 s a flatten waits for a rate limit, so the close is refused at once.
-UNBLOCK = "The endpoint trigger frequency limit rule is currently in the disabled period and will be unblocked after 4102444800000"
+UNBLOCK = ("The endpoint trigger frequency limit rule is currently in the disabled period "
+           "and will be unblocked after 4102444800000")
 
 
 def native(pair: str) -> str:
@@ -161,7 +162,7 @@ CELLS = [
 @pytest.fixture(scope="module")
 def bot(simulator, telegram_double, start_bot):  # the double outlives the bot
     simulator.reset()
-    urls = bingx_urls(simulator.base_url)
+    urls = {"api": api_urls(simulator.base_url)}
     from conftest import API_KEY, API_SECRET
 
     exchange = {"name": "bingx", "key": API_KEY, "secret": API_SECRET, "pair_whitelist": PAIRS, "pair_blacklist": [],
@@ -213,7 +214,8 @@ def exit_orders(sim) -> list:
 
 
 def db_trades(bot, ids) -> dict[int, dict]:
-    return {row["id"]: row for row in bot.db(f"SELECT * FROM trades WHERE id IN ({','.join('?' * len(ids))})", list(ids))}
+    marks = ",".join("?" * len(ids))
+    return {row["id"]: row for row in bot.db(f"SELECT * FROM trades WHERE id IN ({marks})", list(ids))}
 
 
 def settled(bot, sim, ids) -> bool:

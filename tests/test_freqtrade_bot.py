@@ -8,13 +8,12 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
-from freqtrade_bot import FreqtradeBot, make_config  # noqa: E402
+from bingx_closeall_plugin.simulator import BingXSimulator
 
-from bingx_closeall_plugin.simulator import BingXSimulator  # noqa: E402
+from conftest import API_KEY as KEY, API_SECRET as SECRET
+from freqtrade_bot import FreqtradeBot, make_config
 
 pytestmark = pytest.mark.freqtrade
-
-from conftest import API_KEY as KEY, API_SECRET as SECRET  # noqa: E402
 
 
 @pytest.fixture(scope="module")

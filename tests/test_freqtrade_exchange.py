@@ -11,26 +11,25 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
-from freqtrade.enums import MarginMode, RunMode, TradingMode  # noqa: E402
-from freqtrade.exceptions import DDosProtection, OperationalException  # noqa: E402
-from freqtrade.resolvers.exchange_resolver import ExchangeResolver  # noqa: E402
+from freqtrade.enums import MarginMode, RunMode, TradingMode
+from freqtrade.exceptions import DDosProtection, OperationalException
+from freqtrade.resolvers.exchange_resolver import ExchangeResolver
 
-import bingx_closeall_plugin.freqtrade as plugin  # noqa: E402
-from bingx_closeall_plugin.freqtrade.exchange import (  # noqa: E402
+import bingx_closeall_plugin.freqtrade as plugin
+from bingx_closeall_plugin.freqtrade.exchange import (
     HEDGE_MODE_MESSAGE,
     Bingx,
     FreqtradeBingXAsync,
     FreqtradeBingXSync,
     normalise_position,
 )
-from bingx_closeall_plugin.simulator import BingXSimulator, Fault  # noqa: E402
+from bingx_closeall_plugin.simulator import BingXSimulator, Fault
+from bingx_closeall_plugin.urls import api_urls
 
-from freqtrade_bot import bingx_urls  # noqa: E402
+from conftest import API_KEY as KEY, API_SECRET as SECRET
 
 # the package re-exports install(), which shadows the submodule of the same name
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
-
-from conftest import API_KEY as KEY, API_SECRET as SECRET  # noqa: E402
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -49,8 +48,11 @@ def fresh_sim(simulator):
 
 def ft_config(tmp_path: Path, base_url: str, *, keys: bool = True, runmode: RunMode = RunMode.LIVE,
               margin_mode: str = "isolated", dry_run: bool = False) -> dict:
-    urls = bingx_urls(base_url)
-    exchange = {"name": "bingx", "ccxt_config": {"urls": urls}, "ccxt_async_config": {"urls": urls},
+    urls = {"api": api_urls(base_url)}
+    # ccxt's throttle stays on (a test checks it) at a spacing for the local simulator: ccxt's bingx spaces
+    # requests by 100 ms times each endpoint's cost, about a second of sleep for every exchange built here
+    ccxt_config = {"urls": urls, "rateLimit": 10}
+    exchange = {"name": "bingx", "ccxt_config": ccxt_config, "ccxt_async_config": ccxt_config,
                 "pair_whitelist": [BTC, ETH], "pair_blacklist": []}
     if keys:
         exchange.update(key=KEY, secret=SECRET)
@@ -80,7 +82,6 @@ def live(tmp_path, fresh_sim):
 def test_install_patches_the_resolver_seam_once_and_undoes():
     import freqtrade.exchange as ft_exchange
     from freqtrade.exchange.bingx import Bingx as Stock
-
     from freqtrade.rpc import RPC
 
     assert ft_exchange.Bingx is Bingx
@@ -289,7 +290,8 @@ def test_a_hook_target_of_another_shape_fails_loudly_at_start_up(mocker):
 @pytest.mark.parametrize("error, expected", [
     (ccxt.AuthenticationError("bad key"), "OperationalException"),
     (ccxt.PermissionDenied("ip"), "OperationalException"),  # before ExchangeError: never retried forever
-    (ccxt.RateLimitExceeded("slow down"), "DDosProtection"),  # not a DDoSProtection in ccxt 4.5, backed off all the same
+    # not a DDoSProtection in ccxt 4.5, backed off all the same
+    (ccxt.RateLimitExceeded("slow down"), "DDosProtection"),
     (ccxt.DDoSProtection("slow down"), "DDosProtection"),
     (ccxt.BadRequest("109400"), "TemporaryError"),
     (ccxt.ExchangeNotAvailable("503"), "TemporaryError"),

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from freqtrade_skips import ALLOW_ENV
 
 TESTS = Path(__file__).parent

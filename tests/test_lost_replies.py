@@ -5,11 +5,11 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from bingx_closeall_plugin import close_all_positions
+from bingx_closeall_plugin import BingX, close_all_positions
 from bingx_closeall_plugin.simulator import Fault
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import make_client
-from bingx_closeall_plugin import BingX
 
 CLOSE = "trade/closeAllPositions"
 POSITIONS = "user/positions"
@@ -21,7 +21,8 @@ def test_lost_reply_after_execution_is_verified_flat_without_a_second_close(sim,
 
     result = close_all_positions(exchange)
 
-    assert result.already_flat and result.recovered_from
+    # flat, and not "already": the close this call sent did it, its answer lost
+    assert result.verified_flat and not result.already_flat and result.recovered_from
     assert len(sim.requests_to(CLOSE)) == 1
     assert len(sim.requests_to(POSITIONS)) == 1
     assert sim.positions() == []
@@ -45,7 +46,7 @@ def test_slow_reply_past_the_timeout_is_verified(sim):
 
     result = close_all_positions(client)
 
-    assert result.recovered_from == "RequestTimeout" and result.already_flat
+    assert result.recovered_from == "RequestTimeout" and result.verified_flat and not result.already_flat
     assert len(sim.requests_to(CLOSE)) == 1
 
 
@@ -55,12 +56,13 @@ def test_html_5xx_after_execution_is_verified(sim, exchange):
 
     result = close_all_positions(exchange)
 
-    assert result.already_flat and len(sim.requests_to(CLOSE)) == 1
+    assert result.verified_flat and not result.already_flat and len(sim.requests_to(CLOSE)) == 1
 
 
 def test_already_submitted_is_verified_not_failed(sim, exchange):
     sim.seed_position("BTC-USDT", "LONG", 0.01)
-    sim.inject(CLOSE, Fault.error(109201, "The same order number is only allowed to be submitted once within 1 second."))
+    sim.inject(CLOSE, Fault.error(109201,
+                                  "The same order number is only allowed to be submitted once within 1 second."))
 
     result = close_all_positions(exchange)
 
@@ -105,7 +107,7 @@ def test_clock_skew_resyncs_once_and_retries(sim, exchange):
 
 def test_connection_refused_is_a_network_error_with_nothing_sent(sim):
     client = make_client(BingX, sim)
-    client.urls["api"] = {k: "http://127.0.0.1:9/openApi" for k in client.urls["api"]}
+    client.urls["api"] = api_urls("http://127.0.0.1:9")
     with pytest.raises(ccxt.NetworkError):
         close_all_positions(client)
     assert sim.requests == []

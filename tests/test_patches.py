@@ -2,7 +2,8 @@
 and at run time, is listed there, and uninstall() puts each original object back (checked with ``is``).
 
 In-process and over real HTTP to the simulator: a live freqtrade exchange is built (log maskers), its flatten
-client used, a wallet refresh deferred, a plain ccxt bingx resynchronised, a bot given its flattener; then every module and class of
+client used, a wallet refresh deferred, a plain ccxt bingx resynchronised, a bot given its flattener; then every
+module and class of
 freqtrade and ccxt is compared with the snapshot taken before install().
 """
 
@@ -20,16 +21,17 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
-from conftest import make_client  # noqa: E402
-from freqtrade.resolvers.exchange_resolver import ExchangeResolver  # noqa: E402
-from freqtrade.wallets import Wallets  # noqa: E402
-from test_freqtrade_exchange import ft_config  # noqa: E402
+from freqtrade.resolvers.exchange_resolver import ExchangeResolver
+from freqtrade.wallets import Wallets
+from test_freqtrade_exchange import ft_config
 
-import bingx_closeall_plugin.freqtrade as plugin  # noqa: E402
-from bingx_closeall_plugin.closeall import set_clock_offset  # noqa: E402
-from bingx_closeall_plugin.freqtrade.flatten import get_flattener  # noqa: E402
-from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync  # noqa: E402
-from bingx_closeall_plugin.redaction import SecretMasker  # noqa: E402
+import bingx_closeall_plugin.freqtrade as plugin
+from bingx_closeall_plugin.closeall import set_clock_offset
+from bingx_closeall_plugin.freqtrade.flatten import get_flattener
+from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync
+from bingx_closeall_plugin.redaction import SecretMasker
+
+from conftest import make_client
 
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
 
@@ -53,7 +55,8 @@ def snapshot() -> dict[tuple[Any, str], Any]:
 def changes(before: dict[tuple[Any, str], Any], after: dict[tuple[Any, str], Any]) -> set[tuple[Any, str]]:
     """What differs between two snapshots, on the modules and classes the first one knew."""
     known = {target for target, _ in before}
-    changed = {key for key, value in after.items() if key[0] in known and (key not in before or before[key] is not value)}
+    changed = {key for key, value in after.items()
+               if key[0] in known and (key not in before or before[key] is not value)}
     return changed | {key for key in before if key not in after}
 
 

@@ -143,7 +143,8 @@ def test_hedge_mode_closing_legs_are_protective(sim, exchange):
 
     report = flatten(exchange)  # BingX accepts now: flat, then the closing legs go
 
-    assert report.flat and sim.open_orders() == [] and sorted(report.cancelled_protective) == sorted([long_stop, short_stop])
+    assert report.flat and sim.open_orders() == []
+    assert sorted(report.cancelled_protective) == sorted([long_stop, short_stop])
 
 
 def test_keep_orders_reads_and_cancels_nothing(sim, exchange):

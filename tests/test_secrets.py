@@ -20,19 +20,12 @@ import pytest
 from bingx_closeall_plugin import BingX, close_all_positions, flatten
 from bingx_closeall_plugin.redaction import SecretMasker
 from bingx_closeall_plugin.simulator import Fault
+from bingx_closeall_plugin.urls import api_urls
 
-import secret_scan
 from conftest import API_KEY, API_SECRET, make_client, run_cli
+from secret_scan import leaks, signatures_of
 
 CLOSE = "trade/closeAllPositions"
-
-
-def leaks(text: str, sim) -> list[str]:
-    return secret_scan.leaks(text, secret_scan.signatures_of(sim.requests))
-
-
-def signatures_of(sim) -> set[str]:
-    return secret_scan.signatures_of(sim.requests)
 
 
 def seed(sim) -> None:
@@ -79,7 +72,7 @@ def test_cli_output_carries_no_secret(sim, cli_env, name, verbose):
     done = run_cli(argv + (["-v"] if verbose else []), cli_env)
 
     assert "Traceback" not in done.stdout + done.stderr
-    assert leaks(done.stdout + done.stderr, sim) == [], done.stdout + done.stderr
+    assert leaks(done.stdout + done.stderr, signatures_of(sim.requests)) == [], done.stdout + done.stderr
     if verbose and sim.requests:  # the trace was there, masked: the scan had something to find
         assert "signature=***" in done.stderr or "signature': '***" in done.stderr or "***" in done.stderr
 
@@ -97,7 +90,7 @@ def test_cli_network_error_text_carries_no_signature(sim, cli_env, case):
             done = run_cli(["--yes"], cli_env)
     finally:
         holder.close()
-    assert leaks(done.stdout + done.stderr, sim) == []
+    assert leaks(done.stdout + done.stderr, signatures_of(sim.requests)) == []
 
 
 # ---- the Python API -----------------------------------------------------------------------------
@@ -140,14 +133,14 @@ def test_api_debug_log_and_verbose_trace_carry_no_secret(sim, debug_log, capsys,
 
     try:
         (close_all_positions if call == "close_all_positions" else flatten)(exchange)
-    except Exception as e:  # noqa: BLE001 - refusals are expected on some paths; logged like an application would
+    except Exception as e:
         logging.getLogger("app").exception("close failed: %s", e)
 
     text = captured(debug_log, capsys)
     sent = parse_qs(urlsplit(exchange.last_request_url).query)["signature"][0]
-    assert sent in signatures_of(sim)  # the rebuilt HMACs are the real ones
+    assert sent in signatures_of(sim.requests)  # the rebuilt HMACs are the real ones
     assert "signature=***" in text  # ccxt's trace and request log were there, masked
-    assert leaks(text, sim) == []
+    assert leaks(text, signatures_of(sim.requests)) == []
     assert sent not in text
 
 
@@ -155,16 +148,16 @@ def test_api_connection_refused_log_carries_no_signature(sim, debug_log, capsys)
     holder = refused_port()
     try:
         exchange = make_client(BingX, sim)
-        exchange.urls["api"] = {k: f"http://127.0.0.1:{holder.getsockname()[1]}/openApi" for k in exchange.urls["api"]}
+        exchange.urls["api"] = api_urls(f"http://127.0.0.1:{holder.getsockname()[1]}")
         exchange.verbose = True
         try:
             flatten(exchange)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             logging.getLogger("app").exception("close failed: %s", e)
     finally:
         holder.close()
     text = captured(debug_log, capsys)
-    assert "signature=***" in text and leaks(text, sim) == []
+    assert "signature=***" in text and leaks(text, signatures_of(sim.requests)) == []
 
 
 # ---- the exceptions raised to callers ------------------------------------------------------------
@@ -185,7 +178,7 @@ def test_api_exception_text_carries_no_signature(sim, cls, call):
     holder = refused_port()
     try:
         exchange = make_client(ccxt.bingx if cls == "ccxt.bingx" else BingX, sim)
-        exchange.urls["api"] = {k: f"http://127.0.0.1:{holder.getsockname()[1]}/openApi" for k in exchange.urls["api"]}
+        exchange.urls["api"] = api_urls(f"http://127.0.0.1:{holder.getsockname()[1]}")
         with pytest.raises(ccxt.NetworkError) as raised:
             (close_all_positions if call == "close_all_positions" else flatten)(exchange)
     finally:
@@ -193,7 +186,7 @@ def test_api_exception_text_carries_no_signature(sim, cls, call):
     error = raised.value
     assert "signature=***" in str(error)  # the URL is still there to read, without its signature
     assert error.__cause__ is not None or error.__context__ is not None  # the chain is kept
-    assert leaks(chain_text(error), sim) == [], chain_text(error)
+    assert leaks(chain_text(error), signatures_of(sim.requests)) == [], chain_text(error)
     sent = parse_qs(urlsplit(exchange.last_request_url).query)["signature"][0]
     assert sent not in chain_text(error)
 
@@ -208,7 +201,7 @@ def test_plugin_client_errors_carry_no_signature(sim, fault):
     with pytest.raises(ccxt.NetworkError) as raised:
         exchange.swapV2PrivateGetUserPositions({})
     assert "signature=***" in str(raised.value)
-    assert leaks(chain_text(raised.value), sim) == [], chain_text(raised.value)
+    assert leaks(chain_text(raised.value), signatures_of(sim.requests)) == [], chain_text(raised.value)
 
 
 def test_translated_errors_keep_class_code_and_chain(sim):

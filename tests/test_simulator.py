@@ -11,6 +11,7 @@ import ccxt.async_support as ccxt_async
 import pytest
 
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault, RequestRecord
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY as KEY, API_SECRET as SECRET
 
@@ -18,7 +19,7 @@ from conftest import API_KEY as KEY, API_SECRET as SECRET
 def _client(sim, key=KEY, secret=SECRET, timeout=5000):
     ex = ccxt.bingx({"apiKey": key, "secret": secret, "enableRateLimit": False, "timeout": timeout,
                      "options": {"defaultType": "swap"}})
-    ex.urls["api"] = {k: sim.base_url + "/openApi" for k in ex.urls["api"]}
+    ex.urls["api"] = api_urls(sim.base_url)
     return ex
 
 
@@ -255,7 +256,7 @@ def test_async_client(sim):
     async def run():
         ex = ccxt_async.bingx({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False,
                                "options": {"defaultType": "swap"}})
-        ex.urls["api"] = {k: sim.base_url + "/openApi" for k in ex.urls["api"]}
+        ex.urls["api"] = api_urls(sim.base_url)
         try:
             await ex.load_markets()
             positions = await ex.fetch_positions()

@@ -7,8 +7,7 @@ import json
 
 import ccxt
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 
 from bingx_closeall_plugin import (
     AsyncBingX,
@@ -138,7 +137,8 @@ def test_something_that_is_not_a_ccxt_exchange_is_refused_loudly():
     ("OmniCat-USDT", "ccxt's name for BingX's OMNI; a native symbol uses BingX's code: 'OMNI-USDT'"),
     ("$NAP-USDT", "'NAP-USDT'"),
     ("trump-usdt", "did you mean 'TRUMP-USDT'"),
-    ("OmniCat/USDT", "spot symbol; closeAllPositions closes perpetual futures: use 'OmniCat/USDT:USDT' (USDT-M) or the native form 'OMNI-USDT'"),
+    ("OmniCat/USDT", "spot symbol; closeAllPositions closes perpetual futures: "
+                     "use 'OmniCat/USDT:USDT' (USDT-M) or the native form 'OMNI-USDT'"),
 ])
 def test_names_ccxt_does_not_use_are_refused_with_the_one_it_does(text, message):
     with pytest.raises(InvalidSymbol) as caught:
@@ -175,7 +175,8 @@ def test_close_all_positions_closes_ccxts_trump_and_leaves_bingxs_trump(sim, exc
 
     result = close_all_positions(exchange, "TRUMP/USDT:USDT")
 
-    assert [(r.path.rsplit("/", 1)[-1], r.params["symbol"]) for r in sim.requests] == [("closeAllPositions", "TRUMPSOL-USDT")]
+    sent = [(r.path.rsplit("/", 1)[-1], r.params["symbol"]) for r in sim.requests]
+    assert sent == [("closeAllPositions", "TRUMPSOL-USDT")]
     assert held(sim) == {"TRUMP-USDT": -100.0}
     assert result.symbol == "TRUMPSOL-USDT" and result.unified_symbol == "TRUMP/USDT:USDT" and len(result.success) == 1
     assert result.to_dict()["symbol"] == "TRUMPSOL-USDT" and result.to_dict()["unified_symbol"] == "TRUMP/USDT:USDT"
@@ -215,7 +216,8 @@ def test_flatten_reports_both_names(sim, exchange):
 
     document = report.to_dict()
     assert document["symbol"] == "TRUMPSOL-USDT" and document["unified_symbol"] == "TRUMP/USDT:USDT"
-    assert [(o["symbol"], o["unified_symbol"]) for o in document["closed_orders"]] == [("TRUMPSOL-USDT", "TRUMP/USDT:USDT")]
+    names = [(o["symbol"], o["unified_symbol"]) for o in document["closed_orders"]]
+    assert names == [("TRUMPSOL-USDT", "TRUMP/USDT:USDT")]
     assert held(sim) == {"TRUMP-USDT": -100.0} and len(sim.open_orders()) == 1  # the other contract's order too
 
 

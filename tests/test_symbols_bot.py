@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY, API_SECRET, make_client
 
@@ -25,10 +26,9 @@ USERS = ("TRUMP-USDT", -100.0)  # BingX's TRUMP, ccxt's TRUMPMAGA: not the bot's
 
 @pytest.fixture(scope="module")
 def bot(simulator, start_bot):
-    from freqtrade_bot import bingx_urls
 
     simulator.reset()
-    ccxt_config = {"urls": bingx_urls(simulator.base_url), "commonCurrencies": NAMES}
+    ccxt_config = {"urls": {"api": api_urls(simulator.base_url)}, "commonCurrencies": NAMES}
     exchange = {"name": "bingx", "key": API_KEY, "secret": API_SECRET, "pair_whitelist": PAIRS, "pair_blacklist": [],
                 "ccxt_config": ccxt_config, "ccxt_async_config": ccxt_config}
     return start_bot(simulator.base_url, name="symbols-bot", exchange=exchange, max_open_trades=len(PAIRS))

@@ -33,10 +33,9 @@ from freqtrade.misc import deep_merge_dicts
 from freqtrade.util import dt_ts
 
 from ..async_exchange import AsyncBingX
-from ..closeall import set_clock_offset
+from ..closeall import with_resync, with_resync_async
 from ..errors import (
     AlreadySubmitted,
-    ClockSkew,
     InvalidParameter,
     OrderMissing,
     RateLimited,
@@ -100,14 +99,10 @@ class FreqtradeBingXSync(_FreqtradeErrors, BingX):  # type: ignore[misc]
 
     def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006 - ccxt's
                config: Any = {}) -> Any:  # noqa: B006
+        send = super().fetch2
         if path in OWN_RESYNC_PATHS:
-            return super().fetch2(path, api, method, params, config)
-        try:
-            return super().fetch2(path, api, method, params, config)
-        except ClockSkew:
-            logger.warning("BingX refused a request's timestamp; resynchronising the clock and sending it again.")
-            set_clock_offset(self, self.swapV2PublicGetServerTime({}))
-            return super().fetch2(path, api, method, params, config)
+            return send(path, api, method, params, config)
+        return with_resync(self, lambda: send(path, api, method, params, config))
 
 
 class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
@@ -115,14 +110,10 @@ class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
 
     async def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006
                      config: Any = {}) -> Any:  # noqa: B006
+        send = super().fetch2
         if path in OWN_RESYNC_PATHS:
-            return await super().fetch2(path, api, method, params, config)
-        try:
-            return await super().fetch2(path, api, method, params, config)
-        except ClockSkew:
-            logger.warning("BingX refused a request's timestamp; resynchronising the clock and sending it again.")
-            set_clock_offset(self, await self.swapV2PublicGetServerTime({}))
-            return await super().fetch2(path, api, method, params, config)
+            return await send(path, api, method, params, config)
+        return await with_resync_async(self, lambda: send(path, api, method, params, config))
 
 
 # What freqtrade reads from its exchange config into every ccxt object it builds (Exchange._init_ccxt).

@@ -23,6 +23,7 @@ from freqtrade.persistence import Order, Trade
 
 from ..closeall import CloseAllResult, close_all_positions
 from ..limits import close_all_window
+from ..methods import CANCEL_ALL, ORDER
 from ..redaction import error_text
 from ..symbols import to_native
 
@@ -30,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Sent", "cancel_openers", "cancel_protective", "is_opener", "send_closes"]
 
-CANCEL_ALL_METHOD = "swapV2PrivateDeleteTradeAllOpenOrders"
-ORDER_METHOD = "swapV2PrivatePostTradeOrder"
 # Threads for the requests of one flatten sent at once: closes and cancels are independent of each other.
 MAX_PARALLEL = 16
 
@@ -88,7 +87,7 @@ def send_closes(api: Any, symbols: list[str | None], positions: list[dict[str, A
 
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(symbols))) as pool:
         futures = [pool.submit(close, s) for s in by_close] + [pool.submit(market_exit, s) for s in by_order]
-        for future, via_close in zip(futures, [True] * len(by_close) + [False] * len(by_order)):
+        for future, via_close in zip(futures, [True] * len(by_close) + [False] * len(by_order), strict=True):
             symbol, outcome = future.result()
             if isinstance(outcome, BaseException):
                 sent.errors[symbol or ""] = outcome
@@ -110,7 +109,7 @@ def _reduce_only_exit(api: Any, symbol: str, amount: Any) -> str:
         raise ccxt.BadResponse(f"bingx position {symbol} has no readable amount: {amount!r}") from None
     if signed == 0:
         raise ccxt.InvalidOrder(f"bingx position {symbol} is already flat")
-    answer = getattr(api, ORDER_METHOD)({
+    answer = getattr(api, ORDER.linear)({
         "symbol": symbol, "type": "MARKET", "side": "SELL" if signed > 0 else "BUY", "positionSide": "BOTH",
         # the amount exactly as BingX wrote it: no float rounding between its answer and this order
         "quantity": str(amount).lstrip("-"), "reduceOnly": "true",
@@ -122,7 +121,7 @@ def _reduce_only_exit(api: Any, symbol: str, amount: Any) -> str:
 
 
 def _cancel_all(api: Any, symbol: str | None) -> dict[str, Any]:
-    answer = getattr(api, CANCEL_ALL_METHOD)({"symbol": symbol} if symbol else {})
+    answer = getattr(api, CANCEL_ALL.linear)({"symbol": symbol} if symbol else {})
     data = answer.get("data") if isinstance(answer, dict) else None
     cancelled = {}
     for row in (data or {}).get("success") or []:

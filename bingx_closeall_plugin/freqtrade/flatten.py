@@ -39,9 +39,10 @@ from freqtrade.enums import ExitCheckTuple, ExitType, RPCMessageType, State, Tra
 from freqtrade.persistence import Trade
 from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
-from ..closeall import open_positions, set_clock_offset
-from ..errors import ClockSkew, failure_text
+from ..closeall import open_positions, with_resync
+from ..errors import failure_text
 from ..flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
+from ..methods import POSITIONS
 from ..redaction import error_text
 from ..symbols import to_native, unified_name
 from . import exits, reconcile
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["Flattener", "get_flattener", "register_bot", "request_flatten"]
 
 CANCEL_REASON = "BingX flatten"
-POSITIONS_METHOD = "swapV2PrivateGetUserPositions"
 # How long a flatten waits for an entry already under way to finish before it reads the account.
 ENTRY_WAIT_S = 10.0
 # How often a rate-limit wait is announced while it runs.
@@ -263,7 +263,7 @@ class Flattener:
         # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
         single = account_symbols <= bot_symbols
         intent = reconcile.persist_intent(confirmed, api)
-        symbols: list[str | None] = [None] if single else sorted(bot_symbols & account_symbols)
+        symbols: list[str | None] = [None] if single else [*sorted(bot_symbols & account_symbols)]
         # The close and the cancel of the bot's entries go out at the same moment; its stoplosses stay until
         # their position is flat (a refused close must not leave a position without its stop).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-cancel") as pool:
@@ -334,16 +334,10 @@ class Flattener:
 
     def _read_account(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Positions and open orders; a read refused for its timestamp resynchronises with BingX's clock once."""
-        api = self.api
-        try:
-            return read_account(api)
-        except ClockSkew:
-            logger.warning("BingX refused the account read's timestamp; resynchronising the clock and reading again")
-            set_clock_offset(api, api.swapV2PublicGetServerTime({}))
-            return read_account(api)
+        return with_resync(self.api, lambda: read_account(self.api))
 
     def _positions(self) -> list[dict[str, Any]]:
-        return open_positions(getattr(self.api, POSITIONS_METHOD)({}))
+        return open_positions(getattr(self.api, POSITIONS.linear)({}))
 
     def _open_symbols(self) -> set[str] | None:
         """The symbols with a position now, or None (logged) when BingX cannot be read."""
@@ -360,7 +354,8 @@ class Flattener:
 
     def _confirm(self, trades: list[Trade]) -> tuple[list[Trade], list[Trade]]:
         """freqtrade asks ``confirm_trade_exit`` before every force exit; so does the flatten."""
-        confirmed, vetoed = [], []
+        confirmed: list[Trade] = []
+        vetoed: list[Trade] = []
         now = datetime.now(UTC)
         for trade in trades:
             try:

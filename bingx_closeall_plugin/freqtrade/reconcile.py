@@ -28,6 +28,7 @@ import ccxt
 from freqtrade.enums import ExitType
 from freqtrade.persistence import Order, Trade
 
+from ..methods import ORDER_HISTORY
 from ..symbols import to_native
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ HISTORY_LIMIT = 1000  # BingX's maximum rows per allOrders request
 # Pause before each further attempt (None: the last attempt): about 7 s in all, with the bot's exit lock held,
 # so the bot's own loop does not start a recovery of its own on these trades meanwhile.
 HISTORY_RETRY_S = (0.5, 1.0, 2.0, 4.0, None)
-ORDER_HISTORY_METHOD = "swapV2PrivateGetTradeAllOrders"
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def read_history(api: Any, since_ms: int) -> list[dict[str, Any]]:
     params = {"startTime": since_ms - HISTORY_MARGIN_MS, "limit": HISTORY_LIMIT}
     for delay in HISTORY_RETRY_S:
         try:
-            answer = api.swapV2PrivateGetTradeAllOrders(dict(params))
+            answer = getattr(api, ORDER_HISTORY.linear)(dict(params))
             break
         except ccxt.NetworkError as e:  # timeouts, resets, HTML 5xx, 80001/109500 and rate limits
             if delay is None:

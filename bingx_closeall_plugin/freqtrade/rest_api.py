@@ -12,7 +12,6 @@ put in it (an exception's text from a failed request carries the signed URL), no
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -25,8 +24,6 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import InvalidSymbol
 from ..redaction import mask, mask_exception, mask_value, secrets_of
 from .flatten import get_flattener
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["CloseAllPayload", "FlattenAnswer", "bot_secrets", "router", "rpc_close_all"]
 
@@ -61,7 +58,10 @@ def rpc_close_all(rpc: RPC, symbol: str | None = None) -> dict[str, Any]:
 
 
 @router.post("/closeall", response_model=FlattenAnswer, tags=["Trades"])
-def closeall(payload: CloseAllPayload | None = None, rpc: RPC = Depends(get_rpc)) -> dict[str, Any]:
+def closeall(
+    payload: CloseAllPayload | None = None,
+    rpc: RPC = Depends(get_rpc),  # noqa: B008 - FastAPI declares dependencies as defaults
+) -> dict[str, Any]:
     secrets = bot_secrets(rpc)
     try:
         return mask_value(rpc_close_all(rpc, payload.symbol if payload else None), secrets)
@@ -72,7 +72,10 @@ def closeall(payload: CloseAllPayload | None = None, rpc: RPC = Depends(get_rpc)
 
 
 @router.post("/forceexit", response_model=FlattenAnswer, tags=["Trades"])
-def forceexit(payload: ForceExitPayload, rpc: RPC = Depends(get_rpc)) -> dict[str, Any]:
+def forceexit(
+    payload: ForceExitPayload,
+    rpc: RPC = Depends(get_rpc),  # noqa: B008 - FastAPI declares dependencies as defaults
+) -> dict[str, Any]:
     ordertype = payload.ordertype.value if payload.ordertype else None
     secrets = bot_secrets(rpc)
     try:

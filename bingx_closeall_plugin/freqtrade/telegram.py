@@ -29,7 +29,8 @@ from .rest_api import rpc_close_all
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BOT_API_URL_KEY", "CALLBACK_PREFIX", "bot_api_url", "build_application", "chat_text", "closeall_command", "closeall_confirmed", "describe", "handlers"]
+__all__ = ["BOT_API_URL_KEY", "CALLBACK_PREFIX", "bot_api_url", "build_application", "chat_text", "closeall_command",
+           "closeall_confirmed", "describe", "handlers"]
 
 CALLBACK_PREFIX = "bingx_closeall__"
 # telegram.bot_api_url: the root of a self-hosted Telegram Bot API server (e.g. http://127.0.0.1:8081);
@@ -136,7 +137,8 @@ async def closeall_command(self: Any, update: Update, context: CallbackContext) 
         except InvalidSymbol as e:
             await say(self, str(e))
             return
-    what = f"the {display_name(symbol, api)} position" if symbol else "EVERY position on the BingX account (bot-owned or not)"
+    what = (f"the {display_name(symbol, api)} position" if symbol
+            else "EVERY position on the BingX account (bot-owned or not)")
     keyboard = [[
         InlineKeyboardButton(text="Yes, close now", callback_data=f"{CALLBACK_PREFIX}yes__{symbol or ''}"),
         InlineKeyboardButton(text="Cancel", callback_data=f"{CALLBACK_PREFIX}no"),

@@ -13,15 +13,13 @@ then fails with a TypeError, and without API keys (backtesting) there are no tie
 from __future__ import annotations
 
 import json
-import logging
 import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
-
-__all__ = ["DEFAULT_LADDER", "FALLBACK_FILE", "default_tiers", "fallback_tiers", "fill_max_leverage", "max_leverage_for"]
+__all__ = ["DEFAULT_LADDER", "FALLBACK_FILE", "default_tiers", "fallback_tiers", "fill_max_leverage",
+           "max_leverage_for"]
 
 FALLBACK_FILE = Path(__file__).with_name("bingx_leverage_tiers.json")
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import markets as _markets
 
@@ -98,7 +99,7 @@ class Account:
                 self.hedge_mode = hedge_mode
             self.prices: dict[str, float] = _markets.default_prices()
             self.balances: dict[str, float] = dict(DEFAULT_BALANCES)
-            self.realised: dict[str, float] = {k: 0.0 for k in self.balances}
+            self.realised: dict[str, float] = dict.fromkeys(self.balances, 0.0)
             self.positions: dict[tuple[str, str], Position] = {}
             self.orders: dict[int, Order] = {}
             self.fills: list[dict[str, Any]] = []
@@ -341,7 +342,8 @@ class Account:
         if order_id is not None:
             o = self.orders.get(order_id)
         else:
-            o = next((x for x in self.orders.values() if client_order_id and x.client_order_id == client_order_id), None)
+            o = next((x for x in self.orders.values() if client_order_id and x.client_order_id == client_order_id),
+                     None)
         if o is None or o.symbol != symbol:
             raise BingXError(80016, "order not exist")
         return o
@@ -426,7 +428,8 @@ class Account:
                 boundary += FUNDING_INTERVAL_MS
             self.last_funding_ms = now
 
-    def _add_income(self, symbol: str, kind: str, amount: float, info: str, ts: int, trade_id: int | None = None) -> None:
+    def _add_income(self, symbol: str, kind: str, amount: float, info: str, ts: int,
+                    trade_id: int | None = None) -> None:
         tran = self.next_id()
         self.income.append({
             "symbol": symbol,
@@ -458,7 +461,8 @@ class Account:
             if validate:
                 if self.hedge_mode:
                     if position_side == "BOTH":
-                        raise BingXError(109400, "In the Hedge mode, the 'PositionSide' field can only be set to LONG or SHORT.")
+                        raise BingXError(
+                            109400, "In the Hedge mode, the 'PositionSide' field can only be set to LONG or SHORT.")
                     if reduce_only is not None:
                         raise BingXError(109400, "In the Hedge mode, the 'ReduceOnly' field can not be filled.")
                 elif position_side != "BOTH":
@@ -612,7 +616,8 @@ class Account:
             "price": self._fmt_price(o.symbol, price),
             "amount": self._fmt_money(o.symbol, self._notional(o.symbol, qty, price)) if not inf["inverse"]
             else self._fmt_money(o.symbol, qty * inf["contract_size"] / price),
-            "quoteQty": self._fmt_money(o.symbol, qty * price) if not inf["inverse"] else str(qty * inf["contract_size"]),
+            "quoteQty": (self._fmt_money(o.symbol, qty * price) if not inf["inverse"]
+                         else str(qty * inf["contract_size"])),
             "commission": self._fmt_money(o.symbol, -fee),
             "currency": asset,
             "orderId": str(o.order_id),

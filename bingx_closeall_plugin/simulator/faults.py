@@ -28,28 +28,28 @@ class Fault:
     qty: float = 0.0
 
     @classmethod
-    def error(cls, code: int, msg: str) -> "Fault":
+    def error(cls, code: int, msg: str) -> Fault:
         """Answer HTTP 200 ``{"code": code, "msg": msg, "data": {}}`` without executing."""
         return cls(kind="error", code=int(code), msg=msg)
 
     @classmethod
-    def lost_reply(cls, executed: bool) -> "Fault":
+    def lost_reply(cls, executed: bool) -> Fault:
         """Drop the connection, after executing the request (``executed=True``) or before."""
         return cls(kind="lost_reply", executed=bool(executed))
 
     @classmethod
-    def delay(cls, seconds: float) -> "Fault":
+    def delay(cls, seconds: float) -> Fault:
         """Execute, then wait ``seconds`` before answering."""
         return cls(kind="delay", seconds=float(seconds), executed=True)
 
     @classmethod
     def http_error(cls, status: int = 502, body: str = "<html><body>502 Bad Gateway</body></html>",
-                   executed: bool = False) -> "Fault":
+                   executed: bool = False) -> Fault:
         """Answer an HTML body with ``status``, after executing or not."""
         return cls(kind="http_error", status=int(status), payload=body, executed=bool(executed))
 
     @classmethod
-    def body(cls, text: str, status: int = 200, executed: bool = False) -> "Fault":
+    def body(cls, text: str, status: int = 200, executed: bool = False) -> Fault:
         """Answer exactly ``text`` (as application/json) with ``status``, after executing or not.
 
         For malformed answers: a body that is not JSON, lacks ``data``, carries float ids, and so on.
@@ -57,14 +57,14 @@ class Fault:
         return cls(kind="body", status=int(status), payload=str(text), executed=bool(executed))
 
     @classmethod
-    def failed(cls, symbols: list[str] | tuple[str, ...] | str) -> "Fault":
+    def failed(cls, symbols: list[str] | tuple[str, ...] | str) -> Fault:
         """closeAllPositions leaves these symbols open and lists their positionIds in ``failed``."""
         if isinstance(symbols, str):
             symbols = (symbols,)
         return cls(kind="failed", symbols=tuple(symbols), executed=True)
 
     @classmethod
-    def reopen(cls, symbol: str, side: str, qty: float) -> "Fault":
+    def reopen(cls, symbol: str, side: str, qty: float) -> Fault:
         """Right after closeAllPositions executes, a position on ``symbol`` re-appears."""
         return cls(kind="reopen", symbol=symbol, side=side.upper(), qty=float(qty), executed=True)
 

@@ -4,12 +4,12 @@ It enters only when asked (``/forceenter``) and exits at -10 % (the stop on Bing
 a starting point and the strategy the plugin's own bot tests run.
 """
 
+from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 # Installs the plugin in this interpreter (idempotent). freqtrade builds the exchange before it loads the
 # strategy, so start the bot with `freqtrade-bingx`, which installs it before that.
 import bingx_closeall_plugin.freqtrade  # noqa: F401
-from freqtrade.strategy import IStrategy
 
 
 class BingxFuturesSample(IStrategy):

@@ -8,11 +8,11 @@ Future with the same answer as ``/forceexit all`` (``account_wide=True`` makes i
 
 from datetime import datetime
 
+from freqtrade.persistence import Trade
+from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 from bingx_closeall_plugin.freqtrade import request_flatten
-from freqtrade.persistence import Trade
-from freqtrade.strategy import IStrategy
 
 
 class BingxKillSwitch(IStrategy):
