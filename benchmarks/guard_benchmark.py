@@ -40,7 +40,7 @@ WAIT_S = 90.0
 
 def equity(sim: BingXSimulator) -> float:
     exchange = BingX({"apiKey": KEY, "secret": SECRET})
-    exchange.urls["api"] = {k: sim.base_url + "/openApi" for k in exchange.urls["api"]}
+    exchange.urls["api"] = dict.fromkeys(exchange.urls["api"], sim.base_url + "/openApi")
     row = exchange.swapV3PrivateGetUserBalance({})["data"][0]
     return float(row["balance"]) + float(row["unrealizedProfit"])
 

@@ -12,7 +12,15 @@ import ccxt
 import ccxt.async_support
 
 from .closeall import CloseAllResult, close_plan, run_async
-from .exchange import BingXCloseAllMixin, ClosedOrder, ClosedPositions, _close_args, check_ccxt_shape, closed_order, closed_positions
+from .exchange import (
+    BingXCloseAllMixin,
+    ClosedOrder,
+    ClosedPositions,
+    _close_args,
+    check_ccxt_shape,
+    closed_order,
+    closed_positions,
+)
 from .redaction import mask_exception, secrets_of
 
 __all__ = ["AsyncBingX"]

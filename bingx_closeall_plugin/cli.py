@@ -28,11 +28,11 @@ from typing import Any, TextIO
 
 import ccxt
 
+from .closeall import MAX_RECV_WINDOW_MS, Interrupted, StopSignal, check_arguments, connection_refused
 from .config import ENV_OVERRIDES, ConfigFileError, load_config
 from .errors import BingXError, InvalidInput
 from .exchange import BingX
 from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
-from .closeall import MAX_RECV_WINDOW_MS, Interrupted, StopSignal, check_arguments, connection_refused
 from .redaction import SecretMasker, error_text, mask
 from .symbols import CurrencyMap, currency_map, display_name, unified_name
 from .urls import api_urls as root_urls
@@ -625,7 +625,7 @@ class Interrupts:
     def _handle(self, signum: int, frame: Any) -> None:
         (self.second if self.first.is_set() else self.first).set()
 
-    def __enter__(self) -> "Interrupts":
+    def __enter__(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self

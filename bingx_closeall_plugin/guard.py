@@ -28,8 +28,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,13 +40,13 @@ from .flatten import flatten, read_account
 from .guard_config import Bot, bots_from, build_parser, check_options, guard_account
 from .guard_notify import Notifier
 from .guard_state import StateError, StateFile, rearm
+from .methods import BALANCE
 from .redaction import SecretMasker, mask
 
 logger = logging.getLogger("bingx_closeall_plugin.guard")
 
-__all__ = ["BALANCE_METHOD", "Equity", "Guard", "main"]
+__all__ = ["Equity", "Guard", "main"]
 
-BALANCE_METHOD = "swapV3PrivateGetUserBalance"  # GET /openApi/swap/v3/user/balance: one row per asset
 REARM_WAIT_S = 60.0  # --rearm waits this long for a running guard to take its request
 
 
@@ -100,7 +99,7 @@ class Guard:
         return Health(last_process_ts=float(ts) if isinstance(ts, (int, float)) else None)
 
     def read_equity(self) -> Equity:
-        answer = getattr(self.exchange, BALANCE_METHOD)({})
+        answer = getattr(self.exchange, BALANCE.linear)({})
         rows = answer.get("data") if isinstance(answer, dict) else None
         rows = rows if isinstance(rows, list) else [rows] if isinstance(rows, dict) else []
         for row in rows:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .limits import CLOSE_ALL_LIMIT, Limit
 
-__all__ = ["CANCEL_ALL", "CANCEL_ONE", "CLOSE_ALL", "ENDPOINTS", "OPEN_ORDERS", "ORDER", "ORDER_HISTORY",
+__all__ = ["BALANCE", "CANCEL_ALL", "CANCEL_ONE", "CLOSE_ALL", "ENDPOINTS", "OPEN_ORDERS", "ORDER", "ORDER_HISTORY",
            "POSITIONS", "SERVER_TIME", "Endpoint", "implicit_methods"]
 
 
@@ -52,7 +52,10 @@ ORDER_HISTORY = Endpoint("GET /openApi/swap/v2/trade/allOrders", "swapV2PrivateG
 # a reduce-only market order: the freqtrade flatten's exit for a position BingX's close-all refused
 ORDER = Endpoint("POST /openApi/swap/v2/trade/order", "swapV2PrivatePostTradeOrder")
 
-ENDPOINTS = (CLOSE_ALL, POSITIONS, SERVER_TIME, CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS, ORDER_HISTORY, ORDER)
+# the guard's equity read: one row per asset, wallet balance and unrealised PnL
+BALANCE = Endpoint("GET /openApi/swap/v3/user/balance", "swapV3PrivateGetUserBalance")
+
+ENDPOINTS = (CLOSE_ALL, POSITIONS, SERVER_TIME, CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS, ORDER_HISTORY, ORDER, BALANCE)
 
 
 def implicit_methods() -> list[str]:

@@ -8,20 +8,18 @@ import asyncio
 
 import ccxt
 import pytest
-from conftest import make_client
 
 from bingx_closeall_plugin import AsyncBingX, CloseAllResult, close_all_positions
 from bingx_closeall_plugin.exchange import ClosedOrder, ClosedPositions
+
+from conftest import make_client
 
 check_position = pytest.importorskip("ccxt.test.exchange.base.test_position").test_position
 check_order = pytest.importorskip("ccxt.test.exchange.base.test_order").test_order
 
 # ccxt's validators (named check_ here: pytest would collect test_ names as tests).
 # What a closeAllPositions answer cannot say (it holds order ids only): ccxt's own bingx leaves these empty too.
-NOT_IN_A_CLOSE_ANSWER = {key: True for key in (
-    "symbol", "timestamp", "datetime", "leverage", "initialMargin", "initialMarginPercentage", "maintenanceMargin",
-    "maintenanceMarginPercentage", "entryPrice", "notional", "unrealizedPnl", "contracts", "contractSize",
-    "marginRatio", "liquidationPrice", "markPrice", "positionMargin", "collateral", "marginMode", "side", "percentage")}
+NOT_IN_A_CLOSE_ANSWER = dict.fromkeys(("symbol", "timestamp", "datetime", "leverage", "initialMargin", "initialMarginPercentage", "maintenanceMargin", "maintenanceMarginPercentage", "entryPrice", "notional", "unrealizedPnl", "contracts", "contractSize", "marginRatio", "liquidationPrice", "markPrice", "positionMargin", "collateral", "marginMode", "side", "percentage"), True)
 
 
 def seed(sim):

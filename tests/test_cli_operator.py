@@ -8,11 +8,12 @@ import os
 import socket
 
 import pytest
-from conftest import API_KEY, API_SECRET, run_cli
 from test_cli import run_on_terminal, seed_account
 
 from bingx_closeall_plugin.config import load_from_files
 from bingx_closeall_plugin.simulator import Fault
+
+from conftest import API_KEY, API_SECRET, run_cli
 
 MAIN_CONFIG = """{
     // freqtrade accepts comments and trailing commas; so does bingx-closeall
@@ -26,7 +27,7 @@ MAIN_CONFIG = """{
 
 
 def urls_of(sim):
-    return json.dumps({section: sim.base_url + "/openApi" for section in ("swap", "cswap", "spot", "contract")})
+    return json.dumps(dict.fromkeys(("swap", "cswap", "spot", "contract"), sim.base_url + "/openApi"))
 
 
 def without_base_url(env):

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from guard_process import GuardProcess, WebhookReceiver, run_guard
 
 from bingx_closeall_plugin.simulator import Fault
 
 from conftest import API_KEY, API_SECRET
 from freqtrade_bot import free_port
-from guard_process import GuardProcess, WebhookReceiver, run_guard
 from secret_scan import leaks, signatures_of
 
 CLOSE = "trade/closeAllPositions"

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from guard_process import GuardProcess
 
 from bingx_closeall_plugin import BingX
 
 from conftest import make_client
-from guard_process import GuardProcess
 
 pytestmark = pytest.mark.freqtrade
 

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+
 from conftest import run_cli
 
 

@@ -34,7 +34,7 @@ else:
     if not getattr(sys.modules.get("bingx_closeall_plugin.freqtrade_bingx"), "LAUNCHING", False):
         install()
 
-        from .flatten import request_flatten  # noqa: E402 - after install(): it imports the plugin's exchange class
+        from .flatten import request_flatten
 
 
 def __getattr__(name: str) -> Any:

@@ -42,8 +42,7 @@ from ..errors import (
 )
 from ..exchange import BingX
 from ..redaction import mask_exception, mask_root_handlers
-from . import open_orders
-from . import tiers as tier_source
+from . import open_orders, tiers as tier_source
 from .install import _versions, add_log_filter, announce_active
 
 logger = logging.getLogger(__name__)
