@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlite3
 
 import pytest
@@ -148,9 +150,10 @@ def test_download_data_then_backtesting_without_keys(tmp_path, sim):
 
 def test_the_bot_log_says_once_that_the_plugin_is_active(bot):
     """One INFO line, logged after freqtrade set up its logging (before that no handler would show it)."""
-    lines = [line for line in bot.output().splitlines() if "bingx-closeall-plugin" in line and " active " in line]
+    unwrapped = bot.output().replace("\n", "")  # freqtrade's console handler wraps long lines
+    lines = re.findall(r" - (\w+) - bingx-closeall-plugin \S+ active \(([^)]*)\)", unwrapped)
 
     assert len(lines) == 1, bot.output()[-3000:]
-    assert " - INFO - " in lines[0] and "freqtrade 2026.9" in lines[0] and "ccxt 4.5" in lines[0]
-    unwrapped = bot.output().replace("\n", "")  # freqtrade's console handler wraps long lines
+    (level, versions), = lines
+    assert level == "INFO" and "freqtrade 2026.9" in versions and "ccxt 4.5" in versions
     assert "patches applied: freqtrade.exchange.Bingx, RPC._rpc_force_exit, FreqtradeBot.startup" in unwrapped
