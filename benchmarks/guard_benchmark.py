@@ -116,7 +116,8 @@ def case_through_bot(bot: Any, sim: BingXSimulator, workdir: Path, args: argpars
         flat = wait(lambda: not sim.positions(), "flat")
         books = wait(lambda: not bot.api("GET", "/status"), "the bot's books closed", interval=0.01)
         state = wait(lambda: guard.read().get("flattened") is not None, "the guard's record") and guard.read()
-        assert state["flatten"]["via"].startswith("bot"), state["flatten"]
+        if not state["flatten"]["via"].startswith("bot"):
+            raise RuntimeError(f"expected a flatten through the bot, got {state['flatten']}")
         trip = state["tripped_at"]
         return {"move->trip": trip - moved, "trip->flat": flat - trip, "trip->books": books - trip}
     finally:
@@ -133,7 +134,8 @@ def case_direct(bot: Any, sim: BingXSimulator, workdir: Path, args: argparse.Nam
         moved = drop_prices(sim, args.trades)
         flat = wait(lambda: not sim.positions(), "flat")
         state = wait(lambda: guard.read().get("flattened") is not None, "the guard's record") and guard.read()
-        assert state["flatten"]["via"] == "direct", state["flatten"]
+        if state["flatten"]["via"] != "direct":
+            raise RuntimeError(f"expected a direct flatten, got {state['flatten']}")
         trip = state["tripped_at"]
     finally:
         guard.stop()
@@ -184,7 +186,7 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {"floor, through the bot": [], "floor, bot API down": [],
                                                           "heartbeat (kill -9)": []}
             for _ in range(args.rounds):
-                for name, case in zip(results, (case_through_bot, case_direct, case_heartbeat)):
+                for name, case in zip(results, (case_through_bot, case_direct, case_heartbeat), strict=True):
                     results[name].append(case(bot, sim, workdir, args))
                     restore_prices(sim, args.trades, prices)
         finally:

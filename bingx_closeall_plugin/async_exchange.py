@@ -42,10 +42,11 @@ class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):
         native, recv_window, inverse = _close_args(self, params, symbol)
         return await run_async(self, close_plan(self, native, recv_window, inverse))
 
-    async def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:  # type: ignore[override]
+    async def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:
         return closed_positions(self, await self.closeall(None, params))
 
-    async def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> ClosedOrder:  # type: ignore[override]
+    async def close_position(self, symbol: str, side: str | None = None,
+                             params: dict[str, Any] | None = None) -> ClosedOrder:
         return closed_order(self, await self.closeall(symbol, params))
 
 

@@ -99,10 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--symbol", help="only this symbol: ccxt's BTC/USDT:USDT (ccxt's names, e.g. TRUMP/USDT:USDT "
                         "is BingX's TRUMPSOL-USDT) or BingX's BTC-USDT (capitals)")
     parser.add_argument("--recv-window", type=int, metavar="MS", help=f"BingX recvWindow, 1..{MAX_RECV_WINDOW_MS} ms")
-    parser.add_argument("--dry-run", action="store_true", help="show what would be closed and cancelled; send nothing that trades")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would be closed and cancelled; send nothing that trades")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask; close at once")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
-    parser.add_argument("--keep-orders", action="store_true", help="do not cancel open orders (they can reopen positions)")
+    parser.add_argument("--keep-orders", action="store_true",
+                        help="do not cancel open orders (they can reopen positions)")
     parser.add_argument("--max-wait", type=float, default=DEFAULT_RATE_LIMIT_WAIT, metavar="SECONDS",
                         help="wait out a BingX rate limit that ends within this many seconds, then close "
                              f"(default {DEFAULT_RATE_LIMIT_WAIT:g}; 0: fail at once)")
@@ -116,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="close several accounts: one --account per account, each its freqtrade config file(s), "
                              "comma-separated files merged like -c")
     parser.add_argument("--coin-m", action="store_true", help="close coin-M (inverse) positions instead of USDT-M")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug log on stderr, HTTP trace included (secrets masked)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug log on stderr, HTTP trace included (secrets masked)")
     return parser
 
 
@@ -231,7 +234,8 @@ def target_of(account: Account) -> Target:
 def make_exchange(account: Account, verbose: bool) -> BingX:
     # ccxt's throttle spaces private calls by up to half a second; a flatten makes a handful of requests,
     # far inside BingX's per-UID limits, and every one of them is urgent.
-    config: dict[str, Any] = {"apiKey": account.key, "secret": account.secret, "enableRateLimit": False, "timeout": 10_000}
+    config: dict[str, Any] = {"apiKey": account.key, "secret": account.secret, "enableRateLimit": False,
+                              "timeout": 10_000}
     if account.currencies:
         config["commonCurrencies"] = account.currencies  # ccxt adds them to its own table, as in the bot
     exchange = BingX(config)
@@ -288,8 +292,9 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         sys.stdout.flush()
         target = f" for {display_name(native, exchange)}" if native else ""
         print(f"[{account.label}] sending closeAllPositions{target} to {target_of(account).url}...", file=sys.stderr)
-        report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse, cancel_orders=not args.keep_orders,
-                         rate_limit_wait=args.max_wait, on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
+        report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse,
+                         cancel_orders=not args.keep_orders, rate_limit_wait=args.max_wait,
+                         on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
         return outcome_of(account, report, secrets)
     except (ccxt.BaseError, ConfigError, Interrupted) as e:
         partial: FlattenReport | None = getattr(e, "flatten_report", None)
@@ -336,7 +341,8 @@ def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[
         # The close itself was refused at the TCP level (the close path re-raises that at once): it never left.
         head = f"could not reach {host} (connection refused): nothing was sent"
     else:
-        who = "BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None) else "the close failed"
+        who = ("BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None)
+               else "the close failed")
         head = f"{who} ({describe_error(error, secrets)})"
         if isinstance(error, ccxt.RateLimitExceeded) and getattr(error, "retry_after", None) and max_wait > 0:
             head += f", longer than --max-wait {max_wait:g} s"
@@ -428,7 +434,8 @@ def print_table(header: tuple[str, ...], rows: list[tuple[Any, ...]], out: TextI
     cells = [header, *[tuple("" if value is None else str(value) for value in row) for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
-        print("  " + "  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip(), file=out)
+        print("  " + "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)).rstrip(),
+              file=out)
 
 
 def print_report(outcome: Outcome, out: TextIO) -> None:
@@ -444,8 +451,9 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
              by_id.get(i, {}).get("executedQty"), by_id.get(i, {}).get("avgPrice"), i) for i in report.success]
     print_table(("SYMBOL", "SIDE", "QTY", "AVG PRICE", "ORDER ID"), rows, out)
     if report.cancelled_orders is not None:
-        print(f"  cancelled open orders: {len(report.cancelled_orders)} ({len(report.cancelled_openers)} that could open "
-              f"a position, at once; {len(report.cancelled_protective)} once their position was flat)", file=out)
+        print(f"  cancelled open orders: {len(report.cancelled_orders)} "
+              f"({len(report.cancelled_openers)} that could open a position, at once; "
+              f"{len(report.cancelled_protective)} once their position was flat)", file=out)
     if report.cancel_error:
         print("  cancelling open orders failed (the error is on stderr)", file=out)
     if report.unprotected:
@@ -465,7 +473,8 @@ def print_report(outcome: Outcome, out: TextIO) -> None:
 
 def print_orders(orders: list[dict[str, Any]], out: TextIO) -> None:
     print_table(("SYMBOL", "SIDE", "TYPE", "STOP", "ORDER ID"),
-                [(o.get("symbol"), o.get("side"), o.get("type"), o.get("stopPrice"), o.get("orderId")) for o in orders], out)
+                [(o.get("symbol"), o.get("side"), o.get("type"), o.get("stopPrice"), o.get("orderId"))
+                 for o in orders], out)
 
 
 def json_document(outcome: Outcome) -> dict[str, Any]:
@@ -545,7 +554,9 @@ def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace, elapsed: f
         if len(documents) == 1:
             document = documents[0]
         else:
-            document = {"accounts": [{"config": o.account.label, **d} for o, d in zip(outcomes, documents)], "exit_code": code}
+            document = {"accounts": [{"config": o.account.label, **d}
+                                     for o, d in zip(outcomes, documents, strict=True)],
+                        "exit_code": code}
         document.update(flat=code == EXIT_FLAT and not args.dry_run, elapsed_s=round(elapsed, 3), final=final)
         json.dump(document, sys.stdout)
         sys.stdout.write("\n")
@@ -586,7 +597,8 @@ def final_line(outcomes: list[Outcome], args: argparse.Namespace, code: int, ela
         return f"FLAT: {where} verified flat in {elapsed:.2f} s"
     remains = [f"[{o.account.label}] {remains_of(o)}" for o in outcomes if o.code != EXIT_FLAT]
     check = "; check with --dry-run" if not args.dry_run else ""
-    return f"NOT FLAT after {elapsed:.2f} s: {'; '.join(remains)}. Next: {_NEXT_STEP.get(code, _NEXT_STEP[EXIT_OPEN])}{check}"
+    return (f"NOT FLAT after {elapsed:.2f} s: {'; '.join(remains)}. "
+            f"Next: {_NEXT_STEP.get(code, _NEXT_STEP[EXIT_OPEN])}{check}")
 
 
 def side_and_size(position: dict[str, Any]) -> str:
@@ -655,15 +667,16 @@ def run_all(accounts: list[Account], args: argparse.Namespace, native: str | Non
             for stop in stops:
                 stop.set()
             sent = any(stop.requests_sent for stop in stops)
-            print("\nbingx-closeall: interrupted; " + ("sending nothing more, waiting for the answer in flight to report "
-                  "what happened (Ctrl-C again to abandon at once)" if sent else "nothing was sent"),
+            print("\nbingx-closeall: interrupted; "
+                  + ("sending nothing more, waiting for the answer in flight to report "
+                     "what happened (Ctrl-C again to abandon at once)" if sent else "nothing was sent"),
                   file=sys.stderr, flush=True)
         if interrupts.second.is_set() or (grace_ends is not None and time.monotonic() > grace_ends):
             break
         for thread in threads:
             thread.join(0.05)
     return [result if result is not None else abandoned(account, stop)
-            for result, account, stop in zip(results, accounts, stops)]
+            for result, account, stop in zip(results, accounts, stops, strict=True)]
 
 
 def abandoned(account: Account, stop: StopSignal) -> Outcome:

@@ -54,12 +54,15 @@ class BingXCloseAllMixin:
         # ccxt's bingx signs with the local clock; BingX refuses a timestamp outside recvWindow of its own.
         return self.milliseconds() - int(self.options.get("timeDifference") or 0)  # type: ignore[attr-defined]
 
-    def handle_errors(self, httpCode: int, reason: str, url: str, method: str, headers: Any, body: Any,
-                      response: Any, requestHeaders: Any, requestBody: Any) -> Any:  # noqa: N803 - ccxt's names
+    # The override keeps ccxt's signature, its camelCase parameter names included (install.SIGNATURES checks them).
+    def handle_errors(self, httpCode: int, reason: str, url: str, method: str,  # noqa: N803 - ccxt's names
+                      headers: Any, body: Any, response: Any,
+                      requestHeaders: Any, requestBody: Any) -> Any:  # noqa: N803 - ccxt's names
         ours = error_from_response(response)
         if ours is not None:
             raise ours
-        return super().handle_errors(httpCode, reason, url, method, headers, body, response, requestHeaders, requestBody)  # type: ignore[misc]
+        return super().handle_errors(  # type: ignore[misc]
+            httpCode, reason, url, method, headers, body, response, requestHeaders, requestBody)
 
     def log(self, *args: Any) -> None:
         # ccxt's verbose mode print()s to stdout; send it to the logger, where masking filters apply.
@@ -78,7 +81,7 @@ class _CarriesResult:
         return getattr(self.result, name)
 
 
-class ClosedPositions(_CarriesResult, list):  # type: ignore[type-arg]
+class ClosedPositions(_CarriesResult, list):
     """``close_all_positions()``'s answer: ccxt's list of position structures, one per close order BingX
     created (``id`` and ``info['positionId']`` hold the order id, where ccxt files it; ``info['orderId']``
     too), plus BingX's whole answer. Equal, as a list, to the structures."""
@@ -88,7 +91,7 @@ class ClosedPositions(_CarriesResult, list):  # type: ignore[type-arg]
         self.result = result
 
 
-class ClosedOrder(_CarriesResult, dict):  # type: ignore[type-arg]
+class ClosedOrder(_CarriesResult, dict):
     """``close_position()``'s answer: ccxt's order structure for the close (``id``: BingX's first close order
     id; a hedge-mode symbol closes both sides, the other ids are in ``.success``), plus BingX's whole answer."""
 
@@ -128,7 +131,8 @@ def closed_order(exchange: Any, result: CloseAllResult) -> ClosedOrder:
     return ClosedOrder(order, result)
 
 
-def _close_args(exchange: Any, params: dict[str, Any] | None, symbol: str | None = None) -> tuple[str | None, int | None, bool]:
+def _close_args(exchange: Any, params: dict[str, Any] | None,
+                symbol: str | None = None) -> tuple[str | None, int | None, bool]:
     params = dict(params or {})
     symbol = symbol if symbol is not None else params.pop("symbol", None)
     recv_window = params.pop("recvWindow", None)
@@ -139,7 +143,7 @@ def _close_args(exchange: Any, params: dict[str, Any] | None, symbol: str | None
     return native, recv_window, inverse
 
 
-class BingX(BingXCloseAllMixin, ccxt.bingx):  # type: ignore[misc]
+class BingX(BingXCloseAllMixin, ccxt.bingx):
     """``ccxt.bingx`` whose close-all keeps everything BingX answered."""
 
     def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
@@ -158,12 +162,13 @@ class BingX(BingXCloseAllMixin, ccxt.bingx):  # type: ignore[misc]
         native, recv_window, inverse = _close_args(self, params, symbol)
         return run_sync(self, close_plan(self, native, recv_window, inverse))
 
-    def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:  # type: ignore[override]
+    def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:
         """ccxt's unified method: a list of position structures (``params['symbol']`` limits it), also
         carrying ``.success``/``.failed``/``.raw``/``.result``."""
         return closed_positions(self, self.closeall(None, params))
 
-    def close_position(self, symbol: str, side: str | None = None, params: dict[str, Any] | None = None) -> ClosedOrder:  # type: ignore[override]
+    def close_position(self, symbol: str, side: str | None = None,
+                       params: dict[str, Any] | None = None) -> ClosedOrder:
         """ccxt's unified method: ``symbol``'s position(s) (both sides in hedge mode) closed in one request,
         answered with an order structure also carrying ``.success``/``.failed``/``.raw``/``.result``."""
         return closed_order(self, self.closeall(symbol, params))

@@ -152,11 +152,14 @@ class Guard:
             parts.append(f"bot {bot.name}: {seen}" + (f", {health.error}" if health.error else ""))
             alerted, record["auth_failed"] = record.get("auth_failed"), health.auth_failed
             if health.auth_failed:
-                logger.error("bot %s refused the guard's login: its heartbeat is not judged until it accepts it", bot.name)
+                logger.error("bot %s refused the guard's login: its heartbeat is not judged until it accepts it",
+                             bot.name)
                 if not alerted:  # once per refusal streak, not every check
-                    self.notifier.send("alert", f"bot {bot.name} refused the guard's login; its heartbeat is not watched")
+                    self.notifier.send("alert",
+                                       f"bot {bot.name} refused the guard's login; its heartbeat is not watched")
             elif silence > self.args.max_silence:
-                reasons.append(f"bot {bot.name} silent for {silence:.0f} s (> --max-silence {self.args.max_silence:g} s; "
+                reasons.append(f"bot {bot.name} silent for {silence:.0f} s "
+                               f"(> --max-silence {self.args.max_silence:g} s; "
                                f"last loop {_when(record.get('alive_at'))}; {health.error or 'API up, loop stalled'})")
         self._bot_line = "; ".join(parts)
         return reasons
@@ -201,7 +204,8 @@ class Guard:
         last_ok = s["last_equity_ok_at"] or self.started_at
         if a.unreachable_alert is not None and now - last_ok > a.unreachable_alert and not self.alerted_unreachable:
             self.alerted_unreachable = True
-            text = (f"BingX has not answered for {now - last_ok:.0f} s (> --unreachable-alert {a.unreachable_alert:g} s): "
+            text = (f"BingX has not answered for {now - last_ok:.0f} s "
+                    f"(> --unreachable-alert {a.unreachable_alert:g} s): "
                     "the guard cannot close anything while this lasts")
             logger.error(text)
             self.notifier.send("alert", text)
@@ -235,7 +239,8 @@ class Guard:
         positions = self._open_positions() if answered else None
         if said_done and positions in ([], None):
             via = "bot " + ", ".join(said_done)
-            flat, text = True, "flat" if positions == [] else "flat by the bot's answer (positions could not be re-read)"
+            flat, text = True, ("flat" if positions == []
+                                else "flat by the bot's answer (positions could not be re-read)")
         elif positions == []:
             via, flat, text = "nothing open", True, "flat"
         else:
@@ -289,7 +294,8 @@ class Guard:
         except ccxt.BaseError as e:
             return False, f"the close failed: {describe_error(e, self.secrets)}"
         text = (f"{len(report.success)} close order(s) in {report.close_requests} request(s), "
-                f"{len(report.cancelled_orders or [])} order(s) cancelled, {len(report.remaining_positions)} still open")
+                f"{len(report.cancelled_orders or [])} order(s) cancelled, "
+                f"{len(report.remaining_positions)} still open")
         if report.error is not None:
             text += f"; {describe_error(report.error, self.secrets)}"
         if report.orders_left:
@@ -301,7 +307,8 @@ class Guard:
         outcome = {None: "no flatten yet", True: "account flattened", False: "FLATTEN FAILED"}[s["flattened"]]
         if s["dry_run"]:
             outcome = "dry run: nothing was sent"
-        logger.error("STILL TRIPPED since %s (%s); %s via %s. Not watching. Re-arm: bingx-closeall guard --rearm --state %s",
+        logger.error("STILL TRIPPED since %s (%s); %s via %s. Not watching. "
+                     "Re-arm: bingx-closeall guard --rearm --state %s",
                      _when(s["tripped_at"]), s["reason"], outcome, (s["flatten"] or {}).get("via", "-"),
                      self.state_file.path)
 

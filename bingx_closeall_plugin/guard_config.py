@@ -20,10 +20,11 @@ from .cli import MAX_WAIT_LIMIT_S, Account, ConfigError, accounts_from
 from .flatten import DEFAULT_RATE_LIMIT_WAIT
 from .guard_notify import DEFAULT_TELEGRAM_API
 
-__all__ = ["Bot", "Limit", "bot_from_config", "bots_from", "build_parser", "check_options", "guard_account", "parse_limit"]
+__all__ = ["Bot", "Limit", "bot_from_config", "bots_from", "build_parser", "check_options", "guard_account",
+           "parse_limit"]
 
-BOT_PASSWORD_ENV = "BINGX_GUARD_BOT_PASSWORD"
-TELEGRAM_TOKEN_ENV = "BINGX_GUARD_TELEGRAM_TOKEN"
+BOT_PASSWORD_ENV = "BINGX_GUARD_BOT_PASSWORD"  # noqa: S105 - an environment variable's name, not a password
+TELEGRAM_TOKEN_ENV = "BINGX_GUARD_TELEGRAM_TOKEN"  # noqa: S105 - an environment variable's name, not a token
 DEFAULT_STATE = "bingx-guard-state.json"
 
 
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch freqtrade bots' heartbeats and a BingX account's equity; when a rule trips, ask the bot "
                     "to flatten (POST /api/v1/closeall), else flatten the account directly. Stays tripped until "
                     "re-armed with --rearm.",
-        epilog=f"Secrets from the environment: BINGX_API_KEY/BINGX_API_SECRET, {BOT_PASSWORD_ENV}, {TELEGRAM_TOKEN_ENV}.")
+        epilog="Secrets from the environment: BINGX_API_KEY/BINGX_API_SECRET, "
+               f"{BOT_PASSWORD_ENV}, {TELEGRAM_TOKEN_ENV}.")
     watch = p.add_argument_group("what to watch")
     watch.add_argument("--bot", action="append", default=[], metavar="URL",
                        help="a freqtrade REST API, e.g. http://127.0.0.1:8080 (repeatable)")
@@ -95,13 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--bot-deadline", type=float, default=20.0, metavar="S",
                         help="how long the bot gets to answer /closeall before a direct flatten (default 20)")
     timing.add_argument("--max-wait", type=float, default=DEFAULT_RATE_LIMIT_WAIT, metavar="S",
-                        help=f"direct flatten: wait out a BingX rate limit this short (default {DEFAULT_RATE_LIMIT_WAIT:g})")
-    timing.add_argument("--http-timeout", type=float, default=5.0, metavar="S", help="timeout of each health read (default 5)")
+                        help="direct flatten: wait out a BingX rate limit this short "
+                             f"(default {DEFAULT_RATE_LIMIT_WAIT:g})")
+    timing.add_argument("--http-timeout", type=float, default=5.0, metavar="S",
+                        help="timeout of each health read (default 5)")
     timing.add_argument("--alert-after", type=int, default=3, metavar="N",
                         help="alert after N failed equity reads in a row (default 3)")
     notify = p.add_argument_group("notifications")
-    notify.add_argument("--webhook", action="append", default=[], metavar="URL", help="POST a JSON event here (repeatable)")
-    notify.add_argument("--telegram-chat", default=None, metavar="ID", help=f"Telegram chat (token from {TELEGRAM_TOKEN_ENV})")
+    notify.add_argument("--webhook", action="append", default=[], metavar="URL",
+                        help="POST a JSON event here (repeatable)")
+    notify.add_argument("--telegram-chat", default=None, metavar="ID",
+                        help=f"Telegram chat (token from {TELEGRAM_TOKEN_ENV})")
     notify.add_argument("--telegram-api-url", default=DEFAULT_TELEGRAM_API, metavar="URL", help="Bot API root")
     run = p.add_argument_group("running")
     run.add_argument("--state", default=DEFAULT_STATE, metavar="FILE", help=f"state file (default {DEFAULT_STATE})")
@@ -173,7 +179,8 @@ def bot_from_config(path: str) -> Bot:
     if not isinstance(api, dict) or not api.get("enabled"):
         raise ConfigError(f"config {path!r}: api_server is not enabled; the guard reads the bot's REST API")
     host = str(api.get("listen_ip_address") or "127.0.0.1")
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # listening everywhere: reach it locally
+    # listening everywhere: reach it locally (the guard connects to the address, it binds nothing)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - replaces it, binds nothing
     port = api.get("listen_port")
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError(f"config {path!r}: api_server.listen_port is missing or not a port")

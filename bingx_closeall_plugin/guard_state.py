@@ -73,7 +73,8 @@ class StateFile:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
-            raise StateError(f"another guard is running on {str(self.path)!r} (it holds {str(self.lock_path)!r})") from None
+            raise StateError(f"another guard is running on {str(self.path)!r} "
+                             f"(it holds {str(self.lock_path)!r})") from None
         self._lock = handle
 
     def held_elsewhere(self) -> bool:

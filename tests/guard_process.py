@@ -31,7 +31,8 @@ class GuardProcess:
     def start(self) -> GuardProcess:
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state", str(self.state_path), *self.args],
+                [sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state", str(self.state_path),
+                 *self.args],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
         return self
 

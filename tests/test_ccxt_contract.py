@@ -19,7 +19,11 @@ check_order = pytest.importorskip("ccxt.test.exchange.base.test_order").test_ord
 
 # ccxt's validators (named check_ here: pytest would collect test_ names as tests).
 # What a closeAllPositions answer cannot say (it holds order ids only): ccxt's own bingx leaves these empty too.
-NOT_IN_A_CLOSE_ANSWER = dict.fromkeys(("symbol", "timestamp", "datetime", "leverage", "initialMargin", "initialMarginPercentage", "maintenanceMargin", "maintenanceMarginPercentage", "entryPrice", "notional", "unrealizedPnl", "contracts", "contractSize", "marginRatio", "liquidationPrice", "markPrice", "positionMargin", "collateral", "marginMode", "side", "percentage"), True)
+NOT_IN_A_CLOSE_ANSWER = dict.fromkeys((
+    "symbol", "timestamp", "datetime", "leverage", "initialMargin", "initialMarginPercentage", "maintenanceMargin",
+    "maintenanceMarginPercentage", "entryPrice", "notional", "unrealizedPnl", "contracts", "contractSize",
+    "marginRatio", "liquidationPrice", "markPrice", "positionMargin", "collateral", "marginMode", "side", "percentage",
+), True)
 
 
 def seed(sim):
@@ -98,4 +102,5 @@ def test_the_order_validator_is_not_vacuous(sim):
     sim.seed_position("BTC-USDT", "LONG", 0.01)
 
     with pytest.raises(AssertionError, match='"id" key is expected to have a value'):
-        check_order(plain, {}, "closePosition", plain.close_position("BTC/USDT:USDT"), "BTC/USDT:USDT", plain.milliseconds())
+        check_order(plain, {}, "closePosition", plain.close_position("BTC/USDT:USDT"), "BTC/USDT:USDT",
+                    plain.milliseconds())

@@ -61,7 +61,8 @@ def test_the_merge_is_freqtrades_own(tmp_path):
     ours = load_from_files(files)
 
     assert ours == load_config.load_from_files(files)
-    assert ours["exchange"]["key"] == "k2" and ours["exchange"]["ccxt_config"]["timeout"] == 1 and ours["a"] == [0] and ours["b"]["d"] is None
+    assert (ours["exchange"]["key"] == "k2" and ours["exchange"]["ccxt_config"]["timeout"] == 1 and ours["a"] == [0]
+            and ours["b"]["d"] is None)
 
 
 def test_freqtrade_environment_variables_give_the_keys(sim, cli_env, tmp_path):
@@ -134,7 +135,8 @@ def test_live_and_demo_are_named_as_such():
     """Pure logic (no request may reach BingX from a test): the names an operator reads for the real endpoints."""
     from bingx_closeall_plugin.cli import Account, short_key, target_of
 
-    live = target_of(Account(f"BINGX_API_KEY {short_key('abcdefghijklmnop')}", "abcdefghijklmnop", "s" * 16, None, False))
+    live = target_of(Account(f"BINGX_API_KEY {short_key('abcdefghijklmnop')}", "abcdefghijklmnop", "s" * 16, None,
+                             False))
     demo = target_of(Account("bot.json", "k" * 16, "s" * 16, None, True))
 
     assert str(live) == "LIVE BingX https://open-api.bingx.com, account BINGX_API_KEY abcd…"

@@ -80,8 +80,8 @@ def test_a_changed_signature_is_caught_opted_in_or_not(opt_in):
                         env={"BINGX_FREQTRADE_UNTESTED": opt_in})
 
     assert done.returncode == 2
-    assert "FreqtradeBot.handle_onexchange_order: expected parameters ('self', 'trade'), found ('self', 'trade', 'now')" \
-        in done.stderr
+    assert ("FreqtradeBot.handle_onexchange_order: expected parameters ('self', 'trade'), "
+            "found ('self', 'trade', 'now')" in done.stderr)
     assert "Traceback" not in done.stderr
 
 

@@ -180,7 +180,8 @@ def test_dry_run_trips_and_reports_but_sends_nothing_that_trades(sim, guards, cl
     long_btc(sim)
     dead_bot = f"http://127.0.0.1:{free_port()}"
     env = {**cli_env, "BINGX_GUARD_BOT_PASSWORD": "pw-1234567"}
-    guard = guards(["--dry-run", "--floor", "9800", "--bot", dead_bot, "--bot-user", "u", "--max-silence", "1"], env=env)
+    guard = guards(["--dry-run", "--floor", "9800", "--bot", dead_bot, "--bot-user", "u", "--max-silence", "1"],
+                   env=env)
     guard.wait_for(lambda: guard.state().get("tripped"), what="the dry-run trip")
     guard.wait_log("STILL TRIPPED", count=2)
 
@@ -228,7 +229,8 @@ def test_a_broken_state_file_and_a_second_guard_are_refused(sim, guards, workdir
     broken = workdir / "broken.json"
     broken.write_text("{not json")
     result = run_guard(["--once", "--floor", "9000", "--state", str(broken)], cli_env, workdir)
-    assert result.returncode == 2 and "is not valid JSON" in result.stderr and "delete it to start over" in result.stderr
+    assert (result.returncode == 2 and "is not valid JSON" in result.stderr
+            and "delete it to start over" in result.stderr)
 
     running = guards(["--floor", "9000"])
     running.wait_checks(1)

@@ -151,7 +151,8 @@ def test_an_equity_floor_flattens_through_the_bot_then_directly_when_its_api_is_
     bot = live_bot
     trades = bot.force_enter([("BTC/USDT:USDT", "long")], sim)
     price = fill_price(sim, "BTC-USDT")
-    guard = guards(["--bot-config", str(bot.config_path), "--max-silence", "600", "--floor", f"{equity(sim) - 0.5:.4f}"])
+    guard = guards(["--bot-config", str(bot.config_path), "--max-silence", "600",
+                    "--floor", f"{equity(sim) - 0.5:.4f}"])
     guard.wait_checks(2)
     assert not guard.state()["tripped"]
 
@@ -174,8 +175,8 @@ def test_an_equity_floor_flattens_through_the_bot_then_directly_when_its_api_is_
     bot.kill()
     sim.clear_requests()
     eth = fill_price(sim, "ETH-USDT")
-    guard = guards(["--bot-config", str(bot.config_path), "--max-silence", "600", "--floor", f"{equity(sim) - 0.5:.4f}"],
-                   state="state-2.json")
+    guard = guards(["--bot-config", str(bot.config_path), "--max-silence", "600",
+                    "--floor", f"{equity(sim) - 0.5:.4f}"], state="state-2.json")
     guard.wait_checks(2)
     sim.set_price("ETH-USDT", eth * 1.02)
 
@@ -191,7 +192,8 @@ def test_an_equity_floor_flattens_through_the_bot_then_directly_when_its_api_is_
 def test_a_wrong_bot_login_is_refused_at_start(sim, live_bot, tmp_path):
     from guard_process import run_guard
 
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BINGX_")}, "BINGX_GUARD_BOT_PASSWORD": "not-it-9f8e7d"}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BINGX_")},
+           "BINGX_GUARD_BOT_PASSWORD": "not-it-9f8e7d"}
     result = run_guard(["--once", "--bot", live_bot.api_url, "--bot-user", live_bot.auth[0], "--max-silence", "60",
                         "--config", str(live_bot.config_path), "--state", str(tmp_path / "s.json")], env, tmp_path)
     assert result.returncode == 2 and "refused the guard's login" in result.stderr

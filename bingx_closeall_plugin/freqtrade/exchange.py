@@ -93,7 +93,7 @@ class _FreqtradeErrors:
 OWN_RESYNC_PATHS = frozenset({"trade/closeAllPositions"})
 
 
-class FreqtradeBingXSync(_FreqtradeErrors, BingX):  # type: ignore[misc]
+class FreqtradeBingXSync(_FreqtradeErrors, BingX):
     """The plugin's ccxt BingX as freqtrade's sync API object."""
 
     def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006 - ccxt's
@@ -104,7 +104,7 @@ class FreqtradeBingXSync(_FreqtradeErrors, BingX):  # type: ignore[misc]
         return with_resync(self, lambda: send(path, api, method, params, config))
 
 
-class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):  # type: ignore[misc]
+class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):
     """The plugin's async ccxt BingX as freqtrade's async API object."""
 
     async def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006
@@ -169,18 +169,20 @@ def normalise_position(position: CcxtPosition) -> CcxtPosition:
     contracts = position.get("contracts")
     if contracts is None:
         info = position.get("info") or {}
+        amount = info.get("positionAmt")
         try:
-            contracts = float(info.get("positionAmt"))
+            # no positionAmt either: no contracts, so the position gets no side below
+            contracts = float(amount) if amount is not None else None
         except (TypeError, ValueError):
             contracts = None
     if not contracts:
         out["side"] = None
-        return out  # type: ignore[return-value]
+        return out
     out["side"] = "short" if contracts < 0 else "long"
     out["contracts"] = abs(contracts)
     if out.get("notional") is not None:
         out["notional"] = abs(out["notional"])
-    return out  # type: ignore[return-value]
+    return out
 
 
 class Bingx(FreqtradeBingx):

@@ -51,8 +51,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MISSING", "PATCHES", "SIGNATURES", "TESTED_FREQTRADE", "UNTESTED_OPT_IN", "IncompatibleFreqtrade", "Patch", "add_log_filter", "attach", "install",
-           "is_installed", "is_patched", "revert", "shadow", "uninstall"]
+__all__ = ["MISSING", "PATCHES", "SIGNATURES", "TESTED_FREQTRADE", "UNTESTED_OPT_IN", "IncompatibleFreqtrade", "Patch",
+           "add_log_filter", "attach", "install", "is_installed", "is_patched", "revert", "shadow", "uninstall"]
 
 # The freqtrade release line the plugin is tested against (pyproject's [freqtrade] extra pins the same).
 TESTED_FREQTRADE = (2026, 9)
@@ -130,7 +130,8 @@ UNTESTED_OPT_IN = "BINGX_FREQTRADE_UNTESTED"
 # adds or drops a parameter of any of them is refused at install, before anything is patched.
 SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # freqtrade.exchange.Bingx, subclassed by the plugin's futures class (freqtrade's methods it overrides)
-    ("freqtrade.exchange.bingx", "Bingx.__init__", ("self", "config", "exchange_config", "validate", "load_leverage_tiers")),
+    ("freqtrade.exchange.bingx", "Bingx.__init__",
+     ("self", "config", "exchange_config", "validate", "load_leverage_tiers")),
     ("freqtrade.exchange.bingx", "Bingx._init_ccxt", ("self", "exchange_config", "sync", "ccxt_kwargs")),
     ("freqtrade.exchange.bingx", "Bingx.additional_exchange_init", ("self",)),
     ("freqtrade.exchange.bingx", "Bingx._lev_prep", ("self", "pair", "leverage", "side", "accept_fail")),
@@ -148,7 +149,8 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("freqtrade.freqtradebot", "FreqtradeBot.handle_onexchange_order", ("self", "trade")),
     ("freqtrade.freqtradebot", "FreqtradeBot.update_trade_state",
      ("self", "trade", "order_id", "action_order", "stoploss_order", "send_msg")),
-    ("freqtrade.freqtradebot", "FreqtradeBot._notify_exit", ("self", "trade", "order_type", "fill", "sub_trade", "order")),
+    ("freqtrade.freqtradebot", "FreqtradeBot._notify_exit",
+     ("self", "trade", "order_type", "fill", "sub_trade", "order")),
     # ccxt's bingx, subclassed (sync and async): what the subclasses override
     *((module, f"bingx.{name}", params) for module in ("ccxt", "ccxt.async_support") for name, params in (
         ("fetch2", ("self", "path", "api", "method", "params", "config")),

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
     watcher = _ConfigurationErrorSeen()
     freqtrade_logger = logging.getLogger("freqtrade")  # the logger freqtrade.main reports errors on
-    watch = add_log_filter(freqtrade_logger, watcher, "freqtrade exits 0 on a configuration error; the launcher exits 2")
+    watch = add_log_filter(freqtrade_logger, watcher,
+                           "freqtrade exits 0 on a configuration error; the launcher exits 2")
     try:
         freqtrade_main(sys.argv[1:] if argv is None else list(argv))
         code = 0  # pragma: no cover - freqtrade's main always ends in sys.exit()
