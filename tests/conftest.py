@@ -129,3 +129,9 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     finally:
         for bot in started:
             bot.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules that start a bot take longest: hand them to the xdist workers first (``--dist loadfile``
+    gives out whole modules in collection order), so no worker starts a two-minute module last."""
+    items.sort(key=lambda item: item.get_closest_marker("freqtrade") is None)
