@@ -21,6 +21,8 @@ import requests
 
 from bingx_closeall_plugin.urls import api_urls
 
+from process_group import stop_group
+
 REPO = Path(__file__).resolve().parents[1]
 STRATEGY_DIR = REPO / "examples" / "strategies"
 STRATEGY = "BingxFuturesSample"
@@ -157,22 +159,7 @@ class FreqtradeBot:
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(5)
-        return proc.returncode
+        return stop_group(proc, timeout)
 
     # ---------------------------------------------------------------- observation
     def output(self) -> str:
