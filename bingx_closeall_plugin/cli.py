@@ -33,7 +33,7 @@ from .config import ENV_OVERRIDES, ConfigFileError, load_config
 from .errors import BingXError, InvalidInput
 from .exchange import BingX
 from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, read_account
-from .redaction import SecretMasker, error_text, mask
+from .redaction import MaskingStream, SecretMasker, error_text, mask
 from .symbols import CurrencyMap, currency_map, display_name, unified_name
 from .urls import api_urls as root_urls
 
@@ -499,8 +499,7 @@ def _named(rows: list[dict[str, Any]] | None, names: CurrencyMap | None) -> list
     return [{**row, "unified_symbol": unified_name(row.get("symbol"), names)} for row in rows]
 
 
-def setup_logging(verbose: bool, secrets: tuple[str, ...]) -> SecretMasker:
-    masker = SecretMasker(*secrets)
+def setup_logging(verbose: bool, masker: SecretMasker) -> SecretMasker:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(masker)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -511,13 +510,29 @@ def setup_logging(verbose: bool, secrets: tuple[str, ...]) -> SecretMasker:
     return masker
 
 
+# Where the environment may hold a key or a secret: masked in the output from the very first line.
+_ENV_SECRETS = ("BINGX_API_KEY", "BINGX_API_SECRET", *ENV_OVERRIDES)
+
+
 def main(argv: list[str] | None = None) -> int:
-    started = time.monotonic()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in SUBCOMMANDS:  # `bingx-closeall NAME ...`: another command, its own arguments
         return int(importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:]))
+    # Everything this command prints passes through the one masking function: the environment's key and secret
+    # from the start, each account's once its config is read (an error text may quote a config value).
+    masker = SecretMasker(*(os.environ.get(name, "") for name in _ENV_SECRETS))
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = MaskingStream(stdout, masker), MaskingStream(stderr, masker)
+    try:
+        return _main(argv, masker)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(argv: list[str], masker: SecretMasker) -> int:
+    started = time.monotonic()
     args = build_parser().parse_args(argv)
-    masker = setup_logging(args.verbose, ())
+    setup_logging(args.verbose, masker)
     try:
         if args.recv_window is not None and not 0 < args.recv_window <= MAX_RECV_WINDOW_MS:
             raise InvalidInput(f"--recv-window must be between 1 and {MAX_RECV_WINDOW_MS} ms, got {args.recv_window}")
@@ -558,8 +573,7 @@ def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace, elapsed: f
                                      for o, d in zip(outcomes, documents, strict=True)],
                         "exit_code": code}
         document.update(flat=code == EXIT_FLAT and not args.dry_run, elapsed_s=round(elapsed, 3), final=final)
-        json.dump(document, sys.stdout)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps(document) + "\n")  # one write: the masking sees whole strings
     else:
         for outcome in outcomes:
             if args.dry_run and outcome.positions is not None:

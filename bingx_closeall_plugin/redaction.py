@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MASK", "SecretMasker", "error_text", "mask", "mask_exception", "mask_root_handlers", "mask_value",
-           "secrets_of"]
+__all__ = ["MASK", "MaskingStream", "SecretMasker", "error_text", "mask", "mask_exception", "mask_root_handlers",
+           "mask_value", "secrets_of"]
 
 MASK = "***"
 # BingX signatures are hex HMAC-SHA256 digests, sent as a query parameter or a JSON field.
@@ -160,3 +160,22 @@ def mask_root_handlers(*secrets: str,
         if masker not in handler.filters:
             (add_filter or logging.Handler.addFilter)(handler, masker)
     return masker
+
+
+class MaskingStream:
+    """A text stream whose every write passes through :func:`mask` with a :class:`SecretMasker`'s secrets.
+
+    A command's stdout and stderr wrapped in it cannot print a secret, whatever a message quotes (a config
+    value, an error's text); everything else (``flush``, ``isatty``, ``fileno``, ``encoding``) is the stream's.
+    """
+
+    def __init__(self, stream: Any, masker: SecretMasker) -> None:
+        self._stream = stream
+        self._masker = masker
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask(text, self._masker.secrets))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

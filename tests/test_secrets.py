@@ -224,3 +224,11 @@ def test_an_error_the_close_path_raises_itself_is_masked_too(sim, exchange):
     with pytest.raises(ccxt.BadResponse) as caught:
         close_all_positions(exchange)
     assert "ab" * 32 not in str(caught.value) and "signature=***" in str(caught.value)
+
+
+def test_a_cli_error_that_quotes_a_setting_never_prints_the_secret(sim, cli_env):
+    # Every line the CLI prints passes through the one masking function, even an error that quotes a value.
+    env = {**cli_env, "BINGX_BASE_URL": f"ftp://{API_SECRET}"}
+    done = run_cli(["--yes"], env)
+    assert done.returncode == 2 and "must start with http" in done.stderr, done.stderr
+    assert API_SECRET not in done.stdout + done.stderr and "***" in done.stderr
