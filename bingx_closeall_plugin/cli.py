@@ -499,14 +499,18 @@ def _named(rows: list[dict[str, Any]] | None, names: CurrencyMap | None) -> list
     return [{**row, "unified_symbol": unified_name(row.get("symbol"), names)} for row in rows]
 
 
-def setup_logging(verbose: bool, masker: SecretMasker) -> SecretMasker:
+def setup_logging(verbose: bool, masker: SecretMasker, quiet_level: int = logging.ERROR) -> SecretMasker:
+    """One masked stderr handler for the whole process: DEBUG with ``-v``, else ``quiet_level``.
+
+    The CLI's default is ERROR, not WARNING: the close path logs each failure as it happens, and the CLI
+    reports each once, at the end.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(masker)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    # Not WARNING: the close path logs each failure as it happens, and the CLI reports each once, at the end.
-    root.setLevel(logging.DEBUG if verbose else logging.ERROR)
+    root.setLevel(logging.DEBUG if verbose else quiet_level)
     return masker
 
 

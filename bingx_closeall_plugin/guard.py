@@ -35,7 +35,7 @@ from typing import Any
 import ccxt
 import requests
 
-from .cli import EXIT_AUTH, EXIT_USAGE, ConfigError, describe_error, make_exchange
+from .cli import EXIT_AUTH, EXIT_USAGE, ConfigError, describe_error, make_exchange, setup_logging as cli_logging
 from .flatten import flatten, read_account
 from .guard_config import Bot, bots_from, build_parser, check_options, guard_account
 from .guard_notify import Notifier
@@ -331,13 +331,8 @@ class Guard:
 
 
 def setup_logging(verbose: bool) -> SecretMasker:
-    masker = SecretMasker()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(masker)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    """The CLI's masked stderr logging at WARNING, the plugin's own lines (what the guard did, and why) at INFO."""
+    masker = cli_logging(verbose, SecretMasker(), logging.WARNING)
     logging.getLogger("bingx_closeall_plugin").setLevel(logging.DEBUG if verbose else logging.INFO)
     return masker
 

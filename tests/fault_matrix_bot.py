@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from bingx_closeall_plugin import BingX, close_all_positions, to_native
+from bingx_closeall_plugin import to_native
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 from bingx_closeall_plugin.urls import api_urls
 
-from conftest import make_client, telegram_config
+from conftest import telegram_config
 from secret_scan import leaks, signatures_of
 
 CLOSE = "trade/closeAllPositions"
@@ -198,18 +198,7 @@ def sim(simulator, bot):
     finally:
         simulator.clear_faults()
         # A skewed clock stays skewed: the bot has resynchronised to it, and nothing else resyncs the bot.
-        make_flat(bot, simulator)
-
-
-def make_flat(bot, sim) -> None:
-    """Whatever a cell left open is closed, so the next cell starts flat (its own checks are already done)."""
-    if bot.api("GET", "/show_config")["state"] != "running":
-        bot.api("POST", "/start")
-    if bot.api("GET", "/status"):
-        bot.api("POST", "/forceexit", {"tradeid": "all"})
-        bot.wait_for(lambda: not bot.api("GET", "/status"), timeout=30, what="the cell's trades closed")
-    if sim.positions():
-        close_all_positions(make_client(BingX, sim))
+        bot.make_flat(simulator)
 
 
 def enter(bot, sim) -> dict[str, int]:

@@ -184,6 +184,21 @@ class FreqtradeBot:
                           timeout=max(30, timeout), interval=0.2, what="a stoploss on the exchange for every trade")
         return trades
 
+    def make_flat(self, sim: Any) -> None:
+        """Whatever a test left open is closed (entries resumed, trades exited, stray positions closed), so the
+        next test sharing this bot starts flat; the test's own checks are already done."""
+        from bingx_closeall_plugin import BingX, close_all_positions
+
+        from conftest import make_client
+
+        if self.api("GET", "/show_config")["state"] != "running":
+            self.api("POST", "/start")
+        if self.api("GET", "/status"):
+            self.api("POST", "/forceexit", {"tradeid": "all"})
+            self.wait_for(lambda: not self.api("GET", "/status"), timeout=30, what="the test's trades closed")
+        if sim.positions():
+            close_all_positions(make_client(BingX, sim))
+
     def db(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
         """Rows of the bot's sqlite database, as dicts."""
         assert self.db_path is not None

@@ -47,13 +47,7 @@ def sim(simulator, bot):
         yield simulator
     finally:
         simulator.clear_faults()
-        if bot.api("GET", "/show_config")["state"] != "running":
-            bot.api("POST", "/start")
-        if bot.api("GET", "/status"):
-            bot.api("POST", "/forceexit", {"tradeid": "all"})
-            bot.wait_for(lambda: not bot.api("GET", "/status"), timeout=30, what="the test's trades closed")
-        if simulator.positions():
-            close_all_positions(make_client(BingX, simulator))
+        bot.make_flat(simulator)
         bot.wait_for(lambda: not simulator.open_orders(), timeout=15, interval=0.2, what="no order resting")
 
 
