@@ -98,10 +98,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--trades", type=int, nargs="+", default=[1, 10, 20, 50])
+    parser.add_argument("--sides", nargs="+", choices=list(MODES), default=list(MODES),
+                        help="which side(s) to run (default: both)")
     args = parser.parse_args()
     pairs = [to_unified(c["symbol"]) for c in linear_contracts()[: max(args.trades)]]  # ccxt's names
     results: dict[str, dict[int, Run]] = {}
-    for mode, switches in MODES.items():
+    for mode in args.sides:
+        switches = MODES[mode]
         os.environ.update(switches)  # inherited by the bot process
         with BingXSimulator(api_key=KEY, api_secret=SECRET) as sim, tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
@@ -123,7 +126,7 @@ def main() -> None:
           "| closed in DB after BingX's answer to the close | requests during the flatten |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for n in args.trades:
-        for mode in MODES:
+        for mode in args.sides:
             r = results[mode][n]
             print(f"| {n} | {mode} | {r.idle_signed:g} | {r.flat:.2f} s | {r.closed:.2f} s | {r.after_answer:.2f} s "
                   f"| {r.requests} |")
