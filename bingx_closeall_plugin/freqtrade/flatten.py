@@ -233,12 +233,14 @@ class Flattener:
         """
         ids = [trade.id for trade in trades]
         if self._holding_exit_lock:
-            yield trades
+            with reconcile.loaded_between_commits():
+                yield trades
             return
         with self.ft._exit_lock:
             Trade.session.expire_all()
             fresh = Trade.get_trades([Trade.id.in_(ids)]).all() if ids else []
-            yield fresh
+            with reconcile.loaded_between_commits():
+                yield fresh
             reconcile.cancel_orphan_stops(self.ft, fresh)
 
     # ------------------------------------------------------------------ /forceexit all
@@ -281,8 +283,11 @@ class Flattener:
                                 intent: Any, sent: exits.Sent) -> dict[str, Any]:
         api = self.api
         flatten_ids = {t.id for t in confirmed}
-        confirmed = self._record_cancelled(confirmed, cancelled)
-        attached, history_error = self._attach(confirmed, intent.started_ms)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-history") as pool:
+            # The history is read while the cancelled stops are recorded (the positions read already showed flat).
+            history = pool.submit(reconcile.read_history, api, intent.started_ms)
+            confirmed = self._record_cancelled(confirmed, cancelled)
+            attached, history_error = self._attach(confirmed, intent.started_ms, history)
         leftovers: list[str] = []
         unreconciled: list[Trade] = []
         fallbacks = self._fall_back(confirmed, leftovers, unreconciled if history_error else None, flatten_ids)
@@ -384,30 +389,37 @@ class Flattener:
                 stop = order_obj.ft_order_side == "stoploss"
                 order = cancelled[order_obj.order_id] or self.ft.exchange.fetch_order_or_stoploss_order(
                     order_obj.order_id, trade.pair, stop)
-                if stop:
+                if stop and self.ft.exchange.check_order_canceled_empty(order):
+                    # All update_trade_state does with a stop cancelled unfilled (Trade.update_order), without its
+                    # commit per order: at 50 trades one commit below instead of 50 before the books can close.
+                    order_obj.update_from_ccxt_object(order)
+                elif stop:
                     self.ft.update_trade_state(trade, order_obj.order_id, order, stoploss_order=True)
                 elif order_obj.ft_order_side == trade.entry_side:
                     if self.ft.handle_cancel_enter(trade, order, order_obj, CANCEL_REASON):
                         logger.info(f"Trade {trade.id} had no fill before its entry was cancelled.")
+                    Trade.commit()  # freqtrade's cancel may delete the trade: committed before it is looked up
                 else:
                     self.ft.handle_cancel_exit(trade, order, order_obj, CANCEL_REASON)
-            Trade.commit()
             if trade.is_open and Trade.session.get(Trade, trade.id) is not None:
                 remaining.append(trade)
+        Trade.commit()
         return remaining
 
-    def _attach(self, trades: list[Trade], since_ms: int) -> tuple[dict[int, list[str]], BaseException | None]:
+    def _attach(self, trades: list[Trade], since_ms: int,
+                history: Future) -> tuple[dict[int, list[str]], BaseException | None]:
         """BingX's fills onto the trades; an unreadable history is reported, not raised after the close went out.
 
-        The trades it leaves open whose position is gone keep their intent: the next start-up finishes them
-        from the history (:func:`.reconcile.recover_interrupted`), unless freqtrade's own loop does first.
+        ``history`` is the order-history read (:func:`.reconcile.read_history`), already on its way. The trades it
+        leaves open whose position is gone keep their intent: the next start-up finishes them from the history
+        (:func:`.reconcile.recover_interrupted`), unless freqtrade's own loop does first.
         """
         try:
-            history = reconcile.read_history(self.api, since_ms)
+            rows = history.result()
         except ccxt.BaseError as e:
             logger.error(f"Could not read BingX's order history to reconcile the trades: {error_text(e)}")
             return {}, e
-        return reconcile.attach_exit_orders(self.ft, trades, since_ms, history), None
+        return reconcile.attach_exit_orders(self.ft, trades, since_ms, rows), None
 
     def _fall_back(self, trades: list[Trade], leftovers: list[str] | None = None,
                    unreconciled: list[Trade] | None = None, flatten_ids: set[int] | None = None) -> list[int]:
@@ -460,9 +472,11 @@ class Flattener:
         except ccxt.BaseError as e:
             return self._close_all_refused(trades, e)
         with self._bookkeeping(trades) as trades:
-            # The cancels answered with ids only: each bot order is read back once.
-            trades = self._record_cancelled(trades, dict.fromkeys(report.cancelled_orders or []))
-            attached, history_error = self._attach(trades, intent.started_ms)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-history") as pool:
+                history = pool.submit(reconcile.read_history, api, intent.started_ms)
+                # The cancels answered with ids only: each bot order is read back once.
+                trades = self._record_cancelled(trades, dict.fromkeys(report.cancelled_orders or []))
+                attached, history_error = self._attach(trades, intent.started_ms, history)
             fallbacks = self._fall_back(trades)
             reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
             per_symbol = _per_symbol(report, trades, attached)

@@ -34,7 +34,7 @@ from ..symbols import to_native
 logger = logging.getLogger(__name__)
 
 __all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "bingx_clock_ms", "cancel_orphan_stops", "clear_intent",
-           "persist_intent", "recover_interrupted", "wallet_updates_deferred"]
+           "loaded_between_commits", "persist_intent", "recover_interrupted", "wallet_updates_deferred"]
 
 INTENT_KEY = "bingx_flatten_intent"
 # Every time here is BingX's clock: the intent's, the order history's, the orders' dates (freqtrade takes them from
@@ -191,7 +191,7 @@ def attach_exit_orders(freqtrade: Any, trades: list[Trade], since_ms: int,
     """Attach each trade's close order(s) from BingX's history; returns trade id -> attached order ids."""
     if history is None:
         history = read_history(freqtrade.exchange._api, since_ms)
-    with one_wallet_sync(freqtrade):
+    with one_wallet_sync(freqtrade), loaded_between_commits():
         return _attach(freqtrade, trades, since_ms, history)
 
 
@@ -206,14 +206,43 @@ def _attach(freqtrade: Any, trades: list[Trade], since_ms: int, history: list[di
             trade.orders.append(order_obj)
             trade.exit_order_status = ""
             trade.exit_reason = ExitType.FORCE_EXIT.value
-            Trade.commit()
             freqtrade._notify_exit(trade, "market", order=order_obj)
-            # freqtrade's own order handling: amount, fees, close rate, profit, EXIT_FILL notification.
+            # freqtrade's own order handling: amount, fees, close rate, profit, EXIT_FILL notification. It commits
+            # the order appended above with the trade's new state (one commit less per trade than committing it here).
             freqtrade.update_trade_state(trade, order_obj.order_id, order)
             attached.setdefault(trade.id, []).append(order_obj.order_id)
-            logger.info(f"Attached BingX close order {order_obj.order_id} to trade {trade.id} ({trade.pair}).")
     Trade.commit()
+    if attached:
+        # One line for all of them: freqtrade already logs several lines per closed trade, and at 50 trades every
+        # line rendered is time before the last trade is closed in the database.
+        pairs = ", ".join(f"{trade_id}: {' '.join(ids)}" for trade_id, ids in attached.items())
+        logger.info(f"Attached BingX close orders to {len(attached)} trade(s) (trade: order ids): {pairs}.")
     return attached
+
+
+@contextmanager
+def loaded_between_commits() -> Iterator[None]:
+    """Keep this thread's trades and orders loaded across freqtrade's commits while many trades close.
+
+    freqtrade's session expires every loaded object at each commit (SQLAlchemy's ``expire_on_commit``), and
+    ``update_trade_state`` commits several times per trade, so each of them read its trade and orders back from
+    sqlite several times: at 50 trades about a third of the bookkeeping's time. Its callers hold the bot's exit lock
+    (:meth:`.flatten.Flattener._bookkeeping`, or start-up before the loop runs), so nothing else closes these trades
+    meanwhile; every commit still goes to the database as before. On the way out everything is expired once: the
+    next read is fresh, as freqtrade expects. Nested use keeps the outer one's setting.
+    """
+    session = Trade.session()
+    if not isinstance(getattr(session, "expire_on_commit", None), bool):
+        raise RuntimeError("freqtrade's Trade.session is not a SQLAlchemy session with expire_on_commit")
+    if not session.expire_on_commit:
+        yield
+        return
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+        session.expire_all()
 
 
 def cancel_orphan_stops(freqtrade: Any, trades: list[Trade]) -> None:
