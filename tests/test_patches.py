@@ -159,3 +159,22 @@ def test_a_filter_the_launcher_needs_only_while_freqtrade_runs_is_reverted_at_on
     assert patch in plugin.PATCHES and log_filter in watched.filters
     install_mod.revert(patch)
     assert patch not in plugin.PATCHES and log_filter not in watched.filters
+
+
+def test_the_loop_leaves_a_trade_alone_once_a_flatten_sent_its_close():
+    from freqtrade.freqtradebot import FreqtradeBot
+
+    bot = type("Bot", (), {})()  # stands for the FreqtradeBot; freqtrade's own handling fails on it
+    flattener = get_flattener(bot)
+    closing, other = SimpleNamespace(id=7), SimpleNamespace(id=8)
+    try:
+        for handle in (FreqtradeBot.handle_stoploss_on_exchange, FreqtradeBot.handle_trade):
+            with pytest.raises(AttributeError):  # no flatten: freqtrade's own stop and exit handling runs
+                handle(bot, closing)
+        flattener._closing = frozenset({closing.id})  # what the flatten sets once BingX answered its close
+        for handle in (FreqtradeBot.handle_stoploss_on_exchange, FreqtradeBot.handle_trade):
+            assert handle(bot, closing) is False  # "not closed here": the flatten closes it
+            with pytest.raises(AttributeError):  # a trade the flatten does not close: handled as usual
+                handle(bot, other)
+    finally:
+        install_mod.revert(next(p for p in plugin.PATCHES if p.target is bot))

@@ -10,6 +10,8 @@ these (each listed with its reason in :data:`PATCHES` once applied):
 - ``FreqtradeBot.startup``: registers the bot for the strategy hook and finishes an interrupted flatten.
 - ``FreqtradeBot.process``: one loop iteration is the scope of the exchange class's one open-orders read,
   which answers freqtrade's per-trade order and stop queries (:mod:`.open_orders`).
+- ``FreqtradeBot.handle_stoploss_on_exchange`` and ``FreqtradeBot.handle_trade``: the loop leaves a trade
+  alone once a flatten has sent its close (:meth:`~.flatten.Flattener.leaves_alone`), until the flatten is done.
 - ``FreqtradeBot.execute_entry``: skips an entry (returns False, as a refused entry does) while a flatten
   runs; force entries and the loop's entries both go through it.
 - ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
@@ -151,6 +153,9 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("self", "trade", "order_id", "action_order", "stoploss_order", "send_msg")),
     ("freqtrade.freqtradebot", "FreqtradeBot._notify_exit",
      ("self", "trade", "order_type", "fill", "sub_trade", "order")),
+    # what the flatten does itself with a stop it cancelled unfilled (freqtrade's Trade.update_order, one commit)
+    ("freqtrade.exchange.exchange", "Exchange.check_order_canceled_empty", ("self", "order")),
+    ("freqtrade.persistence.trade_model", "Order.update_from_ccxt_object", ("self", "order")),
     # ccxt's bingx, subclassed (sync and async): what the subclasses override
     *((module, f"bingx.{name}", params) for module in ("ccxt", "ccxt.async_support") for name, params in (
         ("fetch2", ("self", "path", "api", "method", "params", "config")),
@@ -427,6 +432,8 @@ def _install_flatten_hooks() -> None:
         (RPC, "_rpc_force_exit", ("self", "trade_id", "ordertype", "amount", "price")),
         (FreqtradeBot, "startup", ("self",)),
         (FreqtradeBot, "process", ("self",)),
+        (FreqtradeBot, "handle_stoploss_on_exchange", ("self", "trade")),
+        (FreqtradeBot, "handle_trade", ("self", "trade")),
         (FreqtradeBot, "execute_entry", ("self", "pair", "stake_amount", "price", "is_short", "ordertype",
                                          "enter_tag", "trade", "mode", "leverage_")),
         (ApiServer, "configure_app", ("self", "app", "config")),
@@ -474,6 +481,20 @@ def _install_flatten_hooks() -> None:
             return original_process(self)
         with self.exchange.loop_iteration():
             return original_process(self)
+
+    original_handle_stoploss = FreqtradeBot.handle_stoploss_on_exchange
+
+    def handle_stoploss_on_exchange(self: Any, trade: Any) -> bool:
+        if get_flattener(self).leaves_alone(trade):
+            return False  # "not closed by its stop": the flatten closes it
+        return original_handle_stoploss(self, trade)
+
+    original_handle_trade = FreqtradeBot.handle_trade
+
+    def handle_trade(self: Any, trade: Any) -> bool:
+        if get_flattener(self).leaves_alone(trade):
+            return False  # "no exit": the flatten's close is already out
+        return original_handle_trade(self, trade)
 
     original_execute_entry = FreqtradeBot.execute_entry
 
@@ -538,6 +559,11 @@ def _install_flatten_hooks() -> None:
            "register the bot for the strategy hook; finish a flatten the bot died in")
     _apply(FreqtradeBot, "process", process,
            "one BingX open-orders read per loop iteration answers every order and stop query of that iteration")
+    _apply(FreqtradeBot, "handle_stoploss_on_exchange", handle_stoploss_on_exchange,
+           "the loop leaves a trade alone once a flatten sent its close: no stop re-placed after the flatten's "
+           "cancel, and the exit lock freed for the flatten's bookkeeping")
+    _apply(FreqtradeBot, "handle_trade", handle_trade,
+           "the loop prices no exit for a trade whose close a flatten already sent")
     _apply(FreqtradeBot, "execute_entry", execute_entry,
            "no trade is opened while a flatten runs: the flatten would close it, or book it as nobody's")
     _apply(ApiServer, "configure_app", configure_app,
