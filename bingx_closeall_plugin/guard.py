@@ -35,7 +35,9 @@ from typing import Any
 import ccxt
 import requests
 
-from .cli import EXIT_AUTH, EXIT_USAGE, ConfigError, describe_error, make_exchange, setup_logging as cli_logging
+from .cli import setup_logging as cli_logging
+from .cli_accounts import ConfigError, make_exchange
+from .cli_run import EXIT_AUTH, EXIT_USAGE, describe_error
 from .flatten import flatten, read_account
 from .guard_config import Bot, bots_from, build_parser, check_options, guard_account
 from .guard_notify import Notifier

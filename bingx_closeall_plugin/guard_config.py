@@ -16,7 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .cli import MAX_WAIT_LIMIT_S, Account, ConfigError, accounts_from
+from .cli import MAX_WAIT_LIMIT_S
+from .cli_accounts import Account, ConfigError, accounts_from
 from .flatten import DEFAULT_RATE_LIMIT_WAIT
 from .guard_notify import DEFAULT_TELEGRAM_API
 

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from .account import LIMIT_AFTER_TRIGGER, TRIGGER_TYPES, BingXError
+from .records import LIMIT_AFTER_TRIGGER, TRIGGER_TYPES, BingXError
 from .server import BingXSimulator
 
 RESTING_TYPES = ("LIMIT", *sorted(TRIGGER_TYPES))  # MARKET would fill at once: a position is --seed

@@ -1,4 +1,9 @@
-"""Account state of the simulator: balances, positions, orders, fills, income, prices.
+"""The simulated account: what the endpoints call (queries, settings, prices, orders, closeAllPositions, seeding).
+
+:class:`Account` is built in layers, each in its own module: :mod:`.state` holds and resets the state,
+:mod:`.money` keeps balances, margin, funding and income, :mod:`.matching` triggers and fills orders, and
+this module adds the API the endpoints and :class:`~.server.BingXSimulator` call; every row is shaped by
+:mod:`.rendering`, the records and :class:`BingXError` live in :mod:`.records`.
 
 Every public method takes the one lock, so the HTTP thread and the test thread can call in freely.
 Errors the exchange would answer are raised as :class:`BingXError` (code, msg); the server turns
@@ -7,305 +12,38 @@ them into ``{"code": code, "msg": msg, "data": {}}``.
 
 from __future__ import annotations
 
-import itertools
-import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-from . import markets as _markets
+from . import rendering
+from .matching import MatchingEngine
+from .records import (  # re-exported: the records and the refusal are imported from here too
+    LIMIT_AFTER_TRIGGER,
+    ORDER_TYPES,
+    TRIGGER_TYPES,
+    BingXError,
+    Order,
+    Position,
+    symbol_not_exist,
+)
 
-ID_BASE = 1_860_000_000_000_000_000
-FUNDING_RATE = 0.0001
-FUNDING_INTERVAL_MS = 8 * 3600 * 1000
-MAINT_MARGIN_RATE = 0.004
-DEFAULT_BALANCES = {"USDT": 10_000.0, "BTC": 1.0, "ETH": 10.0}
-
-TRIGGER_TYPES = {"STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRIGGER_MARKET", "TRIGGER_LIMIT"}
-LIMIT_AFTER_TRIGGER = {"STOP", "TAKE_PROFIT", "TRIGGER_LIMIT"}
-ORDER_TYPES = {"MARKET", "LIMIT"} | TRIGGER_TYPES
-
-
-class BingXError(Exception):
-    """An exchange-level rejection: answered as HTTP 200 with a non-zero ``code``."""
-
-    def __init__(self, code: int, msg: str):
-        super().__init__(f"{code}: {msg}")
-        self.code = code
-        self.msg = msg
+__all__ = ["LIMIT_AFTER_TRIGGER", "ORDER_TYPES", "TRIGGER_TYPES", "Account", "BingXError", "Order", "Position",
+           "symbol_not_exist"]
 
 
-def symbol_not_exist(symbol: str) -> BingXError:
-    return BingXError(109400, f"{symbol},symbol not exist, please verify it in api: /openApi/swap/v2/quote/contracts")
-
-
-@dataclass
-class Position:
-    symbol: str
-    side: str  # LONG / SHORT
-    qty: float
-    entry: float
-    leverage: int
-    isolated: bool
-    position_id: int
-    open_time: int
-    update_time: int
-    realised: float = 0.0
-
-
-@dataclass
-class Order:
-    order_id: int
-    symbol: str
-    side: str
-    position_side: str
-    type: str
-    qty: float
-    price: float
-    stop_price: float
-    reduce_only: bool
-    time: int
-    update_time: int
-    client_order_id: str = ""
-    time_in_force: str = "GTC"
-    working_type: str = "MARK_PRICE"
-    status: str = "NEW"
-    executed: float = 0.0
-    avg_price: float = 0.0
-    commission: float = 0.0
-    profit: float = 0.0
-    leverage: int = 10
-    trigger_up: bool | None = None  # trigger when price >= stop (True) or <= stop (False)
-    triggered: bool = False
-
-
-@dataclass
-class Account:
-    """The whole mutable exchange state behind one lock."""
-
-    now_ms: Callable[[], int]
-    hedge_mode: bool = False
-    lock: threading.RLock = field(default_factory=threading.RLock)
-
-    def __post_init__(self) -> None:
-        self.info = _markets.contract_info()
-        self.reset(hedge_mode=self.hedge_mode)
-
-    # ------------------------------------------------------------------ lifecycle
-    def reset(self, hedge_mode: bool | None = None) -> None:
-        with self.lock:
-            if hedge_mode is not None:
-                self.hedge_mode = hedge_mode
-            self.prices: dict[str, float] = _markets.default_prices()
-            self.balances: dict[str, float] = dict(DEFAULT_BALANCES)
-            self.realised: dict[str, float] = dict.fromkeys(self.balances, 0.0)
-            self.positions: dict[tuple[str, str], Position] = {}
-            self.orders: dict[int, Order] = {}
-            self.fills: list[dict[str, Any]] = []
-            # fills that took a position past zero or beyond its size: see BingXSimulator.reversals()
-            self.reversals: list[dict[str, Any]] = []
-            self.income: list[dict[str, Any]] = []
-            self.leverage: dict[str, dict[str, int]] = {}
-            self.margin_type: dict[str, str] = {}
-            # Ids keep counting across resets, as BingX never reuses one: a bot whose database outlives a
-            # reset must not meet an old order id again.
-            if not hasattr(self, "_ids"):
-                self._ids = itertools.count(1)
-            self.last_funding_ms = self.now_ms()
-
-    def next_id(self) -> int:
-        return ID_BASE + next(self._ids)
-
-    # ------------------------------------------------------------------ helpers
-    def require_symbol(self, symbol: str | None) -> dict[str, Any]:
-        if not symbol or symbol not in self.info:
-            raise symbol_not_exist(symbol or "")
-        return self.info[symbol]
-
-    def lev_for(self, symbol: str, side: str) -> int:
-        levs = self.leverage.get(symbol, {})
-        return int(levs.get(side, 10))
-
-    def _fmt_qty(self, symbol: str, x: float) -> str:
-        return f"{x:.{self.info[symbol]['qty_prec']}f}"
-
-    def _fmt_price(self, symbol: str, x: float) -> str:
-        return f"{x:.{self.info[symbol]['price_prec']}f}"
-
-    def _fmt_money(self, symbol_or_asset: str, x: float) -> str:
-        inverse = symbol_or_asset in ("BTC", "ETH") or self.info.get(symbol_or_asset, {}).get("inverse", False)
-        return f"{x:.8f}" if inverse else f"{x:.4f}"
-
-    def _pnl(self, symbol: str, side: str, qty: float, entry: float, exit_: float) -> float:
-        direction = 1.0 if side == "LONG" else -1.0
-        inf = self.info[symbol]
-        if inf["inverse"]:
-            return qty * inf["contract_size"] * (1.0 / entry - 1.0 / exit_) * direction
-        return qty * (exit_ - entry) * direction
-
-    def _notional(self, symbol: str, qty: float, price: float) -> float:
-        """Position value in the settle asset."""
-        inf = self.info[symbol]
-        if inf["inverse"]:
-            return qty * inf["contract_size"] / price
-        return qty * price
-
-    def _settle(self, symbol: str) -> str:
-        return self.info[symbol]["settle"]
-
-    def _position_of(self, symbol: str) -> Position | None:
-        """One-way mode: the single position on ``symbol`` (either side)."""
-        return self.positions.get((symbol, "LONG")) or self.positions.get((symbol, "SHORT"))
-
-    # ------------------------------------------------------------------ balances
-    def _unrealised(self, asset: str) -> float:
-        total = 0.0
-        for p in self.positions.values():
-            if self._settle(p.symbol) == asset:
-                total += self._pnl(p.symbol, p.side, p.qty, p.entry, self.prices[p.symbol])
-        return total
-
-    def _used_margin(self, asset: str) -> float:
-        return sum(self._notional(p.symbol, p.qty, p.entry) / p.leverage
-                   for p in self.positions.values() if self._settle(p.symbol) == asset)
-
-    def _frozen_margin(self, asset: str) -> float:
-        total = 0.0
-        for o in self.orders.values():
-            if o.status in ("NEW", "PENDING") and not o.reduce_only and o.type == "LIMIT" \
-                    and self._settle(o.symbol) == asset:
-                total += self._notional(o.symbol, o.qty, o.price) / max(o.leverage, 1)
-        return total
-
-    def available(self, asset: str) -> float:
-        return (self.balances.get(asset, 0.0) + min(self._unrealised(asset), 0.0)
-                - self._used_margin(asset) - self._frozen_margin(asset))
-
-    def balance_rows(self, assets: Iterable[str]) -> list[dict[str, Any]]:
-        with self.lock:
-            rows = []
-            for asset in assets:
-                bal = self.balances.get(asset, 0.0)
-                unreal = self._unrealised(asset)
-                fmt = (lambda x: f"{x:.8f}") if asset != "USDT" else (lambda x: f"{x:.4f}")
-                rows.append({
-                    "userId": "1160000001",
-                    "asset": asset,
-                    "balance": fmt(bal),
-                    "equity": fmt(bal + unreal),
-                    "unrealizedProfit": fmt(unreal),
-                    "realisedProfit": fmt(self.realised.get(asset, 0.0)),
-                    "availableMargin": fmt(max(self.available(asset), 0.0)),
-                    "usedMargin": fmt(self._used_margin(asset)),
-                    "freezedMargin": fmt(self._frozen_margin(asset)),
-                    "shortUid": "12851936",
-                })
-            return rows
-
-    def set_balance(self, asset: str, amount: float) -> None:
-        with self.lock:
-            self.balances[asset] = float(amount)
-            self.realised.setdefault(asset, 0.0)
+class Account(MatchingEngine):
+    """The whole mutable exchange state behind one lock: ``Account(now_ms=clock, hedge_mode=False)``."""
 
     # ------------------------------------------------------------------ rendering
     def render_position(self, p: Position) -> dict[str, Any]:
-        mark = self.prices[p.symbol]
-        unreal = self._pnl(p.symbol, p.side, p.qty, p.entry, mark)
-        margin = self._notional(p.symbol, p.qty, p.entry) / p.leverage
-        if p.side == "LONG":
-            liq = p.entry * (1.0 - 1.0 / p.leverage + MAINT_MARGIN_RATE)
-        else:
-            liq = p.entry * (1.0 + 1.0 / p.leverage - MAINT_MARGIN_RATE)
-        inf = self.info[p.symbol]
-        # One-way accounts: BingX reports positionSide BOTH with a signed amount (negative = short);
-        # hedge-mode accounts report LONG/SHORT legs with positive amounts.
-        signed = -p.qty if (p.side == "SHORT" and not self.hedge_mode) else p.qty
-        row = {
-            "positionId": str(p.position_id),
-            "symbol": p.symbol,
-            "currency": inf["settle"],
-            "positionAmt": self._fmt_qty(p.symbol, signed),
-            "availableAmt": self._fmt_qty(p.symbol, signed),
-            "positionSide": p.side if self.hedge_mode else "BOTH",
-            "isolated": p.isolated,
-            "avgPrice": self._fmt_price(p.symbol, p.entry),
-            "initialMargin": self._fmt_money(p.symbol, margin),
-            "margin": self._fmt_money(p.symbol, margin + unreal),
-            "leverage": p.leverage,
-            "unrealizedProfit": self._fmt_money(p.symbol, unreal),
-            "realisedProfit": self._fmt_money(p.symbol, p.realised),
-            "liquidationPrice": round(max(liq, 0.0), inf["price_prec"]),
-            "pnlRatio": f"{(unreal / margin) if margin else 0.0:.4f}",
-            "maxMarginReduction": "0.0000",
-            "riskRate": "0.0010",
-            "markPrice": self._fmt_price(p.symbol, mark),
-            "positionValue": self._fmt_money(p.symbol, self._notional(p.symbol, p.qty, mark)),
-            "onlyOnePosition": not self.hedge_mode,
-            "createTime": p.open_time,
-            "updateTime": p.update_time,
-        }
-        if inf["inverse"]:
-            row.pop("currency")
-        return row
+        return rendering.position_row(p, self.info[p.symbol], self.prices[p.symbol], self.hedge_mode)
 
     def render_order(self, o: Order) -> dict[str, Any]:
-        sym = o.symbol
-        empty_tp_sl = {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": "", "stopGuaranteed": ""}
-        return {
-            "symbol": sym,
-            "orderId": o.order_id,
-            "side": o.side,
-            "positionSide": o.position_side,
-            "type": o.type,
-            "origQty": self._fmt_qty(sym, o.qty),
-            "price": self._fmt_price(sym, o.price),
-            "executedQty": self._fmt_qty(sym, o.executed),
-            "avgPrice": self._fmt_price(sym, o.avg_price),
-            "cumQuote": self._fmt_money(sym, o.executed * o.avg_price) if not self.info[sym]["inverse"] else "0",
-            "stopPrice": self._fmt_price(sym, o.stop_price) if o.stop_price else "",
-            "profit": self._fmt_money(sym, o.profit),
-            "commission": self._fmt_money(sym, -o.commission),
-            "status": o.status,
-            "time": o.time,
-            "updateTime": o.update_time,
-            "clientOrderId": o.client_order_id,
-            "leverage": f"{o.leverage}X",
-            "takeProfit": dict(empty_tp_sl),
-            "stopLoss": dict(empty_tp_sl),
-            "advanceAttr": 0,
-            "positionID": 0,
-            "takeProfitEntrustPrice": 0,
-            "stopLossEntrustPrice": 0,
-            "orderType": "",
-            "workingType": o.working_type,
-            "onlyOnePosition": not self.hedge_mode,
-            # Hedge mode takes no reduceOnly parameter: orders are listed without it, closing legs too.
-            "reduceOnly": o.reduce_only and not self.hedge_mode,
-            "stopGuaranteed": "false",
-            "triggerOrderId": 0,
-            "timeInForce": o.time_in_force,
-        }
+        return rendering.order_row(o, self.info[o.symbol], self.hedge_mode)
 
     def render_new_order(self, o: Order) -> dict[str, Any]:
         """The (short) shape BingX answers to POST trade/order."""
-        return {
-            "symbol": o.symbol,
-            "orderId": o.order_id,
-            "side": o.side,
-            "positionSide": o.position_side,
-            "type": o.type,
-            "clientOrderID": o.client_order_id,
-            "workingType": o.working_type,
-            "price": o.price,
-            "quantity": o.qty,
-            "stopPrice": o.stop_price,
-            "timeInForce": o.time_in_force,
-            "priceRate": 0,
-            "stopLoss": "",
-            "takeProfit": "",
-            "reduceOnly": o.reduce_only and not self.hedge_mode,
-        }
+        return rendering.new_order_row(o, self.hedge_mode)
 
     # ------------------------------------------------------------------ queries
     def list_positions(self, symbol: str | None = None, inverse: bool | None = None) -> list[dict[str, Any]]:
@@ -370,22 +108,8 @@ class Account:
     def leverage_row(self, symbol: str) -> dict[str, Any]:
         with self.lock:
             inf = self.require_symbol(symbol)
-            row = {
-                "symbol": symbol,
-                "longLeverage": self.lev_for(symbol, "LONG"),
-                "shortLeverage": self.lev_for(symbol, "SHORT"),
-                "maxLongLeverage": inf["max_leverage"],
-                "maxShortLeverage": inf["max_leverage"],
-                "availableLongVol": "0.0000",
-                "availableShortVol": "0.0000",
-                "availableLongVal": "0.0",
-                "availableShortVal": "0.0",
-                "maxPositionLongVal": "0.0",
-                "maxPositionShortVal": "0.0",
-            }
-            if not self.hedge_mode:
-                row["leverage"] = self.lev_for(symbol, "LONG")
-            return row
+            return rendering.leverage_row(symbol, inf, self.lev_for(symbol, "LONG"), self.lev_for(symbol, "SHORT"),
+                                          self.hedge_mode)
 
     def set_margin_type(self, symbol: str, margin_type: str) -> None:
         with self.lock:
@@ -404,7 +128,7 @@ class Account:
                 raise BingXError(80001, "There are positions or orders, the position mode cannot be changed")
             self.hedge_mode = hedged
 
-    # ------------------------------------------------------------------ prices / funding
+    # ------------------------------------------------------------------ prices
     def set_price(self, symbol: str, price: float) -> None:
         with self.lock:
             self.require_symbol(symbol)
@@ -412,35 +136,6 @@ class Account:
                 raise ValueError("price must be positive")
             self.prices[symbol] = float(price)
             self._match(symbol)
-
-    def settle_funding(self) -> None:
-        """Settle a fixed funding rate at every 8h boundary (00/08/16 UTC) passed since the last call."""
-        with self.lock:
-            now = self.now_ms()
-            boundary = (self.last_funding_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
-            while boundary <= now:
-                for p in list(self.positions.values()):
-                    notional = self._notional(p.symbol, p.qty, self.prices[p.symbol])
-                    amount = -FUNDING_RATE * notional * (1.0 if p.side == "LONG" else -1.0)
-                    asset = self._settle(p.symbol)
-                    self.balances[asset] = self.balances.get(asset, 0.0) + amount
-                    self._add_income(p.symbol, "FUNDING_FEE", amount, "Funding Fee", boundary)
-                boundary += FUNDING_INTERVAL_MS
-            self.last_funding_ms = now
-
-    def _add_income(self, symbol: str, kind: str, amount: float, info: str, ts: int,
-                    trade_id: int | None = None) -> None:
-        tran = self.next_id()
-        self.income.append({
-            "symbol": symbol,
-            "incomeType": kind,
-            "income": self._fmt_money(symbol, amount),
-            "asset": self._settle(symbol),
-            "info": info,
-            "time": ts,
-            "tranId": str(tran),
-            "tradeId": str(trade_id if trade_id is not None else tran),
-        })
 
     # ------------------------------------------------------------------ orders
     def place_order(self, symbol: str, side: str, type_: str, qty: float | None, price: float | None = None,
@@ -517,22 +212,6 @@ class Account:
                 self._match(symbol, only=o.order_id)
             return o
 
-    def _reducible(self, symbol: str, side: str, position_side: str) -> Position | None:
-        """The position an order of this side would reduce, if any."""
-        if position_side in ("LONG", "SHORT"):
-            pos = self.positions.get((symbol, position_side))
-            if pos is not None and ((position_side == "LONG") == (side == "SELL")):
-                return pos
-            return None
-        pos = self._position_of(symbol)
-        if pos is not None and ((pos.side == "LONG") == (side == "SELL")):
-            return pos
-        return None
-
-    def _reducing_qty(self, symbol: str, side: str, position_side: str, qty: float) -> float:
-        pos = self._reducible(symbol, side, position_side)
-        return min(qty, pos.qty) if pos is not None else 0.0
-
     def cancel_order(self, symbol: str, order_id: int | None, client_order_id: str | None = None) -> dict[str, Any]:
         with self.lock:
             self.require_symbol(symbol)
@@ -558,135 +237,6 @@ class Account:
                 o.update_time = now
                 out.append(self.render_order(o))
             return out
-
-    def _match(self, symbol: str, only: int | None = None) -> None:
-        """Trigger and fill resting orders of ``symbol`` that the current price crosses."""
-        cur = self.prices[symbol]
-        for o in sorted(self.orders.values(), key=lambda x: x.order_id):
-            if o.symbol != symbol or o.status != "NEW" or (only is not None and o.order_id != only):
-                continue
-            if o.type in TRIGGER_TYPES and not o.triggered:
-                hit = cur >= o.stop_price if o.trigger_up else cur <= o.stop_price
-                if not hit:
-                    continue
-                o.triggered = True
-                if o.type not in LIMIT_AFTER_TRIGGER:
-                    self._execute(o, cur, taker=True)
-                    continue
-            # limit (plain or triggered)
-            crosses = cur <= o.price if o.side == "BUY" else cur >= o.price
-            if crosses:
-                resting = o.order_id != only or o.type in LIMIT_AFTER_TRIGGER
-                # a limit that crosses on arrival takes liquidity at the current price
-                self._execute(o, o.price if resting else cur, taker=not resting)
-
-    def _execute(self, o: Order, price: float, taker: bool) -> None:
-        """Fill ``o`` completely at ``price`` (reduce-only is clamped to the position)."""
-        qty = o.qty
-        if o.reduce_only:
-            pos = self._reducible(o.symbol, o.side, o.position_side)
-            qty = min(qty, pos.qty) if pos is not None else 0.0
-            if qty <= 0:
-                o.status = "CANCELLED"
-                o.update_time = self.now_ms()
-                return
-        now = self.now_ms()
-        pnl = self._apply_fill(o.symbol, o.side, o.position_side, qty, price, o.leverage, now)
-        inf = self.info[o.symbol]
-        rate = _markets.TAKER_FEE if taker else _markets.MAKER_FEE
-        fee = self._notional(o.symbol, qty, price) * rate
-        asset = inf["settle"]
-        self.balances[asset] = self.balances.get(asset, 0.0) + pnl - fee
-        self.realised[asset] = self.realised.get(asset, 0.0) + pnl
-        o.executed = qty
-        o.avg_price = price
-        o.commission = fee
-        o.profit = pnl
-        o.status = "FILLED"
-        o.update_time = now
-        trade_id = self.next_id()
-        self.fills.append({
-            "filledTm": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now / 1000)) + f".{now % 1000:03d}Z",
-            "filledTime": now,
-            "tradeId": str(trade_id),
-            "symbol": o.symbol,
-            "side": o.side,
-            "positionSide": o.position_side,
-            "volume": self._fmt_qty(o.symbol, qty),
-            "price": self._fmt_price(o.symbol, price),
-            "amount": self._fmt_money(o.symbol, self._notional(o.symbol, qty, price)) if not inf["inverse"]
-            else self._fmt_money(o.symbol, qty * inf["contract_size"] / price),
-            "quoteQty": (self._fmt_money(o.symbol, qty * price) if not inf["inverse"]
-                         else str(qty * inf["contract_size"])),
-            "commission": self._fmt_money(o.symbol, -fee),
-            "currency": asset,
-            "orderId": str(o.order_id),
-            "clientOrderId": o.client_order_id,
-            "realizedPnl": self._fmt_money(o.symbol, pnl),
-            "liquidatedPrice": "0.00",
-            "liquidatedMarginRatio": "0.00",
-            "role": "taker" if taker else "maker",
-        })
-        if pnl:
-            self._add_income(o.symbol, "REALIZED_PNL", pnl, "Realized PNL", now, trade_id)
-        self._add_income(o.symbol, "TRADING_FEE", -fee, "Trading Fee", now, trade_id)
-
-    def _apply_fill(self, symbol: str, side: str, position_side: str, qty: float, price: float,
-                    leverage: int, now: int) -> float:
-        """Move positions by a fill; returns realised PnL (before fees)."""
-        eps = 1e-12
-        if position_side in ("LONG", "SHORT"):
-            key = (symbol, position_side)
-            pos = self.positions.get(key)
-            opening = (position_side == "LONG") == (side == "BUY")
-            if opening:
-                self._increase(symbol, position_side, qty, price, leverage, now)
-                return 0.0
-            if pos is None or qty > pos.qty + eps:
-                self.reversals.append({"symbol": symbol, "side": side, "positionSide": position_side, "qty": qty,
-                                       "positionQty": pos.qty if pos is not None else 0.0, "time": now})
-            if pos is None:
-                return 0.0
-            return self._decrease(pos, min(qty, pos.qty), price, now)
-        want = "LONG" if side == "BUY" else "SHORT"
-        pos = self._position_of(symbol)
-        if pos is None or pos.side == want:
-            self._increase(symbol, want, qty, price, leverage, now)
-            return 0.0
-        close_qty = min(qty, pos.qty)
-        pnl = self._decrease(pos, close_qty, price, now)
-        rest = qty - close_qty
-        if rest > eps:
-            self.reversals.append({"symbol": symbol, "side": side, "positionSide": position_side, "qty": qty,
-                                   "positionQty": close_qty, "time": now})
-            self._increase(symbol, want, rest, price, leverage, now)
-        return pnl
-
-    def _increase(self, symbol: str, side: str, qty: float, price: float, leverage: int, now: int) -> None:
-        key = (symbol, side)
-        pos = self.positions.get(key)
-        if pos is None:
-            self.positions[key] = Position(
-                symbol=symbol, side=side, qty=qty, entry=price, leverage=self.lev_for(symbol, side) or leverage,
-                isolated=self.margin_type.get(symbol, "CROSSED") == "ISOLATED", position_id=self.next_id(),
-                open_time=now, update_time=now)
-            return
-        inf = self.info[symbol]
-        if inf["inverse"]:  # average entry of an inverse contract is harmonic
-            pos.entry = (pos.qty + qty) / (pos.qty / pos.entry + qty / price)
-        else:
-            pos.entry = (pos.entry * pos.qty + price * qty) / (pos.qty + qty)
-        pos.qty += qty
-        pos.update_time = now
-
-    def _decrease(self, pos: Position, qty: float, price: float, now: int) -> float:
-        pnl = self._pnl(pos.symbol, pos.side, qty, pos.entry, price)
-        pos.qty = round(pos.qty - qty, 12)
-        pos.realised += pnl
-        pos.update_time = now
-        if pos.qty <= 1e-12:
-            del self.positions[(pos.symbol, pos.side)]
-        return pnl
 
     # ------------------------------------------------------------------ close all
     def close_all_positions(self, symbol: str | None, inverse: bool, failed_symbols: Iterable[str] = (),

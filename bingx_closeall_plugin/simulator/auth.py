@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from .account import BingXError
 from .api.common import Params, int_param
+from .records import BingXError
 
 DEFAULT_RECV_WINDOW = 5000
 MAX_RECV_WINDOW = 60000

@@ -2,7 +2,8 @@
 
 Shapes copy BingX's ``GET /openApi/swap/v2/quote/contracts`` (linear) and
 ``GET /openApi/cswap/v1/market/contracts`` (coin-M). Prices are realistic-looking
-starting values, not live data.
+starting values, not live data. :func:`notional` and :func:`pnl` are a contract's value and profit,
+linear or inverse, from its facts in :func:`contract_info`.
 """
 
 from __future__ import annotations
@@ -170,3 +171,18 @@ def contract_info() -> dict[str, dict[str, Any]]:
             "contract_size": float(cs), "max_leverage": lev, "settle": asset, "asset": asset,
         }
     return info
+
+
+def notional(inf: dict[str, Any], qty: float, price: float) -> float:
+    """Position value in the settle asset (``inf``: one contract's facts from :func:`contract_info`)."""
+    if inf["inverse"]:
+        return qty * inf["contract_size"] / price
+    return qty * price
+
+
+def pnl(inf: dict[str, Any], side: str, qty: float, entry: float, exit_: float) -> float:
+    """Profit of ``qty`` of a ``side`` (LONG / SHORT) position from ``entry`` to ``exit_``, in the settle asset."""
+    direction = 1.0 if side == "LONG" else -1.0
+    if inf["inverse"]:
+        return qty * inf["contract_size"] * (1.0 / entry - 1.0 / exit_) * direction
+    return qty * (exit_ - entry) * direction

@@ -19,10 +19,11 @@ from typing import Any
 from aiohttp import web
 
 from . import auth
-from .account import Account, BingXError
+from .account import Account
 from .api import ROUTES, control, trade
 from .api.common import Handler, Params
 from .faults import Fault, FaultTable
+from .records import BingXError
 
 CLOSE_ALL_LIMIT_PER_SECOND = 5  # BingX's page for closeAllPositions: "rate limitation by UID: 5/s"
 

@@ -8,7 +8,7 @@
 
 Each module declares its routes in a :class:`~.common.RouteTable`; :data:`ROUTES` joins the three BingX
 areas. A handler takes the merged request parameters and the simulator and returns the answer's ``data``,
-or raises :class:`~..account.BingXError` for a refusal.
+or raises :class:`~..records.BingXError` for a refusal.
 """
 
 from __future__ import annotations

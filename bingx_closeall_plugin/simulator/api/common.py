@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..account import BingXError, symbol_not_exist
+from ..records import BingXError, symbol_not_exist
 
 if TYPE_CHECKING:
     from ..server import BingXSimulator

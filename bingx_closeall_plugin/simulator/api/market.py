@@ -8,7 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import markets as _markets
-from ..account import BingXError, symbol_not_exist
+from ..records import BingXError, symbol_not_exist
 from .common import Params, RouteTable, hash01, int_param, limit_param, required_symbol, symbol_param
 
 if TYPE_CHECKING:

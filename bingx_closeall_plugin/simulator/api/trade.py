@@ -6,7 +6,8 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..account import BingXError
+from ..records import BingXError
+from ..rendering import fmt_qty
 from .common import (
     FAMILIES,
     Params,
@@ -170,4 +171,4 @@ def close_position(p: Params, s: BingXSimulator) -> Any:
                             reduce_only=None if acc.hedge_mode else True, validate=False)
         return {"orderId": o.order_id, "positionId": str(pid), "symbol": o.symbol,
                 "side": "Ask" if side == "SELL" else "Bid", "type": "MARKET",
-                "positionSide": pos.side.capitalize(), "origQty": acc._fmt_qty(o.symbol, o.qty)}
+                "positionSide": pos.side.capitalize(), "origQty": fmt_qty(acc.info[o.symbol], o.qty)}

@@ -7,7 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import markets as _markets
-from ..account import BingXError
+from ..records import BingXError
 from .common import FAMILIES, Params, RouteTable, int_param, limit_param, required_symbol, symbol_param
 
 if TYPE_CHECKING:

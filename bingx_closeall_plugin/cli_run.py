@@ -1,0 +1,231 @@
+"""bingx-closeall's run: each account flattened on its own thread, Ctrl-C, and the exit code of each.
+
+:func:`run_account` turns one account's flatten (or its read, for ``--dry-run``) into an :class:`Outcome`:
+an exit code, the report and what to tell the operator; :func:`run_all` runs every account at once and
+watches for Ctrl-C (:class:`Interrupts`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import ccxt
+
+from .cli_accounts import Account, ConfigError, make_exchange, target_of
+from .closeall import Interrupted, StopSignal, check_arguments, connection_refused
+from .errors import BingXError
+from .flatten import FlattenReport, flatten, read_account
+from .redaction import error_text, mask
+from .symbols import CurrencyMap, currency_map, display_name
+
+# The exit codes, as bingx-closeall --help lists them (cli.EXIT_CODES_HELP).
+EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5
+# Where two accounts end differently, the code reported is the first of these that any of them had.
+EXIT_PRIORITY = (EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE, EXIT_OPEN, EXIT_FLAT)
+# After a first Ctrl-C: the requests in flight get their answer (the client's 10 s timeout bounds each).
+INTERRUPT_GRACE_S = 15.0
+
+
+@dataclass
+class Outcome:
+    account: Account
+    code: int
+    report: FlattenReport | None = None
+    message: str = ""
+    positions: list[dict[str, Any]] | None = None
+    orders: list[dict[str, Any]] | None = None
+    currencies: CurrencyMap | None = None  # the account's ccxt names of BingX symbols, for the tables
+
+
+def exit_code_for(error: BaseException) -> int:
+    if isinstance(error, (ConfigError, ccxt.BadSymbol, ccxt.BadRequest, ccxt.ArgumentsRequired)):
+        return EXIT_USAGE
+    if isinstance(error, ccxt.AuthenticationError):
+        return EXIT_AUTH
+    if isinstance(error, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
+        return EXIT_RATE_LIMIT
+    if isinstance(error, (ccxt.NetworkError, ccxt.BadResponse)):
+        return EXIT_UNAVAILABLE
+    return EXIT_OPEN
+
+
+def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """What went wrong, for the operator; masked, as ccxt's network errors carry the signed URL."""
+    if isinstance(error, ccxt.RateLimitExceeded):
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            wait = max(0.0, retry_after / 1000 - time.time())
+            at = dt.datetime.fromtimestamp(retry_after / 1000).strftime("%Y-%m-%d %H:%M:%S")
+            return mask(f"rate limited by BingX: retry after {at} local time (in {wait:.1f} s). {error}", secrets)
+        return mask(f"rate limited by BingX: retry in a few seconds. {error}", secrets)
+    if isinstance(error, ccxt.BaseError):
+        return error_text(error, secrets)
+    return mask(str(error), secrets)
+
+
+def run_account(account: Account, args: argparse.Namespace, native: str | None, inverse: bool,
+                stop: StopSignal | None = None) -> Outcome:
+    exchange = make_exchange(account, args.verbose)
+    secrets = (account.key, account.secret)
+    try:
+        if args.symbol is not None:
+            # This account's names (its config may add some): TRUMP/USDT:USDT is BingX's TRUMPSOL-USDT.
+            native, inverse = check_arguments(args.symbol, None, args.coin_m, exchange)
+        if args.dry_run:
+            positions, orders = read_account(exchange, native, inverse=inverse)
+            return Outcome(account, EXIT_FLAT, positions=positions, orders=orders, currencies=currency_map(exchange))
+        sys.stdout.flush()
+        target = f" for {display_name(native, exchange)}" if native else ""
+        print(f"[{account.label}] sending closeAllPositions{target} to {target_of(account).url}...", file=sys.stderr)
+        report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse,
+                         cancel_orders=not args.keep_orders, rate_limit_wait=args.max_wait,
+                         on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
+        return outcome_of(account, report, secrets)
+    except (ccxt.BaseError, ConfigError, Interrupted) as e:
+        partial: FlattenReport | None = getattr(e, "flatten_report", None)
+        code = exit_code_for(e)
+        if partial is None:
+            if connection_refused(e):
+                return Outcome(account, code, message=f"could not reach {host_of(account)} (connection refused): "
+                                                      "nothing was sent")
+            return Outcome(account, code, message=describe_error(e, secrets))
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, partial,
+                       refused_message(e, partial, secrets, args.max_wait, host_of(account)))
+
+
+def host_of(account: Account) -> str:
+    return urllib.parse.urlsplit(target_of(account).url).netloc or target_of(account).url
+
+
+def outcome_of(account: Account, report: FlattenReport, secrets: tuple[str, ...]) -> Outcome:
+    """Exit code and message for a flatten that returned its report."""
+    if isinstance(report.error, Interrupted):
+        return Outcome(account, EXIT_OPEN, report, "interrupted (Ctrl-C) before the account was verified flat; "
+                                                   "check with --dry-run")
+    if report.error is not None:
+        code = exit_code_for(report.error)
+        if connection_refused(report.error):
+            return Outcome(account, code, report, f"could not reach {host_of(account)} (connection refused) after the "
+                                                  "close was sent: positions may remain open; check with --dry-run")
+        message = describe_error(report.error, secrets)
+        if report.cancel_error:
+            message += f"; cancelling open orders failed: {report.cancel_error}"
+        return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, report, message)
+    if report.orders_left:
+        # Positions may be flat, but a resting order left behind can reopen one: not done.
+        return Outcome(account, EXIT_OPEN, report, f"open orders may remain: {report.cancel_error}")
+    return Outcome(account, EXIT_FLAT if report.flat else EXIT_OPEN, report)
+
+
+def refused_message(error: BaseException, report: FlattenReport, secrets: tuple[str, ...], max_wait: float,
+                    host: str = "BingX") -> str:
+    """The close did not go through: what is open, what was kept and what was cancelled."""
+    if isinstance(error, Interrupted):
+        head = "interrupted (Ctrl-C) before a close went through: nothing was closed"
+    elif connection_refused(error) and not report.success and not report.cancelled_openers:
+        # The close itself was refused at the TCP level (the close path re-raises that at once): it never left.
+        head = f"could not reach {host} (connection refused): nothing was sent"
+    else:
+        who = ("BingX refused the close" if isinstance(error, BingXError) and getattr(error, "code", None)
+               else "the close failed")
+        head = f"{who} ({describe_error(error, secrets)})"
+        if isinstance(error, ccxt.RateLimitExceeded) and getattr(error, "retry_after", None) and max_wait > 0:
+            head += f", longer than --max-wait {max_wait:g} s"
+    still = (f"{len(report.remaining_positions)} position(s) still open" if report.positions_read
+             else "positions not read since, presumably still open")
+    kept = (f"their {len(report.kept_orders)} stop/take-profit order(s) were kept" if report.kept_orders
+            else "no stop/take-profit order was cancelled")
+    text = f"{head}: {still}; {kept}; {len(report.cancelled_openers)} entry order(s) were cancelled"
+    if report.cancel_error:
+        text += f"; cancelling entry orders failed: {report.cancel_error}"
+    return text
+
+
+class WaitDisplay:
+    """Shows a rate-limit wait on stderr as it runs: one updating line on a terminal, else every 5 s."""
+
+    def __init__(self, label: str, max_wait: float) -> None:
+        self.label, self.max_wait = label, max_wait
+        self.shown_at: float | None = None
+
+    def __call__(self, seconds_left: float, retry_after_ms: int) -> None:
+        at = dt.datetime.fromtimestamp(retry_after_ms / 1000).strftime("%H:%M:%S")
+        line = (f"[{self.label}] rate limited by BingX until {at} local time: closing again in {seconds_left:4.1f} s "
+                f"(--max-wait {self.max_wait:g})")
+        if sys.stderr.isatty():
+            print("\r" + line, end="" if seconds_left > 1.0 else "\n", file=sys.stderr, flush=True)
+        elif self.shown_at is None or self.shown_at - seconds_left >= 5.0:
+            self.shown_at = seconds_left
+            print(line, file=sys.stderr, flush=True)
+
+
+class Interrupts:
+    """SIGINT while the flatten runs: counted, never raised (a KeyboardInterrupt at a random point would
+    lose the report of a close that went through). Outside the main thread, left to Python."""
+
+    def __init__(self) -> None:
+        self.first, self.second = threading.Event(), threading.Event()
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        (self.second if self.first.is_set() else self.first).set()
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def run_all(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
+            interrupts: Interrupts) -> list[Outcome]:
+    """Each account on its own thread (several bots' accounts flatten in about the time of one), watched
+    for Ctrl-C: daemon threads, so that a second Ctrl-C can leave without waiting for them."""
+    stops = [StopSignal() for _ in accounts]
+    results: list[Outcome | None] = [None] * len(accounts)
+
+    def work(i: int) -> None:
+        results[i] = run_account(accounts[i], args, native, inverse, stops[i])
+
+    threads = [threading.Thread(target=work, args=(i,), name=f"flatten-{i}", daemon=True) for i in range(len(accounts))]
+    for thread in threads:
+        thread.start()
+    grace_ends: float | None = None
+    while any(thread.is_alive() for thread in threads):
+        if interrupts.first.is_set() and grace_ends is None:
+            grace_ends = time.monotonic() + INTERRUPT_GRACE_S
+            for stop in stops:
+                stop.set()
+            sent = any(stop.requests_sent for stop in stops)
+            print("\nbingx-closeall: interrupted; "
+                  + ("sending nothing more, waiting for the answer in flight to report "
+                     "what happened (Ctrl-C again to abandon at once)" if sent else "nothing was sent"),
+                  file=sys.stderr, flush=True)
+        if interrupts.second.is_set() or (grace_ends is not None and time.monotonic() > grace_ends):
+            break
+        for thread in threads:
+            thread.join(0.05)
+    return [result if result is not None else abandoned(account, stop)
+            for result, account, stop in zip(results, accounts, stops, strict=True)]
+
+
+def abandoned(account: Account, stop: StopSignal) -> Outcome:
+    """An account whose flatten was left running by a second Ctrl-C: what its report knew by then."""
+    if not stop.requests_sent:
+        return Outcome(account, EXIT_OPEN, message="interrupted (Ctrl-C) before anything was sent; nothing was closed")
+    report: FlattenReport | None = stop.report
+    known = (f"{len(report.success)} close order(s) known so far" if report is not None and report.closes
+             else "the close was sent, its answer had not arrived")
+    return Outcome(account, EXIT_OPEN, report, f"abandoned (second Ctrl-C): {known}; what happened after is unknown, "
+                                               "check with --dry-run")
