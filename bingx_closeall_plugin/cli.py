@@ -38,8 +38,6 @@ from .redaction import MaskingStream, SecretMasker
 __all__ = ["MAX_WAIT_LIMIT_S", "Account", "ConfigError", "build_parser", "entry", "main", "setup_logging", "short_key",
            "target_of"]
 
-logger = logging.getLogger("bingx_closeall_plugin.cli")
-
 EXIT_CODES_HELP = """exit codes:
   0  flat: every position closed and verified (or nothing was open); with --dry-run, read fine
   1  not flat: something failed or is still open, the operator declined, or Ctrl-C
