@@ -13,7 +13,9 @@ The same bot class runs both sides; for freqtrade's own loop ``BINGX_ONE_REQUEST
 one-request flatten off and ``BINGX_ONE_READ_LOOP=0`` the one open-orders read per loop iteration.
 Prints figures; asserts nothing.
 
-Run: ``.venv/bin/python benchmarks/flatten_benchmark.py [--latency-ms 50] [--trades 1 10 20 50]``.
+Run: ``.venv/bin/python benchmarks/flatten_benchmark.py [--latency-ms 50] [--trades 1 10 20 50] [--presses 1]
+[--sides plugin freqtrade]``. With ``--presses K`` each size is entered and flattened K times (a press lands anywhere
+in the bot's loop): the table shows the median and, in brackets, the slowest press.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import os
 import platform
 import sqlite3
+import statistics
 import sys
 import tempfile
 import threading
@@ -100,9 +103,10 @@ def main() -> None:
     parser.add_argument("--trades", type=int, nargs="+", default=[1, 10, 20, 50])
     parser.add_argument("--sides", nargs="+", choices=list(MODES), default=list(MODES),
                         help="which side(s) to run (default: both)")
+    parser.add_argument("--presses", type=int, default=1, help="flattens per size and side (default 1)")
     args = parser.parse_args()
     pairs = [to_unified(c["symbol"]) for c in linear_contracts()[: max(args.trades)]]  # ccxt's names
-    results: dict[str, dict[int, Run]] = {}
+    results: dict[str, dict[int, list[Run]]] = {}
     for mode in args.sides:
         switches = MODES[mode]
         os.environ.update(switches)  # inherited by the bot process
@@ -115,21 +119,30 @@ def main() -> None:
                 sim.latency_ms = args.latency_ms
                 results[mode] = {}
                 for n in args.trades:
-                    results[mode][n] = run(sim, bot, pairs[:n])
-                    print(f"{mode} {n}: {results[mode][n]}", file=sys.stderr)
+                    results[mode][n] = []
+                    for _ in range(args.presses):
+                        results[mode][n].append(run(sim, bot, pairs[:n]))
+                        print(f"{mode} {n}: {results[mode][n][-1]}", file=sys.stderr)
             finally:
                 bot.stop()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}; simulator latency "
           f"{args.latency_ms:.0f} ms per request; freqtrade process_throttle_secs 1; stoploss on exchange; "
-          "times counted from the POST /forceexit all\n")
+          f"times counted from the POST /forceexit all; {args.presses} press(es) per size and side"
+          + (" (median [slowest])" if args.presses > 1 else "") + "\n")
     print("| trades | side | signed requests per idle loop iteration | time to flat | every trade closed in DB "
           "| closed in DB after BingX's answer to the close | requests during the flatten |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for n in args.trades:
         for mode in args.sides:
-            r = results[mode][n]
-            print(f"| {n} | {mode} | {r.idle_signed:g} | {r.flat:.2f} s | {r.closed:.2f} s | {r.after_answer:.2f} s "
-                  f"| {r.requests} |")
+            runs = results[mode][n]
+
+            def figure(field: str, unit: str = " s", runs: list[Run] = runs) -> str:
+                values = [getattr(r, field) for r in runs]
+                text = f"{statistics.median(values):.2f}{unit}" if unit else f"{statistics.median(values):g}"
+                return text + (f" [{max(values):.2f}{unit}]" if unit and len(values) > 1 else "")
+
+            print(f"| {n} | {mode} | {figure('idle_signed', '')} | {figure('flat')} | {figure('closed')} "
+                  f"| {figure('after_answer')} | {figure('requests', '')} |")
 
 
 if __name__ == "__main__":
