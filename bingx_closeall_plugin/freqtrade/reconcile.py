@@ -227,7 +227,7 @@ def loaded_between_commits() -> Iterator[None]:
     freqtrade's session expires every loaded object at each commit (SQLAlchemy's ``expire_on_commit``), and
     ``update_trade_state`` commits several times per trade, so each of them read its trade and orders back from
     sqlite several times: at 50 trades about a third of the bookkeeping's time. Its callers hold the bot's exit lock
-    (:meth:`.flatten.Flattener._bookkeeping`, or start-up before the loop runs), so nothing else closes these trades
+    (:meth:`.flatten.Flattener.bookkeeping`, or start-up before the loop runs), so nothing else closes these trades
     meanwhile; every commit still goes to the database as before. On the way out everything is expired once: the
     next read is fresh, as freqtrade expects. Nested use keeps the outer one's setting.
     """
