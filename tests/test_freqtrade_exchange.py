@@ -86,7 +86,8 @@ def test_install_patches_the_resolver_seam_once_and_undoes():
 
     assert ft_exchange.Bingx is Bingx
     patched = ["freqtrade.exchange.Bingx", "RPC._rpc_force_exit", "FreqtradeBot.startup", "FreqtradeBot.process",
-               "FreqtradeBot.execute_entry", "ApiServer.configure_app",
+               "FreqtradeBot.handle_stoploss_on_exchange", "FreqtradeBot.handle_trade", "FreqtradeBot.execute_entry",
+               "ApiServer.configure_app",
                "Telegram._init_telegram_app", "Telegram._force_exit_action", "Wallets.update",
                "Telegram._send_msg", "RPCManager.send_msg"]
     # install()'s own patches come first; what the plugin changes at run time (log filters, a plain ccxt client's
