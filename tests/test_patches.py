@@ -171,7 +171,7 @@ def test_the_loop_leaves_a_trade_alone_once_a_flatten_sent_its_close():
         for handle in (FreqtradeBot.handle_stoploss_on_exchange, FreqtradeBot.handle_trade):
             with pytest.raises(AttributeError):  # no flatten: freqtrade's own stop and exit handling runs
                 handle(bot, closing)
-        flattener._closing = frozenset({closing.id})  # what the flatten sets once BingX answered its close
+        flattener.close_sent([closing])  # what the flatten says once BingX answered its close
         for handle in (FreqtradeBot.handle_stoploss_on_exchange, FreqtradeBot.handle_trade):
             assert handle(bot, closing) is False  # "not closed here": the flatten closes it
             with pytest.raises(AttributeError):  # a trade the flatten does not close: handled as usual
