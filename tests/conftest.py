@@ -109,16 +109,18 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Start real ``freqtrade-bingx trade`` processes for this module; every one is stopped at its end.
 
     ``start_bot(base_url, name="bot", wait=True, **config_overrides)`` returns a running
-    :class:`freqtrade_bot.FreqtradeBot` (REST API up, state running), with this suite's key and secret.
+    :class:`freqtrade_bot.FreqtradeBot` (REST API up, state running), with this suite's key and secret and
+    ccxt's throttle at the simulator's spacing (``rate_limit_ms=None`` for ccxt's own).
     """
     pytest.importorskip("freqtrade")
-    from freqtrade_bot import FreqtradeBot, make_config
+    from freqtrade_bot import SIMULATOR_RATE_LIMIT_MS, FreqtradeBot, make_config
 
     started: list[Any] = []
 
     def start(base_url: str, name: str = "bot", wait: bool = True, tmp: Path | None = None,
               strategy: str | None = None, **overrides: Any) -> Any:
         directory = tmp or tmp_path_factory.mktemp(name)
+        overrides.setdefault("rate_limit_ms", SIMULATOR_RATE_LIMIT_MS)
         config = make_config(directory, base_url, key=API_KEY, secret=API_SECRET, **overrides)
         bot = FreqtradeBot(directory, config, **({"strategy": strategy} if strategy else {}))
         started.append(bot)

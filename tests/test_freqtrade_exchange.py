@@ -27,6 +27,7 @@ from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY as KEY, API_SECRET as SECRET
+from freqtrade_bot import SIMULATOR_RATE_LIMIT_MS
 
 # the package re-exports install(), which shadows the submodule of the same name
 install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
@@ -49,9 +50,9 @@ def fresh_sim(simulator):
 def ft_config(tmp_path: Path, base_url: str, *, keys: bool = True, runmode: RunMode = RunMode.LIVE,
               margin_mode: str = "isolated", dry_run: bool = False) -> dict:
     urls = {"api": api_urls(base_url)}
-    # ccxt's throttle stays on (a test checks it) at a spacing for the local simulator: ccxt's bingx spaces
-    # requests by 100 ms times each endpoint's cost, about a second of sleep for every exchange built here
-    ccxt_config = {"urls": urls, "rateLimit": 10}
+    # ccxt's throttle stays on (a test checks it) at the suite's spacing for the local simulator: ccxt's own
+    # would be about a second of sleep for every exchange built here
+    ccxt_config = {"urls": urls, "rateLimit": SIMULATOR_RATE_LIMIT_MS}
     exchange = {"name": "bingx", "ccxt_config": ccxt_config, "ccxt_async_config": ccxt_config,
                 "pair_whitelist": [BTC, ETH], "pair_blacklist": []}
     if keys:
