@@ -102,6 +102,11 @@ def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret
     return config
 
 
+def resting_stops(sim: Any) -> dict[str, str]:
+    """Native symbol -> id of the stop resting there on the simulator."""
+    return {o["symbol"]: str(o["orderId"]) for o in sim.open_orders() if o["type"] == "STOP_MARKET"}
+
+
 def signed(requests: list[Any]) -> list[Any]:
     """The signed requests among ``requests`` (ccxt sends the API key header only with those)."""
     return [r for r in requests if r.api_key_ok]
