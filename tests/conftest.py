@@ -133,7 +133,39 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             bot.stop()
 
 
+# The module-scoped fixtures that hold one running bot for their module's tests, and the modules that have one.
+SHARED_BOTS = {"bot", "verbose_bot"}
+SHARED_BOT_MODULES = {
+    "test_fault_matrix_bot.py", "test_fault_matrix_bot_more.py", "test_flatten_bot.py", "test_flatten_edges_bot.py",
+    "test_freqtrade_bot.py", "test_guard_bot.py", "test_loop_reads_bot.py", "test_loop_reads_vanished_stop_bot.py",
+    "test_secrets_bot.py", "test_symbols_bot.py", "test_telegram_closeall.py",
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The modules that start a bot take longest: hand them to the xdist workers first (``--dist loadfile``
-    gives out whole modules in collection order), so no worker starts a two-minute module last."""
+    """The bot tests take longest: they come first, so xdist hands them out first. A test that uses a module's
+    shared bot must be in a module listed in ``SHARED_BOT_MODULES`` (one unit of work, see below)."""
+    unlisted = sorted({item.path.name for item in items
+                       if SHARED_BOTS & set(item.fixturenames) and item.path.name not in SHARED_BOT_MODULES})
+    if unlisted:
+        raise pytest.UsageError(f"{', '.join(unlisted)} share(s) a bot: list it in conftest.SHARED_BOT_MODULES")
     items.sort(key=lambda item: item.get_closest_marker("freqtrade") is None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """How ``pytest -n N`` (xdist's ``--dist load``) hands out the tests: a module in ``SHARED_BOT_MODULES`` is
+    one unit, run whole by one worker on its one bot; every other test is a unit of its own, so the slow ones
+    (a bot test that starts its own bots, a CLI run that waits out a rate limit) spread over the workers.
+
+    Any other ``--dist`` is xdist's own (``--dist loadfile``: one unit per module).
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedBotModulesWhole(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if Path(module).name in SHARED_BOT_MODULES else nodeid
+
+    return SharedBotModulesWhole(config, log)

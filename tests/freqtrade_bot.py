@@ -195,9 +195,14 @@ class FreqtradeBot:
         total = len(self.api("GET", "/status")) + len(entries)
         for pair, side in entries:
             self.api("POST", "/forceenter", {"pair": pair, "side": side})
-        trades = self.wait_for(
-            lambda: (lambda t: t if len(t) == total and not any(x["has_open_orders"] for x in t) else None)(
-                self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{total} filled trades")
+
+        def filled() -> list[dict] | None:
+            # no open order and the fill's amount recorded (an unthrottled bot is read between the two at times)
+            trades = self.api("GET", "/status")
+            done = len(trades) == total and not any(t["has_open_orders"] or not t["amount"] for t in trades)
+            return trades if done else None
+
+        trades = self.wait_for(filled, timeout=timeout, interval=0.2, what=f"{total} filled trades")
         if sim is not None:
             self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= total,
                           timeout=max(30, timeout), interval=0.2, what="a stoploss on the exchange for every trade")
