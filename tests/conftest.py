@@ -141,15 +141,20 @@ SHARED_BOT_MODULES = {
     "test_secrets_bot.py", "test_symbols_bot.py", "test_telegram_closeall.py",
 }
 
+# Outside the bot tests, the modules whose tests take longest (real freqtrade processes, the in-process soak,
+# waits for rate limits and ctrl-c): handed out next, so none of them is the last to start.
+SLOW_MODULES = ["test_freqtrade_launcher.py", "test_soak.py", "test_cli_interrupt.py", "test_fault_matrix_flatten.py"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The bot tests take longest: they come first, so xdist hands them out first. A test that uses a module's
-    shared bot must be in a module listed in ``SHARED_BOT_MODULES`` (one unit of work, see below)."""
+    """The bot tests take longest: they come first, then ``SLOW_MODULES``, so xdist hands them out first. A test
+    that uses a module's shared bot must be in a module listed in ``SHARED_BOT_MODULES`` (one unit of work)."""
     unlisted = sorted({item.path.name for item in items
                        if SHARED_BOTS & set(item.fixturenames) and item.path.name not in SHARED_BOT_MODULES})
     if unlisted:
         raise pytest.UsageError(f"{', '.join(unlisted)} share(s) a bot: list it in conftest.SHARED_BOT_MODULES")
-    items.sort(key=lambda item: item.get_closest_marker("freqtrade") is None)
+    slow = {name: rank for rank, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: (item.get_closest_marker("freqtrade") is None, slow.get(item.path.name, len(slow))))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
