@@ -208,6 +208,12 @@ class FreqtradeBot:
                           timeout=max(30, timeout), interval=0.2, what="a stoploss on the exchange for every trade")
         return trades
 
+    def open_trade(self, pair: str) -> dict:
+        """The bot's open trade on ``pair`` once its entry is filled (waited for)."""
+        return self.wait_for(lambda: next((t for t in self.api("GET", "/status")
+                                           if t["pair"] == pair and not t["has_open_orders"]), None),
+                             what=f"an open, filled trade on {pair}")
+
     def make_flat(self, sim: Any) -> None:
         """Whatever a test left open is closed (entries resumed, trades exited, stray positions closed), so the
         next test sharing this bot starts flat; the test's own checks are already done."""
