@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
@@ -84,6 +85,20 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
     return cli_runner.run_cli(args, env, stdin, timeout)
 
 
+@pytest.fixture
+def plugin() -> Any:
+    """The plugin's freqtrade package; importing it installs the patches. Imported by the tests that use it and
+    not by their modules: every xdist worker collects every module, and this import costs about 3 s of CPU."""
+    pytest.importorskip("freqtrade")
+    return importlib.import_module("bingx_closeall_plugin.freqtrade")
+
+
+@pytest.fixture
+def install_mod(plugin: Any) -> Any:
+    """The plugin's install module (the package re-exports install(), which shadows the submodule's name)."""
+    return importlib.import_module("bingx_closeall_plugin.freqtrade.install")
+
+
 @pytest.fixture(scope="module")
 def telegram_double() -> Iterator[Any]:
     """A local Telegram Bot API double (tests/telegram_double.py) for this module's bots; stopped at its end.
@@ -140,6 +155,9 @@ SHARED_BOT_MODULES = {
     "test_freqtrade_bot.py", "test_guard_bot.py", "test_loop_reads_bot.py", "test_loop_reads_vanished_stop_bot.py",
     "test_secrets_bot.py", "test_symbols_bot.py", "test_telegram_closeall.py",
 }
+# The modules that drive the plugin's freqtrade layer in-process: one unit of work together, so one worker pays
+# for importing it (see the ``plugin`` fixture), not every worker that runs one of their tests.
+IN_PROCESS_FREQTRADE_MODULES = {"test_freqtrade_exchange.py", "test_patches.py"}
 
 # Outside the bot tests, the modules whose tests take longest (real freqtrade processes, the in-process soak,
 # waits for rate limits and ctrl-c): handed out next, so none of them is the last to start.
@@ -159,8 +177,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """How ``pytest -n N`` (xdist's ``--dist load``) hands out the tests: a module in ``SHARED_BOT_MODULES`` is
-    one unit, run whole by one worker on its one bot; every other test is a unit of its own, so the slow ones
-    (a bot test that starts its own bots, a CLI run that waits out a rate limit) spread over the workers.
+    one unit, run whole by one worker on its one bot; the ``IN_PROCESS_FREQTRADE_MODULES`` together are one
+    unit; every other test is a unit of its own, so the slow ones (a bot test that starts its own bots, a CLI
+    run that waits out a rate limit) spread over the workers.
 
     Any other ``--dist`` is xdist's own (``--dist loadfile``: one unit per module).
     """
@@ -171,6 +190,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class SharedBotModulesWhole(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
+            if Path(module).name in IN_PROCESS_FREQTRADE_MODULES:
+                return "freqtrade in-process"
             return module if Path(module).name in SHARED_BOT_MODULES else nodeid
 
     return SharedBotModulesWhole(config, log)
