@@ -175,6 +175,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: (item.get_closest_marker("freqtrade") is None, slow.get(item.path.name, len(slow))))
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: pytest -p no:xdist runs without it
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """How ``pytest -n N`` (xdist's ``--dist load``) hands out the tests: a module in ``SHARED_BOT_MODULES`` is
     one unit, run whole by one worker on its one bot; the ``IN_PROCESS_FREQTRADE_MODULES`` together are one
