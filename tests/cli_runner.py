@@ -1,7 +1,8 @@
 """Run ``python -m bingx_closeall_plugin.cli`` as a real child process, without paying for its imports each time.
 
-Importing ccxt costs about a second of CPU, and the suite runs the CLI some eighty times. A "zygote" process
-(one per test worker, started on first use) imports the CLI once, then forks one child per run. The child
+Importing ccxt costs about a second of CPU, and the suite runs the CLI (the guard's commands that end by
+themselves among them) some hundred times. A "zygote" process (one per test worker, started on first use)
+imports the CLI once, then forks one child per run. The child
 is what ``python -m`` would be: a process of its own with the given environment, working directory, stdin,
 argv and fresh stdout/stderr, running the module as ``__main__``; its exit code, stdout and stderr are what
 a user sees. The zygote has no threads, so forking it is safe (the test worker, with its simulator thread,
@@ -141,10 +142,11 @@ def _forking() -> bool:
 
 
 def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The CLI's exit code, stdout and stderr, run as a child process (see the module docstring)."""
+            timeout: float = 60, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI's exit code, stdout and stderr, run as a child process in ``cwd`` (default: tests/); see the
+    module docstring."""
     global _zygote
-    cwd = Path(__file__).parent
+    cwd = cwd or Path(__file__).parent
     if not _forking():
         return subprocess.run([sys.executable, "-m", MODULE, *args], env=env, input=stdin or "",
                               capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False)

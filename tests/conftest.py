@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
@@ -84,6 +85,20 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
     return cli_runner.run_cli(args, env, stdin, timeout)
 
 
+@pytest.fixture
+def plugin() -> Any:
+    """The plugin's freqtrade package; importing it installs the patches. Imported by the tests that use it and
+    not by their modules: every xdist worker collects every module, and this import costs about 3 s of CPU."""
+    pytest.importorskip("freqtrade")
+    return importlib.import_module("bingx_closeall_plugin.freqtrade")
+
+
+@pytest.fixture
+def install_mod(plugin: Any) -> Any:
+    """The plugin's install module (the package re-exports install(), which shadows the submodule's name)."""
+    return importlib.import_module("bingx_closeall_plugin.freqtrade.install")
+
+
 @pytest.fixture(scope="module")
 def telegram_double() -> Iterator[Any]:
     """A local Telegram Bot API double (tests/telegram_double.py) for this module's bots; stopped at its end.
@@ -109,16 +124,18 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Start real ``freqtrade-bingx trade`` processes for this module; every one is stopped at its end.
 
     ``start_bot(base_url, name="bot", wait=True, **config_overrides)`` returns a running
-    :class:`freqtrade_bot.FreqtradeBot` (REST API up, state running), with this suite's key and secret.
+    :class:`freqtrade_bot.FreqtradeBot` (REST API up, state running), with this suite's key and secret and
+    ccxt's throttle at the simulator's spacing (``rate_limit_ms=None`` for ccxt's own).
     """
     pytest.importorskip("freqtrade")
-    from freqtrade_bot import FreqtradeBot, make_config
+    from freqtrade_bot import SIMULATOR_RATE_LIMIT_MS, FreqtradeBot, make_config
 
     started: list[Any] = []
 
     def start(base_url: str, name: str = "bot", wait: bool = True, tmp: Path | None = None,
               strategy: str | None = None, **overrides: Any) -> Any:
         directory = tmp or tmp_path_factory.mktemp(name)
+        overrides.setdefault("rate_limit_ms", SIMULATOR_RATE_LIMIT_MS)
         config = make_config(directory, base_url, key=API_KEY, secret=API_SECRET, **overrides)
         bot = FreqtradeBot(directory, config, **({"strategy": strategy} if strategy else {}))
         started.append(bot)
@@ -131,7 +148,51 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             bot.stop()
 
 
+# The module-scoped fixtures that hold one running bot for their module's tests, and the modules that have one.
+SHARED_BOTS = {"bot", "verbose_bot"}
+SHARED_BOT_MODULES = {
+    "test_fault_matrix_bot.py", "test_fault_matrix_bot_more.py", "test_flatten_bot.py", "test_flatten_edges_bot.py",
+    "test_freqtrade_bot.py", "test_guard_bot.py", "test_loop_reads_bot.py", "test_loop_reads_vanished_stop_bot.py",
+    "test_secrets_bot.py", "test_symbols_bot.py", "test_telegram_closeall.py",
+}
+# The modules that drive the plugin's freqtrade layer in-process: one unit of work together, so one worker pays
+# for importing it (see the ``plugin`` fixture), not every worker that runs one of their tests.
+IN_PROCESS_FREQTRADE_MODULES = {"test_freqtrade_exchange.py", "test_patches.py"}
+
+# Outside the bot tests, the modules whose tests take longest (real freqtrade processes, the in-process soak,
+# waits for rate limits and ctrl-c): handed out next, so none of them is the last to start.
+SLOW_MODULES = ["test_freqtrade_launcher.py", "test_soak.py", "test_cli_interrupt.py", "test_fault_matrix_flatten.py"]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The modules that start a bot take longest: hand them to the xdist workers first (``--dist loadfile``
-    gives out whole modules in collection order), so no worker starts a two-minute module last."""
-    items.sort(key=lambda item: item.get_closest_marker("freqtrade") is None)
+    """The bot tests take longest: they come first, then ``SLOW_MODULES``, so xdist hands them out first. A test
+    that uses a module's shared bot must be in a module listed in ``SHARED_BOT_MODULES`` (one unit of work)."""
+    unlisted = sorted({item.path.name for item in items
+                       if SHARED_BOTS & set(item.fixturenames) and item.path.name not in SHARED_BOT_MODULES})
+    if unlisted:
+        raise pytest.UsageError(f"{', '.join(unlisted)} share(s) a bot: list it in conftest.SHARED_BOT_MODULES")
+    slow = {name: rank for rank, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: (item.get_closest_marker("freqtrade") is None, slow.get(item.path.name, len(slow))))
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: pytest -p no:xdist runs without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """How ``pytest -n N`` (xdist's ``--dist load``) hands out the tests: a module in ``SHARED_BOT_MODULES`` is
+    one unit, run whole by one worker on its one bot; the ``IN_PROCESS_FREQTRADE_MODULES`` together are one
+    unit; every other test is a unit of its own, so the slow ones (a bot test that starts its own bots, a CLI
+    run that waits out a rate limit) spread over the workers.
+
+    Any other ``--dist`` is xdist's own (``--dist loadfile``: one unit per module).
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedBotModulesWhole(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if Path(module).name in IN_PROCESS_FREQTRADE_MODULES:
+                return "freqtrade in-process"
+            return module if Path(module).name in SHARED_BOT_MODULES else nodeid
+
+    return SharedBotModulesWhole(config, log)

@@ -31,6 +31,11 @@ API_PASSWORD = "bingx-test-password"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+# ccxt's throttle at a spacing for the local simulator. ccxt's bingx spaces a client's requests by its rateLimit
+# (100 ms) times each endpoint's cost: about 2 s of sleep for every force-entered trade (marginType, leverage, the
+# order, balance, positions, the stop), most of a test's time where it opens many. The throttle stays on; the
+# suite's bots (``start_bot``) and the in-process exchanges use this spacing, the benchmarks keep ccxt's own.
+SIMULATOR_RATE_LIMIT_MS = 10
 
 
 def free_port() -> int:
@@ -48,7 +53,12 @@ def launcher_command() -> list[str]:
 
 def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret: str = "sim-secret",
                 dry_run: bool = False, api_port: int | None = None, pairs: list[str] | None = None,
-                **overrides: Any) -> dict[str, Any]:
+                rate_limit_ms: int | None = None, **overrides: Any) -> dict[str, Any]:
+    """freqtrade's config for a live bot on the simulator at ``base_url``; ``overrides`` replace whole sections.
+
+    ``rate_limit_ms`` sets ccxt's ``rateLimit`` in the exchange's ccxt configs (the ``exchange`` override's too,
+    where it sets none of its own); None keeps ccxt's own spacing.
+    """
     exchange: dict[str, Any] = {"name": "bingx", "key": key, "secret": secret,
                                 "pair_whitelist": list(pairs or PAIRS), "pair_blacklist": []}
     if base_url:
@@ -85,7 +95,16 @@ def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret
         "datadir": str(tmp / "user_data" / "data" / "bingx"),
     }
     config.update(overrides)
+    if rate_limit_ms is not None:
+        exchange = config["exchange"] = dict(config["exchange"])
+        for section in ("ccxt_config", "ccxt_async_config"):
+            exchange[section] = {"rateLimit": rate_limit_ms, **exchange.get(section, {})}
     return config
+
+
+def resting_stops(sim: Any) -> dict[str, str]:
+    """Native symbol -> id of the stop resting there on the simulator."""
+    return {o["symbol"]: str(o["orderId"]) for o in sim.open_orders() if o["type"] == "STOP_MARKET"}
 
 
 def signed(requests: list[Any]) -> list[Any]:
@@ -176,13 +195,24 @@ class FreqtradeBot:
         total = len(self.api("GET", "/status")) + len(entries)
         for pair, side in entries:
             self.api("POST", "/forceenter", {"pair": pair, "side": side})
-        trades = self.wait_for(
-            lambda: (lambda t: t if len(t) == total and not any(x["has_open_orders"] for x in t) else None)(
-                self.api("GET", "/status")), timeout=timeout, interval=0.2, what=f"{total} filled trades")
+
+        def filled() -> list[dict] | None:
+            # no open order and the fill's amount recorded (an unthrottled bot is read between the two at times)
+            trades = self.api("GET", "/status")
+            done = len(trades) == total and not any(t["has_open_orders"] or not t["amount"] for t in trades)
+            return trades if done else None
+
+        trades = self.wait_for(filled, timeout=timeout, interval=0.2, what=f"{total} filled trades")
         if sim is not None:
             self.wait_for(lambda: len([o for o in sim.open_orders() if o["type"] == "STOP_MARKET"]) >= total,
                           timeout=max(30, timeout), interval=0.2, what="a stoploss on the exchange for every trade")
         return trades
+
+    def open_trade(self, pair: str) -> dict:
+        """The bot's open trade on ``pair`` once its entry is filled (waited for)."""
+        return self.wait_for(lambda: next((t for t in self.api("GET", "/status")
+                                           if t["pair"] == pair and not t["has_open_orders"]), None),
+                             what=f"an open, filled trade on {pair}")
 
     def make_flat(self, sim: Any) -> None:
         """Whatever a test left open is closed (entries resumed, trades exited, stray positions closed), so the

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import cli_runner
 from process_group import stop_group
 
 STOP_TIMEOUT = 20.0
@@ -76,9 +77,9 @@ class GuardProcess:
 
 
 def run_guard(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """A guard command that ends by itself (--once, --rearm, --status, a refused configuration)."""
-    return subprocess.run([sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    """A guard command that ends by itself (--once, --rearm, --status, a refused configuration): the console
+    entry point in a child process, forked like every CLI run (tests/cli_runner.py), stdin empty."""
+    return cli_runner.run_cli(["guard", *args], env, timeout=timeout, cwd=cwd)
 
 
 class WebhookReceiver:

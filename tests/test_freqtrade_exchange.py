@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ccxt
 import pytest
@@ -13,23 +13,18 @@ pytest.importorskip("freqtrade")
 
 from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.exceptions import DDosProtection, OperationalException
-from freqtrade.resolvers.exchange_resolver import ExchangeResolver
 
-import bingx_closeall_plugin.freqtrade as plugin
-from bingx_closeall_plugin.freqtrade.exchange import (
-    HEDGE_MODE_MESSAGE,
-    Bingx,
-    FreqtradeBingXAsync,
-    FreqtradeBingXSync,
-    normalise_position,
-)
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY as KEY, API_SECRET as SECRET
+from freqtrade_bot import SIMULATOR_RATE_LIMIT_MS
 
-# the package re-exports install(), which shadows the submodule of the same name
-install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
+if TYPE_CHECKING:
+    from bingx_closeall_plugin.freqtrade.exchange import Bingx
+
+# The plugin's freqtrade layer (and freqtrade's resolvers) are imported by the tests and fixtures that use them,
+# not here: every xdist worker collects this module (conftest's ``plugin`` fixture says why).
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -49,9 +44,9 @@ def fresh_sim(simulator):
 def ft_config(tmp_path: Path, base_url: str, *, keys: bool = True, runmode: RunMode = RunMode.LIVE,
               margin_mode: str = "isolated", dry_run: bool = False) -> dict:
     urls = {"api": api_urls(base_url)}
-    # ccxt's throttle stays on (a test checks it) at a spacing for the local simulator: ccxt's bingx spaces
-    # requests by 100 ms times each endpoint's cost, about a second of sleep for every exchange built here
-    ccxt_config = {"urls": urls, "rateLimit": 10}
+    # ccxt's throttle stays on (a test checks it) at the suite's spacing for the local simulator: ccxt's own
+    # would be about a second of sleep for every exchange built here
+    ccxt_config = {"urls": urls, "rateLimit": SIMULATOR_RATE_LIMIT_MS}
     exchange = {"name": "bingx", "ccxt_config": ccxt_config, "ccxt_async_config": ccxt_config,
                 "pair_whitelist": [BTC, ETH], "pair_blacklist": []}
     if keys:
@@ -66,6 +61,10 @@ def ft_config(tmp_path: Path, base_url: str, *, keys: bool = True, runmode: RunM
 
 
 def load(config: dict, **kwargs) -> Bingx:
+    from freqtrade.resolvers.exchange_resolver import ExchangeResolver
+
+    from bingx_closeall_plugin.freqtrade.exchange import Bingx  # installs the plugin first
+
     exchange = ExchangeResolver.load_exchange(config, **kwargs)
     assert isinstance(exchange, Bingx)
     return exchange
@@ -79,10 +78,12 @@ def live(tmp_path, fresh_sim):
 
 
 # ---------------------------------------------------------------- install
-def test_install_patches_the_resolver_seam_once_and_undoes():
+def test_install_patches_the_resolver_seam_once_and_undoes(plugin):
     import freqtrade.exchange as ft_exchange
     from freqtrade.exchange.bingx import Bingx as Stock
     from freqtrade.rpc import RPC
+
+    from bingx_closeall_plugin.freqtrade.exchange import Bingx
 
     assert ft_exchange.Bingx is Bingx
     patched = ["freqtrade.exchange.Bingx", "RPC._rpc_force_exit", "FreqtradeBot.startup", "FreqtradeBot.process",
@@ -107,13 +108,13 @@ def test_install_patches_the_resolver_seam_once_and_undoes():
 
 
 @pytest.mark.parametrize("version", ["2026.8", "2026.10", "2025.9.1", "develop"])
-def test_other_freqtrade_versions_are_refused(version):
+def test_other_freqtrade_versions_are_refused(version, plugin, install_mod):
     with pytest.raises(plugin.IncompatibleFreqtrade, match=f"found freqtrade {version}"):
         install_mod.check_freqtrade_version(version)
     install_mod.check_freqtrade_version("2026.9.1")
 
 
-def test_launcher_refuses_an_untested_freqtrade(mocker, capsys):
+def test_launcher_refuses_an_untested_freqtrade(mocker, capsys, plugin, install_mod):
     from bingx_closeall_plugin.freqtrade import launcher
 
     mocker.patch.object(install_mod, "install", side_effect=plugin.IncompatibleFreqtrade("found freqtrade 2030.1"))
@@ -124,6 +125,8 @@ def test_launcher_refuses_an_untested_freqtrade(mocker, capsys):
 
 
 def test_ccxt_objects_are_the_plugins_and_follow_the_config_urls(live, fresh_sim):
+    from bingx_closeall_plugin.freqtrade.exchange import FreqtradeBingXAsync, FreqtradeBingXSync
+
     assert isinstance(live._api, FreqtradeBingXSync)
     assert isinstance(live._api_async, FreqtradeBingXAsync)
     assert live._api.urls["api"]["swap"] == fresh_sim.base_url + "/openApi"
@@ -133,6 +136,8 @@ def test_ccxt_objects_are_the_plugins_and_follow_the_config_urls(live, fresh_sim
 
 # ---------------------------------------------------------------- account setup
 def test_hedge_mode_is_refused_at_start(tmp_path):
+    from bingx_closeall_plugin.freqtrade.exchange import HEDGE_MODE_MESSAGE
+
     with BingXSimulator(api_key=KEY, api_secret=SECRET, hedge_mode=True) as hedged:
         with pytest.raises(OperationalException, match="hedge mode") as err:
             load(ft_config(tmp_path, hedged.base_url))
@@ -197,6 +202,8 @@ def test_authentication_error_is_not_retried(live, fresh_sim, mocker):
 # ---------------------------------------------------------------- positions, funding
 @pytest.mark.parametrize(("amount", "side", "contracts"), [(-0.5, "short", 0.5), (0.25, "long", 0.25), (0, None, 0)])
 def test_one_way_positions_are_normalised(amount, side, contracts):
+    from bingx_closeall_plugin.freqtrade.exchange import normalise_position
+
     raw = {"symbol": BTC, "side": "both", "contracts": amount, "notional": amount * 65000,
            "info": {"positionSide": "BOTH", "positionAmt": str(amount)}}
     out = normalise_position(raw)
@@ -221,7 +228,7 @@ def test_funding_fees_come_from_the_income_history(live, fresh_sim, mocker):
 
 
 # ---------------------------------------------------------------- leverage tiers
-def test_keyless_backtesting_uses_the_shipped_tiers(tmp_path, fresh_sim):
+def test_keyless_backtesting_uses_the_shipped_tiers(tmp_path, fresh_sim, plugin):
     config = ft_config(tmp_path, fresh_sim.base_url, keys=False, runmode=RunMode.BACKTEST, dry_run=True)
     exchange = load(config, load_leverage_tiers=True)
     try:
@@ -268,11 +275,13 @@ def test_cross_liquidation_price_accounts_for_other_positions(tmp_path, fresh_si
 def test_stop_loss_type_mapping_is_bingx_working_type():
     from freqtrade.enums import PriceType
 
+    from bingx_closeall_plugin.freqtrade.exchange import Bingx
+
     mapping = Bingx._ft_has_futures["stop_price_type_value_mapping"]
     assert mapping[PriceType.MARK] == "MARK_PRICE" and mapping[PriceType.LAST] == "CONTRACT_PRICE"
 
 
-def test_a_hook_target_of_another_shape_fails_loudly_at_start_up(mocker):
+def test_a_hook_target_of_another_shape_fails_loudly_at_start_up(mocker, plugin):
     from freqtrade.rpc import RPC
 
     plugin.uninstall()

@@ -3,9 +3,10 @@
 One real freqtrade-bingx bot (stoploss on exchange) trades on this module's simulator. Its requests are cut
 into loop iterations (``FreqtradeBot.loop_iterations``: where ``last_process`` changes) and counted from the
 simulator's request log: an idle iteration sends the same number of signed requests for 1 trade and for 10.
-A stop that fills between two reads, a stop cancelled by hand at BingX, and a stop BingX no longer lists
-anywhere are each acted on by the first whole iteration after the event, as freqtrade's own per-order
-queries would.
+A stop that fills between two reads and a stop cancelled by hand at BingX are each acted on by the first whole
+iteration after the event, as freqtrade's own per-order queries would. A stop BingX no longer lists anywhere
+has a module and a bot of its own (tests/test_loop_reads_vanished_stop_bot.py): freqtrade's retries for it cost
+every later iteration about 35 s until its trade is closed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bingx_closeall_plugin import to_native, to_unified
 from bingx_closeall_plugin.simulator import Fault
 from bingx_closeall_plugin.simulator.markets import linear_contracts
 
-from freqtrade_bot import signed
+from freqtrade_bot import resting_stops as stops, signed
 
 pytestmark = pytest.mark.freqtrade
 
@@ -46,15 +47,7 @@ def sim(simulator, bot):
         for symbol, price in prices.items():
             if simulator.account.prices[symbol] != price:
                 simulator.set_price(symbol, price)
-        if bot.api("GET", "/status"):
-            # a vanished stop costs freqtrade's loop its ~35 s of retries per iteration until its trade is closed
-            bot.api("POST", "/forceexit", {"tradeid": "all"}, timeout=120)
-            bot.wait_for(lambda: not bot.api("GET", "/status"), timeout=120, what="the test's trades closed")
-
-
-def stops(sim) -> dict[str, str]:
-    """Native symbol -> id of the stop resting there."""
-    return {o["symbol"]: str(o["orderId"]) for o in sim.open_orders() if o["type"] == "STOP_MARKET"}
+        bot.make_flat(simulator)
 
 
 def order_queries(requests) -> list[str]:
@@ -121,21 +114,6 @@ def test_a_stop_cancelled_by_hand_at_bingx_is_replaced_in_the_next_iteration(bot
     sl_orders = bot.db("SELECT order_id, status FROM orders WHERE ft_trade_id = ? AND ft_order_side = 'stoploss'",
                        (next(t["trade_id"] for t in trades if t["pair"] == PAIRS[1]),))
     assert {o["order_id"]: o["status"] for o in sl_orders}[resting[symbol]] == "canceled"
-
-
-def test_a_stop_gone_from_both_the_open_orders_and_the_order_query_is_replaced(bot, sim):
-    bot.force_enter([(PAIRS[2], "long")], sim)
-    symbol = to_native(PAIRS[2])
-    gone = stops(sim)[symbol]
-    bot.loop_iterations(sim, 1)
-
-    sim.drop_order(gone)  # BingX lists it nowhere any more
-    # freqtrade's own query of a missing order retries with backoff (about 35 s) before giving up on it
-    bot.loop_iterations(sim, 1, timeout=150)
-
-    assert symbol in stops(sim) and stops(sim)[symbol] != gone, "a new stop rests for the trade"
-    asked = [r for r in sim.requests if r.path.endswith("trade/order") and r.params.get("orderId") == gone]
-    assert asked and all(r.code == 80016 for r in asked)
 
 
 def test_a_flatten_does_not_wait_for_the_loop_to_price_every_trade(bot, sim):

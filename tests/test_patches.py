@@ -9,7 +9,6 @@ freqtrade and ccxt is compared with the snapshot taken before install().
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import sys
@@ -21,19 +20,15 @@ import pytest
 
 pytest.importorskip("freqtrade")
 
-from freqtrade.resolvers.exchange_resolver import ExchangeResolver
-from freqtrade.wallets import Wallets
 from test_freqtrade_exchange import ft_config
 
-import bingx_closeall_plugin.freqtrade as plugin
 from bingx_closeall_plugin.closeall import set_clock_offset
-from bingx_closeall_plugin.freqtrade.flatten import get_flattener
-from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync
 from bingx_closeall_plugin.redaction import SecretMasker
 
 from conftest import make_client
 
-install_mod = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
+# The plugin's freqtrade layer and freqtrade's resolvers and wallets are imported by the tests that use them, not
+# here: every xdist worker collects this module (conftest's ``plugin`` fixture says why).
 
 OWNERS = ("freqtrade", "ccxt")
 
@@ -64,7 +59,13 @@ def filters_of(holders: list[logging.Filterer]) -> dict[int, list[logging.Filter
     return {id(holder): list(holder.filters) for holder in holders}
 
 
-def test_every_runtime_change_is_in_patches_and_uninstall_restores_each(tmp_path, sim):
+def test_every_runtime_change_is_in_patches_and_uninstall_restores_each(tmp_path, sim, plugin):
+    from freqtrade.resolvers.exchange_resolver import ExchangeResolver
+    from freqtrade.wallets import Wallets
+
+    from bingx_closeall_plugin.freqtrade.flatten import get_flattener
+    from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync
+
     stock_handler = logging.StreamHandler()  # stands for a handler freqtrade's logging set-up made
     root = logging.getLogger()
     root.addHandler(stock_handler)
@@ -126,8 +127,13 @@ def test_every_runtime_change_is_in_patches_and_uninstall_restores_each(tmp_path
     assert plugin.is_installed()
 
 
-def test_wallet_refresh_is_deferred_on_the_flattens_thread_only(tmp_path, sim):
+def test_wallet_refresh_is_deferred_on_the_flattens_thread_only(tmp_path, sim, plugin):
     import threading
+
+    from freqtrade.resolvers.exchange_resolver import ExchangeResolver
+    from freqtrade.wallets import Wallets
+
+    from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync
 
     exchange = ExchangeResolver.load_exchange(ft_config(tmp_path, sim.base_url), load_leverage_tiers=False)
     try:
@@ -143,7 +149,9 @@ def test_wallet_refresh_is_deferred_on_the_flattens_thread_only(tmp_path, sim):
         exchange.close()
 
 
-def test_one_wallet_sync_refuses_to_run_without_the_hook(sim):
+def test_one_wallet_sync_refuses_to_run_without_the_hook(sim, plugin):
+    from bingx_closeall_plugin.freqtrade.reconcile import one_wallet_sync
+
     plugin.uninstall()
     try:
         with pytest.raises(RuntimeError, match="install"), one_wallet_sync(SimpleNamespace(wallets=object())):
@@ -152,7 +160,7 @@ def test_one_wallet_sync_refuses_to_run_without_the_hook(sim):
         plugin.install()
 
 
-def test_a_filter_the_launcher_needs_only_while_freqtrade_runs_is_reverted_at_once():
+def test_a_filter_the_launcher_needs_only_while_freqtrade_runs_is_reverted_at_once(plugin, install_mod):
     watched = logging.getLogger("freqtrade")
     log_filter = logging.Filter()
     patch = install_mod.add_log_filter(watched, log_filter, "test")
