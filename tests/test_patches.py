@@ -169,8 +169,10 @@ def test_a_filter_the_launcher_needs_only_while_freqtrade_runs_is_reverted_at_on
     assert patch not in plugin.PATCHES and log_filter not in watched.filters
 
 
-def test_the_loop_leaves_a_trade_alone_once_a_flatten_sent_its_close():
+def test_the_loop_leaves_a_trade_alone_once_a_flatten_sent_its_close(plugin, install_mod):
     from freqtrade.freqtradebot import FreqtradeBot
+
+    from bingx_closeall_plugin.freqtrade.flatten import get_flattener
 
     bot = type("Bot", (), {})()  # stands for the FreqtradeBot; freqtrade's own handling fails on it
     flattener = get_flattener(bot)
