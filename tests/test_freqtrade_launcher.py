@@ -53,6 +53,7 @@ CHANGED = ("import freqtrade.freqtradebot as m\n"
            "m.FreqtradeBot.handle_onexchange_order = handle_onexchange_order")
 
 
+@pytest.mark.freqtrade  # a freqtrade process: the freqtrade lane, not the core's fast lane
 def test_the_tested_release_starts():
     done = run_launcher("", ["--version"])
 
@@ -60,6 +61,7 @@ def test_the_tested_release_starts():
     assert "freqtrade 2026.9" in done.stdout.lower() or "2026.9" in done.stdout
 
 
+@pytest.mark.freqtrade  # a freqtrade process: the freqtrade lane, not the core's fast lane
 def test_a_newer_release_is_refused_without_the_opt_in():
     done = run_launcher(NEWER, ["--version"])
 
@@ -68,12 +70,14 @@ def test_a_newer_release_is_refused_without_the_opt_in():
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.freqtrade  # a freqtrade process: the freqtrade lane, not the core's fast lane
 def test_a_newer_release_runs_when_opted_in_and_every_signature_matches():
     done = run_launcher(NEWER, ["--version"], env={"BINGX_FREQTRADE_UNTESTED": "1"})
 
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.freqtrade
 @pytest.mark.parametrize("opt_in", ["0", "1"])
 def test_a_changed_signature_is_caught_opted_in_or_not(opt_in):
     done = run_launcher(f"{NEWER if opt_in == '1' else ''}\n{CHANGED}", ["--version"],
