@@ -102,6 +102,9 @@ def test_clock_skew_does_not_leave_open_orders_behind_a_flat_exit(sim, cli_env):
     # A plain (not reduce-only) stop order: left resting, it opens a new position when the price crosses it.
     sim.seed_order("BTC-USDT", side="BUY", type="STOP_MARKET", quantity=0.01, stop_price=90000.0, reduce_only=False)
     skew(sim)
+    # The close's refusal takes this long to come back, so the read beside it has left with the stale clock before
+    # the close resynchronises it, however late its thread starts on a busy machine (else this path is not taken).
+    sim.latency_ms = 200
 
     done = run_cli(["--yes", "--json"], cli_env)
 
