@@ -188,6 +188,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    # A private hook of xdist's (3.5 to 3.8): if it is renamed, say so rather than silently scheduling by module.
+    if not callable(getattr(LoadScopeScheduling, "_split_scope", None)):
+        raise pytest.UsageError("pytest-xdist's LoadScopeScheduling._split_scope is gone: update "
+                                "pytest_xdist_make_scheduler in tests/conftest.py for this xdist")
+
     class SharedBotModulesWhole(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
