@@ -8,7 +8,7 @@ for the trades still open. Callers hold the bot's exit lock (:meth:`.flatten.Fla
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import ccxt
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CANCEL_REASON", "attach", "fall_back", "kept_stops", "positions", "record_cancelled"]
+__all__ = ["CANCEL_REASON", "fall_back", "kept_stops", "positions", "record_and_attach", "record_cancelled"]
 
 CANCEL_REASON = "BingX flatten"
 
@@ -67,20 +67,26 @@ def record_cancelled(flattener: Flattener, trades: list[Trade], cancelled: dict[
     return remaining
 
 
-def attach(flattener: Flattener, trades: list[Trade], since_ms: int,
-           history: Future) -> tuple[dict[int, list[str]], BaseException | None]:
-    """BingX's fills onto the trades; an unreadable history is reported, not raised after the close went out.
+def record_and_attach(flattener: Flattener, trades: list[Trade], cancelled: dict[str, Any], since_ms: int,
+                      ) -> tuple[list[Trade], dict[int, list[str]], BaseException | None]:
+    """The orders the flatten cancelled recorded (:func:`record_cancelled`), then BingX's fills attached.
 
-    ``history`` is the order-history read (:func:`.reconcile.read_history`), already on its way. The trades it
-    leaves open whose position is gone keep their intent: the next start-up finishes them from the history
-    (:func:`.reconcile.recover_interrupted`), unless freqtrade's own loop does first.
+    Returns the trades still open after the records, the attached order ids per trade id, and the error of an
+    unreadable order history (reported, not raised after the close went out). The history is read while the
+    cancelled orders are recorded: the read does not depend on them, and the close's fills are in it (the
+    positions already read flat). The trades it leaves open whose position is gone keep their intent: the next
+    start-up finishes them from the history (:func:`.reconcile.recover_interrupted`), unless freqtrade's own
+    loop does first.
     """
-    try:
-        rows = history.result()
-    except ccxt.BaseError as e:
-        logger.error(f"Could not read BingX's order history to reconcile the trades: {error_text(e)}")
-        return {}, e
-    return reconcile.attach_exit_orders(flattener.ft, trades, since_ms, rows), None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-history") as pool:
+        history = pool.submit(reconcile.read_history, flattener.api, since_ms)
+        trades = record_cancelled(flattener, trades, cancelled)
+        try:
+            rows = history.result()
+        except ccxt.BaseError as e:
+            logger.error(f"Could not read BingX's order history to reconcile the trades: {error_text(e)}")
+            return trades, {}, e
+    return trades, reconcile.attach_exit_orders(flattener.ft, trades, since_ms, rows), None
 
 
 def fall_back(flattener: Flattener, trades: list[Trade], leftovers: list[str] | None = None,

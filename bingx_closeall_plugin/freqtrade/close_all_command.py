@@ -9,7 +9,6 @@ flatten running. (The core's ``closeall.py`` and ``flatten.py`` are the close it
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import ccxt
@@ -45,11 +44,9 @@ def run(flattener: Flattener, symbol: str | None) -> dict[str, Any]:
         return _refused(flattener, trades, e)
     flattener.close_sent(trades)
     with flattener.bookkeeping(trades) as trades:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-history") as pool:
-            history = pool.submit(reconcile.read_history, api, intent.started_ms)
-            # The cancels answered with ids only: each bot order is read back once.
-            trades = books.record_cancelled(flattener, trades, dict.fromkeys(report.cancelled_orders or []))
-            attached, history_error = books.attach(flattener, trades, intent.started_ms, history)
+        # The cancels answered with ids only: each bot order is read back once.
+        trades, attached, history_error = books.record_and_attach(
+            flattener, trades, dict.fromkeys(report.cancelled_orders or []), intent.started_ms)
         fallbacks = books.fall_back(flattener, trades)
         reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
         by_symbol = per_symbol(report, trades, attached)

@@ -78,11 +78,7 @@ def _bookkeeping(flattener: Flattener, confirmed: list[Trade], vetoed: list[Trad
                  intent: Any, sent: exits.Sent) -> dict[str, Any]:
     api = flattener.api
     flatten_ids = {t.id for t in confirmed}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-history") as pool:
-        # The history is read while the cancelled stops are recorded (the positions read already showed flat).
-        history = pool.submit(reconcile.read_history, api, intent.started_ms)
-        confirmed = books.record_cancelled(flattener, confirmed, cancelled)
-        attached, history_error = books.attach(flattener, confirmed, intent.started_ms, history)
+    confirmed, attached, history_error = books.record_and_attach(flattener, confirmed, cancelled, intent.started_ms)
     leftovers: list[str] = []
     unreconciled: list[Trade] = []
     fallbacks = books.fall_back(flattener, confirmed, leftovers, unreconciled if history_error else None,
