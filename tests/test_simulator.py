@@ -275,3 +275,73 @@ def test_stop_is_idempotent_and_context_manager():
     with BingXSimulator() as other:
         assert other.base_url.startswith("http://127.0.0.1:")
     other.stop()
+
+
+# ---- holds: a request parked at an exact point until the test lets it go (the crash tests' kill points)
+def _in_thread(fn):
+    import threading
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(fn())
+        except Exception as e:  # noqa: BLE001 - the outcome is what the test checks
+            outcome.append(e)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_hold_before_execution_parks_the_request_until_released(sim, ex):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    hold = sim.hold("trade/closeAllPositions", when="before")
+    thread, outcome = _in_thread(lambda: _close_all(ex))
+    assert hold.wait_reached(10)["timestamp"]
+    assert len(sim.positions()) == 1, "held before execution: nothing executed yet"
+    hold.release()
+    thread.join(10)
+    assert not isinstance(outcome[0], Exception) and sim.positions() == []
+
+
+def test_hold_before_execution_released_with_drop_never_executes(sim, ex):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    hold = sim.hold("trade/closeAllPositions", when="before")
+    thread, outcome = _in_thread(lambda: _close_all(ex))
+    hold.wait_reached(10)
+    hold.release(drop=True)
+    thread.join(10)
+    assert isinstance(outcome[0], ccxt.NetworkError)
+    assert len(sim.positions()) == 1 and sim.close_all_order_ids() == set()
+
+
+def test_hold_after_execution_matches_method_and_params_and_loses_the_answer_on_drop(sim, ex):
+    sim.set_price("BTC-USDT", 60000)
+    hold = sim.hold("trade/order", when="after", method="POST", match=lambda p: p.get("type") == "STOP_MARKET")
+    ex.create_order("BTC/USDT:USDT", "market", "buy", 0.01)  # not the STOP_MARKET: passes the hold
+    assert not hold.reached
+    thread, outcome = _in_thread(lambda: ex.create_order(
+        "BTC/USDT:USDT", "market", "sell", 0.01, params={"stopLossPrice": 50000, "reduceOnly": True}))
+    params = hold.wait_reached(10)
+    assert params["type"] == "STOP_MARKET"
+    assert [o["type"] for o in sim.open_orders()] == ["STOP_MARKET"], "held after execution: accepted"
+    hold.release(drop=True)
+    thread.join(10)
+    assert isinstance(outcome[0], ccxt.NetworkError)
+
+
+def test_hold_times_out_by_itself_and_reset_drops_what_is_parked(sim, ex):
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.hold("trade/closeAllPositions", timeout=0.5)
+    _close_all(ex)  # released by its own bound
+    assert sim.positions() == []
+    with pytest.raises(ValueError, match="when"):
+        sim.hold("trade/closeAllPositions", when="during")
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    hold = sim.hold("trade/closeAllPositions")
+    thread, outcome = _in_thread(lambda: _close_all(ex))
+    hold.wait_reached(10)
+    sim.reset()
+    thread.join(10)
+    assert isinstance(outcome[0], ccxt.NetworkError) and sim.positions() == []
+    with pytest.raises(TimeoutError, match="closeAllPositions"):
+        sim.hold("trade/closeAllPositions").wait_reached(0.1)

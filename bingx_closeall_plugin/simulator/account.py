@@ -263,6 +263,7 @@ class Account(MatchingEngine):
                                      position_side=p.side if self.hedge_mode else "BOTH",
                                      reduce_only=None if self.hedge_mode else True, validate=False)
                 success.append(o.order_id)
+                self.close_all_orders.add(o.order_id)
             for sym, side, qty in reopen:
                 self.seed_position(sym, side, qty)
             return success, (failed or None)

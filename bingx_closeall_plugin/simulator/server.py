@@ -23,6 +23,7 @@ from .account import Account
 from .api import ROUTES, control, trade
 from .api.common import Handler, Params
 from .faults import Fault, FaultTable
+from .holds import Hold, HoldTable
 from .records import BingXError
 
 CLOSE_ALL_LIMIT_PER_SECOND = 5  # BingX's page for closeAllPositions: "rate limitation by UID: 5/s"
@@ -61,6 +62,7 @@ class BingXSimulator:
         self._initial_hedge = hedge_mode
         self.account = Account(now_ms=self.server_time_ms, hedge_mode=hedge_mode)
         self._faults = FaultTable()
+        self._holds = HoldTable()
         self._log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
         self._rate: dict[str, collections.deque[float]] = {}
@@ -129,6 +131,7 @@ class BingXSimulator:
             self.port = sockets[0].getsockname()[1]
 
     def stop(self, timeout: float = 10.0) -> None:
+        self._holds.clear()
         thread, loop = self._thread, self._loop
         if thread is None:
             return
@@ -152,6 +155,7 @@ class BingXSimulator:
         self.latency_ms = self._initial_latency_ms
         self.clock_offset_ms = self._initial_clock_offset_ms
         self._faults.clear()
+        self._holds.clear()
         self.clear_requests()
         with self._rate_lock:
             self._rate.clear()
@@ -190,6 +194,11 @@ class BingXSimulator:
         with self.account.lock:
             return [dict(r) for r in self.account.reversals]
 
+    def close_all_order_ids(self) -> set[str]:
+        """The ids (as strings) of every order closeAllPositions placed since the last reset."""
+        with self.account.lock:
+            return {str(i) for i in self.account.close_all_orders}
+
     def open_orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         return self.account.list_orders(symbol, open_only=True)
 
@@ -210,6 +219,21 @@ class BingXSimulator:
 
     def inject(self, path_suffix: str, fault: Fault, times: int = 1) -> None:
         self._faults.add(path_suffix, fault, times)
+
+    def hold(self, path_suffix: str, when: str = "before", method: str | None = None,
+             match: Any = None, times: int = 1, timeout: float = 60.0) -> Hold:
+        """Park the next request to ``path_suffix`` (of ``method``, whose parameters ``match``) before BingX
+        would execute it or after (executed, not yet answered), until the returned :class:`Hold` is released.
+
+        For crash tests: wait for ``hold.wait_reached()``, kill the client, then ``hold.release()``.
+        """
+        return self._holds.add(Hold(path_suffix, when=when, method=method, match=match, times=times,
+                                    timeout=timeout))
+
+    def clear_holds(self) -> None:
+        """Forget every hold; a request still parked is dropped (its connection aborted, never executed
+        if it was held before execution)."""
+        self._holds.clear()
 
     def clear_faults(self) -> None:
         """Disarm every fault, leaving the account as it is (``reset()`` also wipes the account)."""
@@ -275,8 +299,12 @@ class BingXSimulator:
             return done(self._json({"code": 100400, "msg": "this api is not exist"}, status=404), 100400)
         handler, private = entry
 
-        fault = self._faults.take(path)
         try:
+            held = self._holds.take(method, path, params, "before")
+            if held is not None and await held.park(params):
+                self._drop(request)  # released with drop=True: BingX never saw it
+                return done(None, None)
+            fault = self._faults.take(path)
             if fault is not None and fault.kind == "error":
                 return done(self._json({"code": fault.code, "msg": fault.msg, "data": {}}), fault.code)
             if fault is not None and not fault.executes:
@@ -289,6 +317,10 @@ class BingXSimulator:
                     return done(self._raw(fault), None)
             payload = self._execute(request, rel, handler, private, params, signature, signed, fault)
             code = payload.get("code")
+            held = self._holds.take(method, path, params, "after")
+            if held is not None and await held.park(params):
+                self._drop(request)  # executed; the answer is lost
+                return done(None, code)
             if fault is not None and fault.kind == "lost_reply":
                 self._drop(request)
                 return done(None, code)

@@ -46,6 +46,8 @@ class AccountState:
             # fills that took a position past zero or beyond its size: see BingXSimulator.reversals()
             self.reversals: list[dict[str, Any]] = []
             self.income: list[dict[str, Any]] = []
+            # the orders closeAllPositions placed: a crash test's checker tells a flatten's fills by them
+            self.close_all_orders: set[int] = set()
             self.leverage: dict[str, dict[str, int]] = {}
             self.margin_type: dict[str, str] = {}
             # Ids keep counting across resets, as BingX never reuses one: a bot whose database outlives a
