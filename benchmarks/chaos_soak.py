@@ -156,8 +156,14 @@ class Chaos:
         free = [p for p in PAIRS if p not in {t["pair"] for t in self.open_trades()}]
         if not free:
             return
+        if self.bot.api("GET", "/show_config")["state"] != "running":
+            self.bot.api("POST", "/start")  # /closeall pauses entries until an operator starts the bot again
         for pair in self.rng.sample(free, min(len(free), self.rng.randint(1, 2))):
-            self.bot.api("POST", "/forceenter", {"pair": pair, "side": self.rng.choice(["long", "short"])})
+            side = self.rng.choice(["long", "short"])
+            try:
+                self.bot.api("POST", "/forceenter", {"pair": pair, "side": side})
+            except requests.HTTPError as e:  # freqtrade answers an RPC refusal with 502: the entry is not made
+                self.note(f"/forceenter {pair} refused: {e.response.text[:200] if e.response is not None else e}")
 
     def trigger(self) -> None:
         stops = [o for o in self.sim.open_orders() if o["type"] == "STOP_MARKET" and o["symbol"] != FOREIGN]
@@ -174,7 +180,6 @@ class Chaos:
 
     def kill(self, name: str) -> None:
         point = KILL_POINTS[name]
-        self.figures.kill_points[name] += 1
         if point.refuse_close:
             self.sim.inject(CLOSE, Fault.error(100419, "IP does not match IP whitelist"))
         hold = self.sim.hold(point.suffix, when=point.when, match=point.match, method="POST"
@@ -191,6 +196,7 @@ class Chaos:
                 return
             def press() -> None:
                 self.press(point.action)
+        self.figures.kill_points[name] += 1
         try:
             press_and_kill(self.bot, hold, press, reach_timeout=30)
         except AssertionError as e:  # the press never reached the point (e.g. the loop got there first)
@@ -239,10 +245,14 @@ class Chaos:
         for p in self.sim.positions():
             if p["symbol"] != FOREIGN:
                 client_for(self.sim, self.key, self.secret).closeall(symbol=p["symbol"])
-        self.books = BooksInvariant(self.sim, self.bot, pairs=PAIRS, closed_seen=self.books.closed_seen)
+        self.books = BooksInvariant(self.sim, self.bot, pairs=PAIRS, closed_seen=self.books.closed_seen,
+                                    acknowledged=self.books.acknowledged)
 
     def cycle(self) -> None:
-        step = self.step = self.rng.choice(STEPS)
+        step = self.rng.choice(STEPS)
+        if step != "enter" and not self.open_trades():
+            step = "enter"  # every other step needs a trade to act on
+        self.step = step
         self.figures.cycles += 1
         self.figures.steps[step] += 1
         before = {t["id"] for t in self.open_trades()}

@@ -1,0 +1,46 @@
+"""The chaos soak at CI size: seeded entries, stop triggers, presses, kill -9 points and the guard's direct
+flatten through a real bot restarted on its own database; the books invariant holds after every cycle.
+
+The steps, kill points and figures live in benchmarks/chaos_soak.py (300 cycles there, figures in
+docs/reliability.md); this test runs a short seeded run against conftest's simulator and ``start_bot``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import API_KEY, API_SECRET
+
+pytestmark = pytest.mark.freqtrade
+
+CHAOS_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "chaos_soak.py"
+CYCLES, SEED = 10, 5
+
+
+def load_chaos():
+    spec = importlib.util.spec_from_file_location("bingx_chaos_soak", CHAOS_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_chaos_soak_keeps_the_books_and_bingx_in_agreement(simulator, start_bot, tmp_path_factory):
+    chaos = load_chaos()
+    simulator.reset()
+    home = tmp_path_factory.mktemp("chaos-bot")
+    config = chaos.bot_config(home, simulator, API_KEY, API_SECRET)
+
+    def start():
+        return start_bot(simulator.base_url, tmp=home, exchange=config["exchange"], pairs=chaos.PAIRS,
+                         max_open_trades=len(chaos.PAIRS))
+
+    figures = chaos.run(simulator, start, CYCLES, SEED, API_KEY, API_SECRET)
+
+    print(figures.report(SEED))
+    assert figures.violations == []
+    assert figures.cycles == CYCLES and figures.kills >= 2 and figures.restarts == figures.kills
