@@ -58,6 +58,39 @@ What it does NOT model
   orders that trigger with nothing to reduce are cancelled.
 * Position dicts carry ``positionId`` as a string, as BingX documents it; ``failed`` in the
   closeAllPositions answer lists them as integers.
+
+Known gaps against recorded answers
+-----------------------------------
+``tests/test_bingx_corpus.py`` compares the shape of every answer with BingX's recorded answers
+(``tests/fixtures/bingx/``, from ccxt's static tests) and fails on any difference not listed here:
+
+* The envelope: BingX sends ``code`` as the string ``"0"`` on most swap v2 answers (positions, orders,
+  closeAllPositions, income, marginType), the number 0 on others (balance); ours is always the number 0,
+  and always carries a top-level ``timestamp`` (a number; the recorded coin-M marginType has it as a string).
+  A placed order's answer is always wrapped in ``order``; BingX's newer answer puts the order directly under
+  ``data`` with ``orderID`` beside ``orderId``, ``debugMsg``, ``status`` ``PENDING``, ``avgPrice``,
+  ``executedQty``, ``quoteOrderQty``, ``clientOrderId`` and attached ``stopLoss`` objects; BingX's short
+  answer (``symbol``, ``side``, ``type``, ``workingType``, ``clientOrderID`` only, no ``priceRate``,
+  ``price`` or ``quantity``) is not produced either.
+* Order rows: ``orderId``, ``time``, ``updateTime``, ``advanceAttr``, ``positionID``,
+  ``takeProfitEntrustPrice``, ``stopLossEntrustPrice`` and ``triggerOrderId`` are numbers as BingX's
+  documentation shows them; the recorded USDT-M rows (2024) carry them as strings, and the nested
+  ``takeProfit`` / ``stopLoss`` ``quantity``, ``stopPrice``, ``price`` too (the coin-M record keeps numbers, as
+  ours). Ours add ``timeInForce``, and list ``onlyOnePosition``, ``reduceOnly``, ``postOnly``,
+  ``stopGuaranteed``, ``trailingStopRate`` and ``trailingStopDistance`` (and ``stopGuaranteed`` in the nested
+  objects) on history rows too, where the older recorded row has none of them.
+* Position rows: USDT-M ``leverage`` and ``liquidationPrice`` are numbers (recorded: strings, ``"5"`` and
+  ``"0"``; the coin-M record has numbers); ours add ``margin``, ``createTime`` and ``updateTime`` (coin-M
+  records carry ``updateTime`` only); coin-M rows add ``realisedProfit``, ``pnlRatio``, ``positionValue`` and
+  ``onlyOnePosition``, which the recorded coin-M row lacks.
+* Contracts: coin-M ``pricePrecision``, ``status`` and ``timeOnline`` are numbers (recorded: strings), no
+  ``displayName``; USDT-M ``feeRate`` is a string (BingX's 2022 documentation example: a number).
+* Income rows: ``time`` is a number (recorded: a string); ``tranId`` / ``tradeId`` are plain integers as
+  strings where BingX's are composite (``"1769048666279853387_310_1941328"``).
+* Not served, so not compared: batch orders and batch cancel, the coin-M order query (``orderDetail``).
+  Fixed from the corpus: a resting order's ``cumQuote``, ``profit`` and ``commission`` are ``""`` until it
+  fills, and the answer to a new order carries ``price`` / ``quantity`` / ``stopPrice`` as strings (a
+  conditional order: ``"0"`` and its trigger) with ``activationPrice``, ``closePosition``, ``stopGuaranteed``.
 """
 
 from .faults import Fault

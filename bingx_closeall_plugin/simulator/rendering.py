@@ -24,6 +24,12 @@ def fmt_price(inf: dict[str, Any], x: float) -> str:
     return f"{x:.{inf['price_prec']}f}"
 
 
+def fmt_plain(x: float) -> str:
+    """A number as BingX writes an order's own figures back when it accepts it: ``"0"``, ``"0.1"``, ``"120"``."""
+    text = f"{x:.10f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
 def fmt_money(inf: dict[str, Any], x: float) -> str:
     """An amount of the contract's settle asset: 8 decimals for a coin (coin-M), 4 for USDT."""
     return f"{x:.8f}" if inf["inverse"] else f"{x:.4f}"
@@ -71,6 +77,9 @@ def position_row(p: Position, inf: dict[str, Any], mark: float, hedge_mode: bool
 def order_row(o: Order, inf: dict[str, Any], hedge_mode: bool) -> dict[str, Any]:
     """An order as BingX lists and queries it (open orders, order history, one order, a cancel's answer)."""
     empty_tp_sl = {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": "", "stopGuaranteed": ""}
+    # Before anything fills BingX leaves the execution figures empty (ccxt's recorded resting STOP_MARKET row,
+    # BingX's documented TAKE_PROFIT_MARKET row): "" rather than zeros.
+    filled = o.executed > 0
     return {
         "symbol": o.symbol,
         "orderId": o.order_id,
@@ -81,10 +90,10 @@ def order_row(o: Order, inf: dict[str, Any], hedge_mode: bool) -> dict[str, Any]
         "price": fmt_price(inf, o.price),
         "executedQty": fmt_qty(inf, o.executed),
         "avgPrice": fmt_price(inf, o.avg_price),
-        "cumQuote": fmt_money(inf, o.executed * o.avg_price) if not inf["inverse"] else "0",
+        "cumQuote": (fmt_money(inf, o.executed * o.avg_price) if not inf["inverse"] else "0") if filled else "",
         "stopPrice": fmt_price(inf, o.stop_price) if o.stop_price else "",
-        "profit": fmt_money(inf, o.profit),
-        "commission": fmt_money(inf, -o.commission),
+        "profit": fmt_money(inf, o.profit) if filled else "",
+        "commission": fmt_money(inf, -o.commission) if filled else "",
         "status": o.status,
         "time": o.time,
         "updateTime": o.update_time,
@@ -101,8 +110,11 @@ def order_row(o: Order, inf: dict[str, Any], hedge_mode: bool) -> dict[str, Any]
         "onlyOnePosition": not hedge_mode,
         # Hedge mode takes no reduceOnly parameter: orders are listed without it, closing legs too.
         "reduceOnly": o.reduce_only and not hedge_mode,
+        "postOnly": False,
         "stopGuaranteed": "false",
         "triggerOrderId": 0,
+        "trailingStopRate": "0",
+        "trailingStopDistance": "0",
         "timeInForce": o.time_in_force,
     }
 
@@ -117,14 +129,18 @@ def new_order_row(o: Order, hedge_mode: bool) -> dict[str, Any]:
         "type": o.type,
         "clientOrderID": o.client_order_id,
         "workingType": o.working_type,
-        "price": o.price,
-        "quantity": o.qty,
-        "stopPrice": o.stop_price,
+        # strings, as ccxt's recorded answers carry them (a conditional order: price "0", the trigger in stopPrice)
+        "price": fmt_plain(o.price),
+        "quantity": fmt_plain(o.qty),
+        "stopPrice": fmt_plain(o.stop_price),
         "timeInForce": o.time_in_force,
-        "priceRate": 0,
+        "priceRate": "0",
         "stopLoss": "",
         "takeProfit": "",
         "reduceOnly": o.reduce_only and not hedge_mode,
+        "activationPrice": "0",
+        "closePosition": "",
+        "stopGuaranteed": "",
     }
 
 
