@@ -245,11 +245,22 @@ def test_mixed_presses_forceexit_closeall_request_flatten_and_the_guard(bot, sim
 
 
 def test_an_entry_racing_a_flatten_is_closed_by_it_or_left_open_with_its_position(bot, sim):
+    outcomes: list[str] = []  # closed by the flatten, refused while it ran, or opened after it (all three are right)
     for run in range(4):
         ids, _ = open_trades(bot, sim, PAIRS)
+        mid_flatten = run % 2 == 1
+        if mid_flatten:  # the entry is pressed once the close has reached BingX, answered 0.5 s later
+            sim.inject(CLOSE, Fault.delay(0.5))
 
-        exit_response, entry_response = race(lambda: forceexit(bot),
-                                             lambda: post(bot, "/forceenter", {"pair": LATE, "side": "long"}))
+        def enter(mid_flatten: bool = mid_flatten) -> requests.Response:
+            if mid_flatten:
+                deadline = time.monotonic() + 30
+                while not sim.requests_to(CLOSE):
+                    assert time.monotonic() < deadline, "the flatten's close never reached BingX"
+                    time.sleep(0.01)
+            return post(bot, "/forceenter", {"pair": LATE, "side": "long"})
+
+        exit_response, entry_response = race(lambda: forceexit(bot), enter)
 
         assert_answered([exit_response])
         assert isinstance(entry_response, requests.Response)
@@ -259,8 +270,11 @@ def test_an_entry_racing_a_flatten_is_closed_by_it_or_left_open_with_its_positio
         settle(bot, sim, [*ids, *late])
         assert_books_agree(sim, bot, [*ids, *late])
         assert len(sim.requests_to(CLOSE)) == 1, f"run {run}"
+        outcomes.append("refused" if not entry_response.ok else "open" if bot.api("GET", "/status") else "closed")
         still = bot.api("GET", "/status")
         assert [t["pair"] for t in still] in ([], [LATE]), f"run {run}: {still}"
         if still:
             assert [p["symbol"] for p in sim.positions()] == [native(LATE)]
+        sim.clear_faults()
         bot.make_flat(sim)
+    print(f"entry outcomes: {outcomes}")
