@@ -127,9 +127,13 @@ class BooksInvariant:
 
     def _no_stop_on_flat(self) -> list[str]:
         held = {p["symbol"] for p in self.sim.positions()}
-        return [f"{o['symbol']}: {o['type']} {o['orderId']} rests for a flat position"
-                for o in self.sim.open_orders()
-                if o["symbol"] in self.symbols and o["symbol"] not in held and o["type"] in TRIGGERS]
+        found = [f"{o['symbol']}: {o['type']} {o['orderId']} rests for a flat position"
+                 for o in self.sim.open_orders()
+                 if o["symbol"] in self.symbols and o["symbol"] not in held and o["type"] in TRIGGERS]
+        found += [f"trade {row['trade_id']}: closed but order {row['order_id']} is open in the database"
+                  for row in self.bot.db("SELECT o.order_id, t.id AS trade_id FROM orders o JOIN trades t "
+                                         "ON t.id = o.ft_trade_id WHERE t.is_open = 0 AND o.ft_is_open = 1")]
+        return found
 
     def _nothing_reopened(self, trades: list[dict[str, Any]]) -> list[str]:
         found = [f"trade {t['id']} ({t['pair']}) was closed and is open again" for t in trades
@@ -158,3 +162,41 @@ class BooksInvariant:
                 self.acknowledged |= set(found)
                 raise AssertionError(f"books and BingX disagree {timeout:.0f} s on:\n  " + "\n  ".join(found))
             time.sleep(0.5)
+
+
+# ---------------------------------------------------------------------- the race tests' shorthand
+def settled(sim: Any, bot: Any, closed_ids: Any = ()) -> bool:
+    """The database says what BingX says (open trades exactly on the open bot positions) and every trade in
+    ``closed_ids`` that is closed has its exit reason written: the point at which the invariant is read."""
+    trades = bot.db("SELECT * FROM trades")
+    pairs = {native(t["pair"]) for t in trades}
+    open_symbols = sorted(native(t["pair"]) for t in trades if t["is_open"])
+    positions = sorted(p["symbol"] for p in sim.positions() if p["symbol"] in pairs)
+    wanted = set(closed_ids)
+    return open_symbols == positions and all(t["exit_reason"] for t in trades if t["id"] in wanted and not t["is_open"])
+
+
+def foreign_changes(sim: Any, foreign: dict[str, dict[str, Any]]) -> list[str]:
+    """``foreign``: symbol -> ``{"side": "LONG"|"SHORT", "qty": float, "orders": [ids]}`` that must be as said."""
+    found = []
+    positions = {p["symbol"]: p for p in sim.positions()}
+    resting = {str(o["orderId"]) for o in sim.open_orders()}
+    for symbol, own in foreign.items():
+        position = positions.get(symbol)
+        if position is None:
+            found.append(f"{symbol}: the position the bot does not own was closed")
+        else:
+            side = "LONG" if _signed_qty(position) > 0 else "SHORT"
+            if side != own["side"] or not _close(abs(float(position["positionAmt"])), own["qty"]):
+                found.append(f"{symbol}: the position the bot does not own changed: {position}")
+        found += [f"{symbol}: order {oid} the bot does not own no longer rests"
+                  for oid in own.get("orders", ()) if str(oid) not in resting]
+    return found
+
+
+def assert_books_agree(sim: Any, bot: Any, flattened: Any, foreign: dict[str, dict[str, Any]] | None = None) -> None:
+    """Fails naming every breach now: the invariant with ``flattened`` trade ids, and ``foreign`` as given."""
+    check = BooksInvariant(sim, bot, pairs=[p for p in bot.config["exchange"]["pair_whitelist"]
+                                            if native(p) not in (foreign or {})])
+    problems = check.violations(set(flattened)) + foreign_changes(sim, foreign or {})
+    assert not problems, "the books and BingX disagree:\n  " + "\n  ".join(problems)

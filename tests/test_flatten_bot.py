@@ -133,7 +133,7 @@ def test_lost_reply_is_verified_and_trades_reconciled_from_history(bot, sim):
     assert_closed_with_bingx_fills(bot, sim, [t["trade_id"] for t in trades])
 
 
-def test_two_concurrent_flattens_make_one_exchange_call(bot, sim):
+def test_two_concurrent_flattens_make_one_exchange_call_and_both_answer_its_result(bot, sim):
     enter(bot, PAIRS[:2], sim=sim)
     sim.inject(CLOSE, Fault.delay(1.5))
     sim.clear_requests()
@@ -149,7 +149,11 @@ def test_two_concurrent_flattens_make_one_exchange_call(bot, sim):
         thread.join(30)
 
     assert len(sim.requests_to(CLOSE)) == 1
-    assert sorted(a.get("status") for a in answers) == ["done", "in_progress"]
+    # the second press waited for the first and answers its result, marked as joined
+    assert [a.get("status") for a in answers] == ["done", "done"]
+    joined = [a for a in answers if a.get("joined")]
+    assert len(joined) == 1 and joined[0]["closed"] == next(a for a in answers if a not in joined)["closed"]
+    assert joined[0]["result"].startswith(f"A BingX flatten ({joined[0]['joined']}) was already running")
     assert sim.positions() == [] and bot.api("GET", "/status") == []
 
 

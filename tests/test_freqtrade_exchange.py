@@ -87,7 +87,8 @@ def test_install_patches_the_resolver_seam_once_and_undoes(plugin):
 
     assert ft_exchange.Bingx is Bingx
     patched = ["freqtrade.exchange.Bingx", "RPC._rpc_force_exit", "FreqtradeBot.startup", "FreqtradeBot.process",
-               "FreqtradeBot.handle_stoploss_on_exchange", "FreqtradeBot.handle_trade", "FreqtradeBot.execute_entry",
+               "FreqtradeBot.handle_stoploss_on_exchange", "FreqtradeBot.handle_trade",
+               "FreqtradeBot.handle_onexchange_order", "FreqtradeBot.manage_open_orders", "FreqtradeBot.execute_entry",
                "ApiServer.configure_app",
                "Telegram._init_telegram_app", "Telegram._force_exit_action", "Wallets.update",
                "Telegram._send_msg", "RPCManager.send_msg"]

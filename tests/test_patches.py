@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -169,7 +170,7 @@ def test_a_filter_the_launcher_needs_only_while_freqtrade_runs_is_reverted_at_on
     assert patch not in plugin.PATCHES and log_filter not in watched.filters
 
 
-def test_the_loop_leaves_a_trade_alone_once_a_flatten_sent_its_close(plugin, install_mod):
+def test_the_loop_leaves_a_trade_alone_while_a_flatten_closes_it(plugin, install_mod):
     from freqtrade.freqtradebot import FreqtradeBot
 
     from bingx_closeall_plugin.freqtrade.flatten import get_flattener
@@ -177,14 +178,27 @@ def test_the_loop_leaves_a_trade_alone_once_a_flatten_sent_its_close(plugin, ins
     bot = type("Bot", (), {})()  # stands for the FreqtradeBot; freqtrade's own handling fails on it
     flattener = get_flattener(bot)
     closing, other = SimpleNamespace(id=7), SimpleNamespace(id=8)
+    handles = (FreqtradeBot.handle_stoploss_on_exchange, FreqtradeBot.handle_trade,
+               FreqtradeBot.handle_onexchange_order)
     try:
-        for handle in (FreqtradeBot.handle_stoploss_on_exchange, FreqtradeBot.handle_trade):
-            with pytest.raises(AttributeError):  # no flatten: freqtrade's own stop and exit handling runs
+        for handle in handles:
+            with pytest.raises(AttributeError):  # no flatten: freqtrade's own stop, exit and recovery handling runs
                 handle(bot, closing)
-        flattener.close_sent([closing])  # what the flatten says once BingX answered its close
-        for handle in (FreqtradeBot.handle_stoploss_on_exchange, FreqtradeBot.handle_trade):
-            assert handle(bot, closing) is False  # "not closed here": the flatten closes it
+        with pytest.raises(AttributeError):
+            FreqtradeBot.manage_open_orders(bot)
+        flattener.claim([closing])  # what the flatten says just before its close goes out
+        for handle in handles:
+            assert handle(bot, closing) is False  # "not closed, not deleted here": the flatten books it
             with pytest.raises(AttributeError):  # a trade the flatten does not close: handled as usual
                 handle(bot, other)
+        assert FreqtradeBot.manage_open_orders(bot) is None  # the open-order pass waits for the flatten's books
+        flattener._owner = threading.get_ident()  # on the flatten's own thread its trades are handled as usual
+        for handle in handles:
+            with pytest.raises(AttributeError):
+                handle(bot, closing)
+        flattener._owner = None
+        flattener.claim([])
+        with pytest.raises(AttributeError):
+            FreqtradeBot.manage_open_orders(bot)
     finally:
         install_mod.revert(next(p for p in plugin.PATCHES if p.target is bot))

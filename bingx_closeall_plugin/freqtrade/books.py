@@ -40,11 +40,18 @@ def record_cancelled(flattener: Flattener, trades: list[Trade], cancelled: dict[
     """freqtrade's order records for orders the flatten cancelled; returns the trades still open.
 
     ``cancelled`` maps order id -> BingX's answer, or None where only the id is known (then it is read).
-    An entry cancelled with no fill ends its trade, as freqtrade's own cancel does.
+    An entry cancelled with no fill ends its trade, as freqtrade's own cancel does; an entry still open in the
+    books that the flatten did not cancel (BingX filled it) is brought up to date first.
     """
     ft = flattener.ft
     remaining = []
     for trade in trades:
+        for order_obj in [o for o in trade.orders if o.ft_is_open and o.ft_order_side == trade.entry_side
+                          and o.order_id not in cancelled]:
+            # An entry BingX filled before the flatten claimed the trade, not booked yet (the loop books fills and
+            # leaves claimed trades alone): booked now, freqtrade's own way, so the close's fills are attached to
+            # the trade's real amount rather than missed (a trade of amount 0 needs no close order).
+            ft.update_trade_state(trade, order_obj.order_id)
         for order_obj in [o for o in trade.orders if o.ft_is_open and o.order_id in cancelled]:
             stop = order_obj.ft_order_side == "stoploss"
             order = cancelled[order_obj.order_id] or ft.exchange.fetch_order_or_stoploss_order(

@@ -37,12 +37,12 @@ def run(flattener: Flattener, symbol: str | None) -> dict[str, Any]:
         logger.warning("BingX /closeall: entries paused (use /start to resume).")
     api = flattener.api
     trades = [t for t in Trade.get_open_trades() if symbol is None or to_native(t.pair, api) == symbol]
+    flattener.claim(trades)  # from here until the books are written, nobody else books or touches them
     intent = reconcile.persist_intent(trades, api)
     try:
         report = flatten(api, symbol, rate_limit_wait=flattener.rate_limit_wait, on_wait=flattener.on_wait)
     except ccxt.BaseError as e:
         return _refused(flattener, trades, e)
-    flattener.close_sent(trades)
     with flattener.bookkeeping(trades) as trades:
         # The cancels answered with ids only: each bot order is read back once.
         trades, attached, history_error = books.record_and_attach(

@@ -61,7 +61,9 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("freqtrade.exchange.bingx", "Bingx.dry_run_liquidation_price",
      ("self", "pair", "open_rate", "is_short", "amount", "stake_amount", "leverage", "wallet_balance", "open_trades")),
     # FreqtradeBot's methods the flatten and the recovery call
+    # (handle_onexchange_order is also wrapped, as is manage_open_orders: the loop leaves a flatten's trades to it)
     ("freqtrade.freqtradebot", "FreqtradeBot.handle_onexchange_order", ("self", "trade")),
+    ("freqtrade.freqtradebot", "FreqtradeBot.manage_open_orders", ("self",)),
     ("freqtrade.freqtradebot", "FreqtradeBot.update_trade_state",
      ("self", "trade", "order_id", "action_order", "stoploss_order", "send_msg")),
     ("freqtrade.freqtradebot", "FreqtradeBot._notify_exit",

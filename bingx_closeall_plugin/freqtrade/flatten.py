@@ -23,8 +23,16 @@ shape of :mod:`.answers`.
 Everything up to the close goes out at once, on the flatten's own ccxt client with no throttle (the bot's
 client and its throttle are left alone); the bookkeeping (order records, fills, fallbacks) then waits for the
 bot's exit lock, which its loop holds while it checks every trade's stoploss. No entry is executed while a
-flatten runs. Two flattens at once make one exchange call: the second is told one is in progress. In
-dry-run, and on any other exchange or trading mode, ``/forceexit all`` is freqtrade's own.
+flatten runs. From the moment a flatten marks its trades (just before the close goes out) until their books
+are written, it alone books or touches them (:meth:`Flattener.leaves_alone`): the bot's loop, a reload or a
+per-trade force exit leaves them to it.
+
+Presses race (operators press twice, the guard and a strategy kill switch fire at once): at most one flatten
+runs, and every other press waits for it (bounded by :data:`JOIN_WAIT_S`) and answers the running flatten's own
+result (``joined``), so there is never a second close for the same trades and never an error answer. A
+``/closeall`` pressed while a ``/forceexit all`` runs asks for more (the whole account, entries paused): it waits
+for that flatten, then runs. In dry-run, and on any other exchange or trading mode, ``/forceexit all`` is
+freqtrade's own.
 """
 
 from __future__ import annotations
@@ -32,9 +40,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +66,26 @@ __all__ = ["Flattener", "get_flattener", "register_bot", "request_flatten"]
 ENTRY_WAIT_S = 10.0
 # How often a rate-limit wait is announced while it runs.
 WAIT_SAID_EVERY_S = 5.0
+# How long a press waits for the flatten already running before it answers "still running": longer than a
+# flatten's own bounds (a rate limit waited out, 30 s by default, plus the history read's retries, about 7 s).
+JOIN_WAIT_S = 120.0
+# What a flatten covers: "bot" (/forceexit all: the bot's trades), "account" (/closeall: everything),
+# "account:<symbol>" (/closeall <symbol>). A press joins a running flatten that covers what it asks for.
+BOT, ACCOUNT = "bot", "account"
+
+
+@dataclass
+class _Run:
+    """The flatten running now: what it covers, and its answer once it is done (for the presses that join it)."""
+
+    scope: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+
+    def covers(self, scope: str) -> bool:
+        return self.scope in (scope, ACCOUNT)
 
 _registry_lock = threading.Lock()
 _bot: Any = None  # the FreqtradeBot of this process, for the strategy hook
@@ -81,7 +112,9 @@ class Flattener:
 
     def __init__(self, freqtrade: Any) -> None:
         self.ft = freqtrade
-        self._busy = threading.Lock()
+        self._runs = threading.Lock()  # guards _run
+        self._run: _Run | None = None  # the flatten running now; see _exclusive
+        self._owner: int | None = None  # the thread that runs it: the only one that books its trades
         self._holding_exit_lock = False  # taken at once when free; see _exclusive
         self._worker: ThreadPoolExecutor | None = None
         # Entries wait for no flatten and no flatten for entries: see entry() and _exclusive()
@@ -89,7 +122,7 @@ class Flattener:
         self._entries_in_flight = 0
         self._flattening = False
         self._wait_said: float | None = None  # seconds left when a rate-limit wait was last announced
-        self._closing: frozenset[int] = frozenset()  # trades whose close is out; see leaves_alone()
+        self._claimed: frozenset[int] = frozenset()  # trades the running flatten closes; see leaves_alone()
 
     def applies(self) -> bool:
         """Live futures on the plugin's BingX class: the only case the one-request path replaces.
@@ -167,20 +200,27 @@ class Flattener:
 
     # ------------------------------------------------------------------ the loop during a flatten
     def leaves_alone(self, trade: Trade) -> bool:
-        """True for a trade whose close this flatten has sent: the bot's loop skips its stop and exit handling.
+        """True for a trade the running flatten closes, on every thread but the flatten's own.
 
-        Once the close is out the flatten owns these trades until its bookkeeping is done: what the loop would
-        do with them is act on a stop the flatten just cancelled (re-place it: a request BingX refuses for a
-        closed position) or price an exit that is already filled. Skipping them lets a loop iteration the press
-        landed in give up the exit lock, which the bookkeeping waits for, within milliseconds instead of after
-        its per-trade work (about 0.2 s at 50 trades). Before the close is out (a rate-limited close being
-        waited out included), and for trades the flatten does not close, the loop goes on as usual.
+        From just before its close goes out until its bookkeeping is done the flatten owns these trades. What
+        anyone else would do with them in that window is book or act on the close half-seen: freqtrade's loop
+        finds the position gone and books BingX's fill itself as ``sold_on_exchange`` (``handle_onexchange_order``,
+        reached when the wallet no longer holds the position), re-places a stop the flatten just cancelled (a
+        request BingX refuses for a closed position), prices an exit that is already filled, or books the cancel
+        of an entry the flatten sent. Skipping them also lets a loop iteration the press landed in give up the exit
+        lock, which the bookkeeping waits for, within milliseconds (about 0.2 s of per-trade work at 50 trades).
+        The flatten's own thread books them (its fallbacks use freqtrade's own handling); trades it does not
+        close are handled as usual.
         """
-        return trade.id in self._closing
+        return trade.id in self._claimed and threading.get_ident() != self._owner
 
-    def close_sent(self, trades: list[Trade]) -> None:
-        """The close of these trades is out: from now until the flatten is done the loop leaves them alone."""
-        self._closing = frozenset(t.id for t in trades)
+    def busy(self) -> bool:
+        """A flatten has marked its trades and not yet written their books (the loop's open-order pass waits)."""
+        return bool(self._claimed)
+
+    def claim(self, trades: list[Trade]) -> None:
+        """These trades are the flatten's until it is done: called just before their close goes out."""
+        self._claimed = frozenset(t.id for t in trades)
 
     def _resume_entries(self) -> None:
         with self._entries:
@@ -190,12 +230,13 @@ class Flattener:
     # ------------------------------------------------------------------ entry points
     def force_exit_all(self) -> dict[str, Any]:
         """``/forceexit all``: the bot's positions, one request when the account holds only them."""
-        return self._exclusive(lambda: force_exit_all.run(self))
+        return self._exclusive(BOT, lambda: force_exit_all.run(self))
 
     def close_all(self, symbol: str | None = None) -> dict[str, Any]:
         """``/closeall [symbol]``: stop entries, cancel all orders, close every position on the account."""
         native = to_native(symbol, self.ft.exchange._api) if symbol else None  # bad input refused first
-        return self._exclusive(lambda: close_all_command.run(self, native))
+        scope = f"{ACCOUNT}:{native}" if native else ACCOUNT
+        return self._exclusive(scope, lambda: close_all_command.run(self, native))
 
     def submit(self, *, account_wide: bool = False, symbol: str | None = None) -> Future:
         """Run a flatten on the plugin's worker thread: safe from any strategy callback, locked or not."""
@@ -218,11 +259,46 @@ class Flattener:
         finally:
             Trade.session.remove()
 
-    def _exclusive(self, work: Any) -> dict[str, Any]:
-        if not self._busy.acquire(blocking=False):
-            logger.warning("A BingX flatten is already in progress; not sending another.")
-            return {"result": "A BingX flatten is already in progress; its report follows when it is done.",
-                    "status": "in_progress"}
+    def _exclusive(self, scope: str, work: Any) -> dict[str, Any]:
+        """Run ``work`` as the one flatten, or answer with the running flatten's result (see the module doc)."""
+        deadline = time.monotonic() + JOIN_WAIT_S
+        while True:
+            with self._runs:
+                running = self._run
+                if running is None:
+                    run = self._run = _Run(scope)
+                    break
+            logger.warning(f"A BingX flatten ({running.id}) is already running; this press waits for it.")
+            if not running.done.wait(max(0.0, deadline - time.monotonic())):
+                text = (f"A BingX flatten ({running.id}) is still running after {JOIN_WAIT_S:g} s; nothing more was "
+                        "sent. Its report follows in the log and the chat when it is done.")
+                return {"result": text, "status": "in_progress", "flatten_id": running.id}
+            if running.covers(scope):
+                return self._joined(running)
+            # It covered less than this press asks for (a /closeall pressed during a /forceexit all): run after it.
+        self._owner = threading.get_ident()
+        try:
+            run.answer = self._own(work)
+            return run.answer
+        except Exception as e:
+            run.error = error_text(e)
+            raise
+        finally:
+            with self._runs:
+                self._run = None
+                self._owner = None
+            run.done.set()
+
+    @staticmethod
+    def _joined(run: _Run) -> dict[str, Any]:
+        """The answer of a press that waited for a running flatten: that flatten's own, marked as joined."""
+        if run.answer is None:
+            text = f"The BingX flatten ({run.id}) this press waited for failed: {run.error}"
+            return {"result": text, "status": "failed", "error": text, "joined": run.id}
+        return {**run.answer, "joined": run.id,
+                "result": f"A BingX flatten ({run.id}) was already running; its result: {run.answer['result']}"}
+
+    def _own(self, work: Any) -> dict[str, Any]:
         self._stop_entries()
         # Most of the time the bot's loop is idle and the exit lock free: then it is held throughout and the
         # loop cannot touch a trade mid-flatten. Otherwise the close goes out without waiting for it.
@@ -232,12 +308,28 @@ class Flattener:
             with self.ft.exchange.flatten_running():
                 return work()
         finally:
-            self._closing = frozenset()
+            self._claimed = frozenset()
             if self._holding_exit_lock:
                 self._holding_exit_lock = False
                 self.ft._exit_lock.release()
             self._resume_entries()
-            self._busy.release()
+
+    def wait_for_claim(self, trade_id: Any) -> dict[str, Any] | None:
+        """For a per-trade force exit: None when no flatten closes ``trade_id``, else the running flatten's answer
+        once it is done (the trade's close is already out: a second exit must not be sent)."""
+        with self._runs:
+            running = self._run
+        try:
+            claimed = int(trade_id) in self._claimed
+        except (TypeError, ValueError):
+            return None
+        if running is None or not claimed:
+            return None
+        logger.warning(f"Trade {trade_id} is being closed by the running BingX flatten ({running.id}); waiting.")
+        if not running.done.wait(JOIN_WAIT_S):
+            text = f"Trade {trade_id} is being closed by a BingX flatten ({running.id}), still running; nothing sent."
+            return {"result": text, "status": "in_progress", "flatten_id": running.id}
+        return self._joined(running)
 
     @contextmanager
     def bookkeeping(self, trades: list[Trade]) -> Iterator[list[Trade]]:
@@ -245,8 +337,8 @@ class Flattener:
 
         The close itself goes out before this lock is taken: the bot's loop holds it while it checks every
         trade's stoploss (a signed request each), which would put seconds between the panic button and
-        BingX. Once the close is out the loop skips these trades (:meth:`leaves_alone`), so an iteration the
-        press landed in lets go of the lock quickly. Meanwhile the bot can only reduce (freqtrade's futures exits
+        BingX. The loop skips these trades from just before their close (:meth:`leaves_alone`), so an iteration
+        the press landed in lets go of the lock quickly. Meanwhile the bot can only reduce (freqtrade's futures exits
         are reduce-only), so nothing it does can reverse a position; what it closed on its own is read back here
         and left alone.
         """

@@ -57,6 +57,7 @@ def run(flattener: Flattener) -> dict[str, Any]:
     account_symbols = {p["symbol"] for p in positions}
     # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
     single = account_symbols <= bot_symbols
+    flattener.claim(confirmed)  # from here until the books are written, nobody else books or touches them
     intent = reconcile.persist_intent(confirmed, api)
     symbols: list[str | None] = [None] if single else [*sorted(bot_symbols & account_symbols)]
     # The close and the cancel of the bot's entries go out at the same moment; its stoplosses stay until
@@ -64,7 +65,6 @@ def run(flattener: Flattener) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-cancel") as pool:
         openers = pool.submit(exits.cancel_openers, api, confirmed, orders)
         sent = exits.send_closes(api, symbols, positions, flattener.rate_limit_wait, flattener.on_wait)
-        flattener.close_sent(confirmed)
         cancelled = _result_or_empty(openers, "the cancel of the bot's entry orders")
     still = _open_symbols(flattener)
     if still is not None:

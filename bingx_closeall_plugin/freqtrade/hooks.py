@@ -38,6 +38,8 @@ def install_flatten_hooks() -> None:
         (FreqtradeBot, "process", ("self",)),
         (FreqtradeBot, "handle_stoploss_on_exchange", ("self", "trade")),
         (FreqtradeBot, "handle_trade", ("self", "trade")),
+        (FreqtradeBot, "handle_onexchange_order", ("self", "trade")),
+        (FreqtradeBot, "manage_open_orders", ("self",)),
         (FreqtradeBot, "execute_entry", ("self", "pair", "stake_amount", "price", "is_short", "ordertype",
                                          "enter_tag", "trade", "mode", "leverage_")),
         (ApiServer, "configure_app", ("self", "app", "config")),
@@ -64,6 +66,10 @@ def install_flatten_hooks() -> None:
                 if self._freqtrade.state == State.STOPPED:
                     raise RPCException("trader is not running")
                 return flattener.force_exit_all()
+        # A trade whose close a flatten already sent: its answer, not a second exit order for the same trade
+        joined = get_flattener(self._freqtrade).wait_for_claim(trade_id)
+        if joined is not None:
+            return joined
         return original_force_exit(self, trade_id, ordertype, amount=amount, price=price)
 
     original_startup = FreqtradeBot.startup
@@ -99,6 +105,21 @@ def install_flatten_hooks() -> None:
         if get_flattener(self).leaves_alone(trade):
             return False  # "no exit": the flatten's close is already out
         return original_handle_trade(self, trade)
+
+    original_handle_onexchange_order = FreqtradeBot.handle_onexchange_order
+
+    def handle_onexchange_order(self: Any, trade: Any) -> bool:
+        if get_flattener(self).leaves_alone(trade):
+            logger.info(f"Trade {trade.id}: its position is being closed by a BingX flatten, which books it.")
+            return False  # "not deleted": the flatten books BingX's fills with exit reason force_exit
+        return original_handle_onexchange_order(self, trade)
+
+    original_manage_open_orders = FreqtradeBot.manage_open_orders
+
+    def manage_open_orders(self: Any) -> None:
+        if get_flattener(self).busy():
+            return None  # this iteration's pass waits: the flatten books the orders of its trades, the next runs
+        return original_manage_open_orders(self)
 
     original_execute_entry = FreqtradeBot.execute_entry
 
@@ -158,17 +179,24 @@ def install_flatten_hooks() -> None:
         return original_update(self, require_update)
 
     patch_attribute(RPC, "_rpc_force_exit", _rpc_force_exit,
-                    "/forceexit all from every front end: one BingX closeAllPositions instead of one order per trade")
+                    "/forceexit all from every front end: one BingX closeAllPositions instead of one order per trade; "
+                    "a force exit of a trade a flatten is closing answers that flatten's result")
     patch_attribute(FreqtradeBot, "startup", startup,
                     "register the bot for the strategy hook; finish a flatten the bot died in")
     patch_attribute(FreqtradeBot, "process", process,
                     "one BingX open-orders read per loop iteration answers every order and stop query of that "
                     "iteration")
     patch_attribute(FreqtradeBot, "handle_stoploss_on_exchange", handle_stoploss_on_exchange,
-                    "the loop leaves a trade alone once a flatten sent its close: no stop re-placed after the "
+                    "the loop leaves a trade alone while a flatten closes it: no stop re-placed after the "
                     "flatten's cancel, and the exit lock freed for the flatten's bookkeeping")
     patch_attribute(FreqtradeBot, "handle_trade", handle_trade,
-                    "the loop prices no exit for a trade whose close a flatten already sent")
+                    "the loop prices no exit for a trade a flatten is closing")
+    patch_attribute(FreqtradeBot, "handle_onexchange_order", handle_onexchange_order,
+                    "the loop (its wallet check) and /reload_trade do not book a flatten's close as sold_on_exchange "
+                    "before the flatten books it as force_exit")
+    patch_attribute(FreqtradeBot, "manage_open_orders", manage_open_orders,
+                    "the loop's open-order pass waits while a flatten books its trades: no cancel it sent booked "
+                    "twice")
     patch_attribute(FreqtradeBot, "execute_entry", execute_entry,
                     "no trade is opened while a flatten runs: the flatten would close it, or book it as nobody's")
     patch_attribute(ApiServer, "configure_app", configure_app,

@@ -6,12 +6,17 @@ these (each listed with its reason in :data:`PATCHES` once applied):
 - ``freqtrade.exchange.Bingx``: ``ExchangeResolver._load_exchange`` looks exchange classes up by name
   (``getattr(freqtrade.exchange, name.title())``); the plugin's futures subclass takes the name.
 - ``RPC._rpc_force_exit``: ``/forceexit all`` from every front end (Telegram, REST, FreqUI,
-  freqtrade-client) goes through it; ``all`` on live BingX futures becomes the one-request flatten.
+  freqtrade-client) goes through it; ``all`` on live BingX futures becomes the one-request flatten, and a force
+  exit of one trade a running flatten is closing answers that flatten's result instead of sending an exit.
 - ``FreqtradeBot.startup``: registers the bot for the strategy hook and finishes an interrupted flatten.
 - ``FreqtradeBot.process``: one loop iteration is the scope of the exchange class's one open-orders read,
   which answers freqtrade's per-trade order and stop queries (:mod:`.open_orders`).
-- ``FreqtradeBot.handle_stoploss_on_exchange`` and ``FreqtradeBot.handle_trade``: the loop leaves a trade
-  alone once a flatten has sent its close (:meth:`~.flatten.Flattener.leaves_alone`), until the flatten is done.
+- ``FreqtradeBot.handle_stoploss_on_exchange``, ``FreqtradeBot.handle_trade`` and
+  ``FreqtradeBot.handle_onexchange_order``: the loop (and ``/reload_trade``) leaves a trade alone from just before
+  a flatten sends its close until the flatten has written its books (:meth:`~.flatten.Flattener.leaves_alone`):
+  no stop re-placed, no exit priced, no close booked as ``sold_on_exchange`` before the flatten books it.
+- ``FreqtradeBot.manage_open_orders``: the loop's open-order pass waits while a flatten has trades claimed (the
+  flatten books the cancels and fills of their orders).
 - ``FreqtradeBot.execute_entry``: skips an entry (returns False, as a refused entry does) while a flatten
   runs; force entries and the loop's entries both go through it.
 - ``ApiServer.configure_app``: adds ``POST /api/v1/closeall`` and a ``/forceexit`` that keeps details.
