@@ -25,11 +25,11 @@ from typing import Any
 
 import pytest
 import requests
-from books_invariant import assert_books_agree, native, settled
 
 from bingx_closeall_plugin import BingX, close_all_positions
 from bingx_closeall_plugin.simulator import Fault
 
+from books_invariant import assert_books_agree, native, settled
 from conftest import API_KEY, API_SECRET, make_client
 from freqtrade_bot import FreqtradeBot, make_config
 
