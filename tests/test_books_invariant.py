@@ -26,7 +26,7 @@ class Books:
             db.execute("CREATE TABLE trades (id INTEGER PRIMARY KEY, pair TEXT, is_open INTEGER, is_short INTEGER, "
                        "amount REAL, exit_reason TEXT, close_rate REAL, fee_close REAL)")
             db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, ft_trade_id INTEGER, ft_order_side TEXT, "
-                       "order_id TEXT, status TEXT, filled REAL)")
+                       "order_id TEXT, status TEXT, filled REAL, ft_is_open INTEGER DEFAULT 0)")
 
     def db(self, sql, params=()):
         with sqlite3.connect(self.db_path) as db:
