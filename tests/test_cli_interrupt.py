@@ -127,7 +127,7 @@ def test_ctrl_c_before_anything_was_sent_says_so(sim, cli_env):
 # SIGINT to the process at that exact moment, no timing involved.
 CTRL_C_AFTER_THE_READ = """
 import os, signal, sys
-from bingx_closeall_plugin import cli
+from bingx_closeall_plugin.cli import command as cli
 shown = cli.print_positions
 def then_ctrl_c(outcome, stream):
     shown(outcome, stream)

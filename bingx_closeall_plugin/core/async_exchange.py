@@ -1,4 +1,4 @@
-"""The async twin of :class:`bingx_closeall_plugin.exchange.BingX`, on ``ccxt.async_support``.
+"""The async twin of :class:`bingx_closeall_plugin.core.exchange.BingX`, on ``ccxt.async_support``.
 
 Kept in its own module because importing ``ccxt.async_support`` costs most of a second; the package
 imports it only when ``AsyncBingX`` is first used.

@@ -437,7 +437,7 @@ def run_sync(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
     """Drive a plan with a sync ``ccxt.bingx``; once ``stop`` is set, each next step raises Interrupted.
 
     Every exception a request raises reaches the plan, and the caller, with its text masked
-    (:func:`~bingx_closeall_plugin.redaction.mask_exception`): same class, chain and attributes.
+    (:func:`~bingx_closeall_plugin.core.redaction.mask_exception`): same class, chain and attributes.
     """
     value: Any = None
     error: BaseException | None = None

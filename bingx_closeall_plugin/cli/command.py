@@ -1,6 +1,6 @@
 """bingx-closeall: flatten BingX perpetual futures accounts from a terminal.
 
-Configs are read as freqtrade reads them (:mod:`bingx_closeall_plugin.config`): ``-c`` repeated merges
+Configs are read as freqtrade reads them (:mod:`bingx_closeall_plugin.cli.config`): ``-c`` repeated merges
 files into one account; ``--account`` (repeated) names several accounts, each its own config file(s).
 Every output names its target: the endpoint (live, demo, or the URL) and the account.
 
@@ -25,14 +25,14 @@ import time
 
 import ccxt
 
-from .cli_accounts import Account, ConfigError, account_names, accounts_from, short_key, target_of
-from .cli_output import print_outcomes, print_positions
-from .cli_run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, Outcome, run_account, run_all
-from .closeall import MAX_RECV_WINDOW_MS, check_arguments
+from ..core.closeall import MAX_RECV_WINDOW_MS, check_arguments
+from ..core.errors import InvalidInput
+from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
+from ..core.redaction import MaskingStream, SecretMasker
+from .accounts import Account, ConfigError, account_names, accounts_from, short_key, target_of
 from .config import ENV_OVERRIDES
-from .errors import InvalidInput
-from .flatten import DEFAULT_RATE_LIMIT_WAIT
-from .redaction import MaskingStream, SecretMasker
+from .output import print_outcomes, print_positions
+from .run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, Outcome, run_account, run_all
 
 # The accounts' names are re-exported: callers and tests reach them through the command's module too.
 __all__ = ["MAX_WAIT_LIMIT_S", "Account", "ConfigError", "build_parser", "entry", "main", "setup_logging", "short_key",
@@ -229,6 +229,3 @@ def entry() -> None:
         code = EXIT_OPEN
     sys.exit(code)
 
-
-if __name__ == "__main__":
-    entry()

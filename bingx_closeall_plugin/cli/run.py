@@ -21,12 +21,12 @@ from typing import Any
 
 import ccxt
 
-from .cli_accounts import Account, ConfigError, make_exchange, target_of
-from .closeall import Interrupted, StopSignal, check_arguments, connection_refused
-from .errors import BingXError
-from .flatten import FlattenReport, flatten, read_account
-from .redaction import error_text, mask
-from .symbols import CurrencyMap, currency_map, display_name
+from ..core.closeall import Interrupted, StopSignal, check_arguments, connection_refused
+from ..core.errors import BingXError
+from ..core.flatten import FlattenReport, flatten, read_account
+from ..core.redaction import error_text, mask
+from ..core.symbols import CurrencyMap, currency_map, display_name
+from .accounts import Account, ConfigError, make_exchange, target_of
 
 # The exit codes, as bingx-closeall --help lists them (cli.EXIT_CODES_HELP).
 EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5

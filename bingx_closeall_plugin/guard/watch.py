@@ -35,15 +35,15 @@ from typing import Any
 import ccxt
 import requests
 
-from .cli import setup_logging as cli_logging
-from .cli_accounts import ConfigError, make_exchange
-from .cli_run import EXIT_AUTH, EXIT_USAGE, describe_error
-from .flatten import flatten, read_account
-from .guard_config import Bot, bots_from, build_parser, check_options, guard_account
-from .guard_notify import Notifier
-from .guard_state import StateError, StateFile, rearm
-from .methods import BALANCE
-from .redaction import SecretMasker, mask
+from ..cli.accounts import ConfigError, make_exchange
+from ..cli.command import setup_logging as cli_logging
+from ..cli.run import EXIT_AUTH, EXIT_USAGE, describe_error
+from ..core.flatten import flatten, read_account
+from ..core.methods import BALANCE
+from ..core.redaction import SecretMasker, mask
+from .config import Bot, bots_from, build_parser, check_options, guard_account
+from .notify import Notifier
+from .state import StateError, StateFile, rearm
 
 logger = logging.getLogger("bingx_closeall_plugin.guard")
 
