@@ -21,9 +21,10 @@ from typing import Any
 
 import ccxt
 
-from ..core.closeall import Interrupted, StopSignal, check_arguments, connection_refused
+from ..core.closeall import check_arguments, connection_refused
 from ..core.errors import BingXError
 from ..core.flatten import FlattenReport, flatten, read_account
+from ..core.plans import Interrupted, StopSignal
 from ..core.redaction import error_text, mask
 from ..core.symbols import CurrencyMap, currency_map, display_name
 from .accounts import Account, ConfigError, make_exchange, target_of

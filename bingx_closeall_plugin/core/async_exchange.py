@@ -11,7 +11,7 @@ from typing import Any
 import ccxt
 import ccxt.async_support
 
-from .closeall import CloseAllResult, close_plan, run_async
+from .closeall import CloseAllResult, close_plan
 from .exchange import (
     BingXCloseAllMixin,
     ClosedOrder,
@@ -21,6 +21,7 @@ from .exchange import (
     closed_order,
     closed_positions,
 )
+from .plans import run_async
 from .redaction import mask_exception, secrets_of
 
 __all__ = ["AsyncBingX"]

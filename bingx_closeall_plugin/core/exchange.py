@@ -23,9 +23,10 @@ from typing import Any
 
 import ccxt
 
-from .closeall import CloseAllResult, check_arguments, close_plan, run_sync
+from .closeall import CloseAllResult, check_arguments, close_plan
 from .errors import error_from_response
 from .methods import implicit_methods
+from .plans import run_sync
 from .redaction import mask_exception, secrets_of
 
 logger = logging.getLogger(__name__)

@@ -17,23 +17,9 @@ from typing import Any
 
 import ccxt
 
-from .closeall import (
-    Call,
-    CloseAllResult,
-    Interrupted,
-    OnWait,
-    Plan,
-    StopSignal,
-    Together,
-    check_arguments,
-    check_wait,
-    close_plan,
-    exact_id,
-    open_positions,
-    run_async,
-    run_sync,
-)
+from .closeall import CloseAllResult, OnWait, check_arguments, check_wait, close_plan, exact_id, open_positions
 from .methods import OPEN_ORDERS, ORDER_HISTORY, POSITIONS
+from .plans import Call, Interrupted, Plan, StopSignal, Together, run_async, run_sync
 from .protection import (
     Cancelled,
     cancel_openers,
