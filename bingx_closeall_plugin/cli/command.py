@@ -10,8 +10,8 @@ was verified flat with its orders cancelled; a second Ctrl-C abandons at once wi
 traceback.
 
 This module is the command: its arguments, the confirmation, the masked output and logging. The accounts and
-their endpoints are :mod:`.cli_accounts`, the flatten of each and its exit code :mod:`.cli_run`, what is
-printed :mod:`.cli_output`.
+their endpoints are :mod:`.accounts`, the flatten of each and its exit code :mod:`.run`, what is
+printed :mod:`.output`.
 """
 
 from __future__ import annotations
