@@ -20,9 +20,9 @@ import sys
 import time
 
 from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator
 from bingx_closeall_plugin.simulator.markets import linear_contracts
-from bingx_closeall_plugin.urls import api_urls
 
 KEY, SECRET = "bench-key", "bench-secret"
 FLAT_WAIT_S = 60

@@ -36,9 +36,10 @@ from typing import Any
 
 import ccxt
 
-from bingx_closeall_plugin import BingX, errors, flatten
+from bingx_closeall_plugin import BingX, flatten
+from bingx_closeall_plugin.core import errors
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
-from bingx_closeall_plugin.urls import api_urls
 
 KEY, SECRET = "soak-key", "soak-secret"
 CLOSE = "trade/closeAllPositions"

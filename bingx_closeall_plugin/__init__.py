@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .closeall import CloseAllResult, close_all_positions, close_all_positions_async
-from .errors import (
+from .core.closeall import CloseAllResult, close_all_positions, close_all_positions_async
+from .core.errors import (
     AlreadySubmitted,
     BingXError,
     ClockSkew,
@@ -22,12 +22,12 @@ from .errors import (
     SignatureRejected,
     UnknownSymbol,
 )
-from .exchange import BingX
-from .flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, flatten_async
-from .symbols import NativeSymbol, parse_symbol, to_native, to_unified
+from .core.exchange import BingX
+from .core.flatten import DEFAULT_RATE_LIMIT_WAIT, FlattenReport, flatten, flatten_async
+from .core.symbols import NativeSymbol, parse_symbol, to_native, to_unified
 
 if TYPE_CHECKING:
-    from .async_exchange import AsyncBingX
+    from .core.async_exchange import AsyncBingX
 
 __all__ = [
     "AlreadySubmitted",
@@ -64,7 +64,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # ccxt.async_support costs most of a second to import: only pay for it when AsyncBingX is used.
     if name == "AsyncBingX":
-        from .async_exchange import AsyncBingX
+        from .core.async_exchange import AsyncBingX
 
         return AsyncBingX
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

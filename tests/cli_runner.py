@@ -30,7 +30,7 @@ _ZYGOTE = r'''
 import atexit, importlib.util, json, os, runpy, signal, sys
 # The expensive imports (ccxt, the package), once; not the CLI module itself, which runpy runs as __main__
 # in each child exactly as ``python -m`` does.
-import bingx_closeall_plugin, bingx_closeall_plugin.redaction, bingx_closeall_plugin.urls
+import bingx_closeall_plugin, bingx_closeall_plugin.core.redaction, bingx_closeall_plugin.core.urls
 
 MODULE = sys.argv[1]
 ORIGIN = importlib.util.find_spec(MODULE).origin

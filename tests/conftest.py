@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bingx_closeall_plugin import BingX
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator
-from bingx_closeall_plugin.urls import api_urls
 
 import cli_runner
 

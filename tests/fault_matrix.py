@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import ccxt
 
-from bingx_closeall_plugin import BingX, errors
+from bingx_closeall_plugin import BingX
+from bingx_closeall_plugin.core import errors
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
-from bingx_closeall_plugin.urls import api_urls
 
 from conftest import make_client
 

@@ -27,8 +27,8 @@ import pytest
 import requests
 
 from bingx_closeall_plugin import to_native
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
-from bingx_closeall_plugin.urls import api_urls
 
 from conftest import telegram_config
 from secret_scan import leaks, signatures_of

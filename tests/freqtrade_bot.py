@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from bingx_closeall_plugin.urls import api_urls
+from bingx_closeall_plugin.core.urls import api_urls
 
 from process_group import stop_group
 

@@ -161,7 +161,7 @@ def test_an_empty_base_url_is_a_usage_error_not_the_live_exchange(sim, in_proces
         assert account.urls, "bingx-closeall would have sent this to live BingX"
         raise AssertionError("unreachable: the simulator's URL was expected to be refused as well")
 
-    monkeypatch.setattr("bingx_closeall_plugin.cli_run.make_exchange", no_live_exchange)  # never reach the network
+    monkeypatch.setattr("bingx_closeall_plugin.cli.run.make_exchange", no_live_exchange)  # never reach the network
     sim.seed_position("BTC-USDT", "LONG", 0.01)
 
     code, out, err = in_process_cli(["--yes", "--base-url", ""])

@@ -10,7 +10,7 @@ import ccxt
 import pytest
 
 from bingx_closeall_plugin import AsyncBingX, CloseAllResult, close_all_positions
-from bingx_closeall_plugin.exchange import ClosedOrder, ClosedPositions
+from bingx_closeall_plugin.core.exchange import ClosedOrder, ClosedPositions
 
 from conftest import make_client
 

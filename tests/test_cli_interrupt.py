@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -120,6 +121,65 @@ def test_ctrl_c_before_anything_was_sent_says_so(sim, cli_env):
 
     assert code == 1 and "interrupted; nothing was sent" in err
     assert {r.method for r in sim.requests} == {"GET"} and len(sim.positions()) == 2
+
+
+# The CLI with a Ctrl-C of its own right after the confirmation's read answered, before the question: a real
+# SIGINT to the process at that exact moment, no timing involved.
+CTRL_C_AFTER_THE_READ = """
+import os, signal, sys
+from bingx_closeall_plugin.cli import command as cli
+shown = cli.print_positions
+def then_ctrl_c(outcome, stream):
+    shown(outcome, stream)
+    os.kill(os.getpid(), signal.SIGINT)
+cli.print_positions = then_ctrl_c
+sys.argv = ["bingx-closeall"]
+cli.entry()
+"""
+
+
+def on_a_terminal(sim, cli_env, run):
+    """``run(stdin, stdout_fd)`` -> the child process; returns (code, stdout, stderr), stdin a terminal."""
+    primary, secondary = os.openpty()
+    try:
+        process = run(secondary)
+        code, out, err = finish(process)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert {r.method for r in sim.requests} == {"GET"} and len(sim.positions()) == 2  # nothing was sent
+    return code, out, err
+
+
+def test_ctrl_c_after_the_read_answered_and_before_the_question_says_nothing_was_sent(sim, cli_env):
+    seed(sim)
+
+    def run(stdin):
+        return subprocess.Popen([sys.executable, "-c", CTRL_C_AFTER_THE_READ], env=cli_env, text=True, stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parent)
+
+    code, out, err = on_a_terminal(sim, cli_env, run)
+    assert code == 1 and "interrupted; nothing was sent" in err, err
+    assert "[y/N]" not in out  # not asked
+
+
+def test_ctrl_c_at_the_question_says_nothing_was_sent(sim, cli_env):
+    seed(sim)
+
+    def run(stdin):
+        process = start([], cli_env, stdin=stdin)
+        shown = b""
+        deadline = time.monotonic() + BOUND_S
+        while not shown.endswith(b"[y/N] "):  # the question is on the screen: the CLI waits for its answer
+            assert time.monotonic() < deadline and process.poll() is None, f"no question: {shown!r}"
+            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if ready:
+                shown += os.read(process.stdout.fileno(), 4096)
+        process.send_signal(signal.SIGINT)
+        return process
+
+    code, _, err = on_a_terminal(sim, cli_env, run)
+    assert code == 1 and "interrupted; nothing was sent" in err and "declined" not in err, err
 
 
 def test_ctrl_c_during_a_rate_limit_wait_stops_waiting_and_sends_no_second_close(sim, cli_env):

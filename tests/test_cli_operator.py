@@ -10,7 +10,7 @@ import socket
 import pytest
 from test_cli import run_on_terminal, seed_account
 
-from bingx_closeall_plugin.config import load_from_files
+from bingx_closeall_plugin.cli.config import load_from_files
 from bingx_closeall_plugin.simulator import Fault
 
 from conftest import API_KEY, API_SECRET, run_cli

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from bingx_closeall_plugin import close_all_positions, errors
+from bingx_closeall_plugin import close_all_positions
+from bingx_closeall_plugin.core import errors
 from bingx_closeall_plugin.simulator import Fault
 
 from conftest import run_cli

@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from bingx_closeall_plugin import close_all_positions, errors, flatten
+from bingx_closeall_plugin import close_all_positions, flatten
+from bingx_closeall_plugin.core import errors
 from bingx_closeall_plugin.simulator import Fault
 
 from conftest import run_cli

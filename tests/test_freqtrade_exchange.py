@@ -14,8 +14,8 @@ pytest.importorskip("freqtrade")
 from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.exceptions import DDosProtection, OperationalException
 
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
-from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY as KEY, API_SECRET as SECRET
 from freqtrade_bot import SIMULATOR_RATE_LIMIT_MS

@@ -6,8 +6,8 @@ import ccxt
 import pytest
 
 from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import Fault
-from bingx_closeall_plugin.urls import api_urls
 
 from conftest import make_client
 

@@ -23,8 +23,8 @@ pytest.importorskip("freqtrade")
 
 from test_freqtrade_exchange import ft_config
 
-from bingx_closeall_plugin.closeall import set_clock_offset
-from bingx_closeall_plugin.redaction import SecretMasker
+from bingx_closeall_plugin.core.closeall import set_clock_offset
+from bingx_closeall_plugin.core.redaction import SecretMasker
 
 from conftest import make_client
 

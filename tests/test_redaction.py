@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bingx_closeall_plugin.redaction import SecretMasker, mask
+from bingx_closeall_plugin.core.redaction import SecretMasker, mask
 
 
 def test_signatures_keys_and_secrets_are_masked():
@@ -38,7 +38,7 @@ SIGNED = "GET http://h/openApi/swap/v2/user/positions?timestamp=1&signature=" + 
 
 
 def test_mask_value_masks_every_string_of_a_nested_answer():
-    from bingx_closeall_plugin.redaction import mask_value
+    from bingx_closeall_plugin.core.redaction import mask_value
 
     answer = {"result": f"refused: {SIGNED}", "closed": [{"pair": "BTC/USDT:USDT", "note": ("k-1", 2)}],
               "count": 3, "ok": True, "none": None}
@@ -51,7 +51,7 @@ def test_mask_value_masks_every_string_of_a_nested_answer():
 def test_mask_exception_keeps_class_attributes_and_chain():
     import ccxt
 
-    from bingx_closeall_plugin.redaction import mask_exception
+    from bingx_closeall_plugin.core.redaction import mask_exception
 
     cause = OSError(f"connection reset: {SIGNED}")
     try:

@@ -18,9 +18,9 @@ import ccxt
 import pytest
 
 from bingx_closeall_plugin import BingX, close_all_positions, flatten
-from bingx_closeall_plugin.redaction import SecretMasker
+from bingx_closeall_plugin.core.redaction import SecretMasker
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import Fault
-from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY, API_SECRET, make_client, run_cli
 from secret_scan import leaks, signatures_of
@@ -208,7 +208,7 @@ def test_translated_errors_keep_class_code_and_chain(sim):
     """A refusal ccxt raised and the plugin's table re-maps keeps its class, code and chain, masked."""
     import ccxt
 
-    from bingx_closeall_plugin.errors import RateLimited, translate
+    from bingx_closeall_plugin.core.errors import RateLimited, translate
 
     original = ccxt.ExchangeError('bingx {"code":100410,"msg":"unblocked after 1727193814249"} GET '
                                   "http://h/openApi/swap/v2/user/positions?timestamp=1&signature=" + "ab" * 32)

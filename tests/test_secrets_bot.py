@@ -16,8 +16,8 @@ import json
 import pytest
 import requests
 
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import Fault
-from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY, API_SECRET
 from secret_scan import leaks, signatures_of

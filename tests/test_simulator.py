@@ -10,8 +10,8 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault, RequestRecord
-from bingx_closeall_plugin.urls import api_urls
 
 from conftest import API_KEY as KEY, API_SECRET as SECRET
 

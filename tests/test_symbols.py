@@ -20,8 +20,8 @@ from bingx_closeall_plugin import (
     to_native,
     to_unified,
 )
-from bingx_closeall_plugin.closeall import check_arguments
-from bingx_closeall_plugin.flatten import read_account
+from bingx_closeall_plugin.core.closeall import check_arguments
+from bingx_closeall_plugin.core.flatten import read_account
 
 from conftest import API_KEY, API_SECRET, make_client, run_cli
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bingx_closeall_plugin import BingX, close_all_positions
-from bingx_closeall_plugin.urls import api_urls
+from bingx_closeall_plugin.core.urls import api_urls
 
 from conftest import API_KEY, API_SECRET, make_client
 

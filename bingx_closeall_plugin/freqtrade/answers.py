@@ -10,8 +10,8 @@ from typing import Any
 
 from freqtrade.persistence import Trade
 
-from ..flatten import FlattenReport
-from ..symbols import to_native, unified_name
+from ..core.flatten import FlattenReport
+from ..core.symbols import to_native, unified_name
 
 __all__ = ["answer", "closed_trade", "per_symbol"]
 

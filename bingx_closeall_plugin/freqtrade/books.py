@@ -15,10 +15,10 @@ import ccxt
 from freqtrade.enums import ExitCheckTuple, ExitType
 from freqtrade.persistence import Trade
 
-from ..closeall import open_positions
-from ..methods import POSITIONS
-from ..redaction import error_text
-from ..symbols import to_native
+from ..core.closeall import open_positions
+from ..core.methods import POSITIONS
+from ..core.redaction import error_text
+from ..core.symbols import to_native
 from . import reconcile
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ import ccxt
 from freqtrade.enums import State
 from freqtrade.persistence import Trade
 
-from ..errors import failure_text
-from ..flatten import flatten
-from ..symbols import to_native
+from ..core.errors import failure_text
+from ..core.flatten import flatten
+from ..core.symbols import to_native
 from . import books, reconcile
 from .answers import answer, closed_trade, per_symbol
 

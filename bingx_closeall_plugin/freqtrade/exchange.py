@@ -32,16 +32,16 @@ from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas
 from freqtrade.misc import deep_merge_dicts
 from freqtrade.util import dt_ts
 
-from ..async_exchange import AsyncBingX
-from ..closeall import with_resync, with_resync_async
-from ..errors import (
+from ..core.async_exchange import AsyncBingX
+from ..core.closeall import with_resync, with_resync_async
+from ..core.errors import (
     AlreadySubmitted,
     InvalidParameter,
     OrderMissing,
     RateLimited,
 )
-from ..exchange import BingX
-from ..redaction import mask_exception, mask_root_handlers
+from ..core.exchange import BingX
+from ..core.redaction import mask_exception, mask_root_handlers
 from . import open_orders, tiers as tier_source
 from .install import _versions, add_log_filter, announce_active
 

@@ -21,11 +21,11 @@ from typing import Any
 import ccxt
 from freqtrade.persistence import Order, Trade
 
-from ..closeall import CloseAllResult, close_all_positions
-from ..limits import close_all_window
-from ..methods import CANCEL_ALL, ORDER
-from ..redaction import error_text
-from ..symbols import to_native
+from ..core.closeall import CloseAllResult, close_all_positions
+from ..core.limits import close_all_window
+from ..core.methods import CANCEL_ALL, ORDER
+from ..core.redaction import error_text
+from ..core.symbols import to_native
 
 logger = logging.getLogger(__name__)
 

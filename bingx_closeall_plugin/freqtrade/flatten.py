@@ -52,9 +52,9 @@ from typing import Any
 from freqtrade.enums import RPCMessageType, TradingMode
 from freqtrade.persistence import Trade
 
-from ..flatten import DEFAULT_RATE_LIMIT_WAIT
-from ..redaction import error_text
-from ..symbols import to_native
+from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
+from ..core.redaction import error_text
+from ..core.symbols import to_native
 from . import close_all_command, force_exit_all, reconcile
 from .install import attach
 

@@ -20,11 +20,11 @@ from freqtrade.enums import ExitType
 from freqtrade.persistence import Trade
 from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
-from ..closeall import with_resync
-from ..errors import failure_text
-from ..flatten import read_account
-from ..redaction import error_text
-from ..symbols import to_native
+from ..core.closeall import with_resync
+from ..core.errors import failure_text
+from ..core.flatten import read_account
+from ..core.redaction import error_text
+from ..core.symbols import to_native
 from . import books, exits, reconcile
 from .answers import answer, closed_trade
 

@@ -26,7 +26,7 @@ def install_flatten_hooks() -> None:
     from freqtrade.rpc.telegram import Telegram
     from freqtrade.wallets import Wallets
 
-    from ..redaction import mask, mask_root_handlers, secrets_of
+    from ..core.redaction import mask, mask_root_handlers, secrets_of
     from . import telegram as tg
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted, wallet_updates_deferred
@@ -215,7 +215,7 @@ def install_flatten_hooks() -> None:
 
 def install_clock_hook() -> None:
     """Record the instance nonce the close path gives a plain ccxt bingx (e.g. a strategy's own client)."""
-    from .. import closeall
+    from ..core import closeall
 
     def record(exchange: Any, nonce: Any) -> None:
         shadow(exchange, "nonce", nonce, "a plain ccxt bingx signs with the local clock; this one follows BingX's")
@@ -224,6 +224,6 @@ def install_clock_hook() -> None:
 
 
 def remove_clock_hook() -> None:
-    from .. import closeall
+    from ..core import closeall
 
     closeall.shadow_nonce = closeall.default_shadow_nonce

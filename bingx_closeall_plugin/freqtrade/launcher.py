@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..redaction import mask
+from ..core.redaction import mask
 
 __all__ = ["CONFIG_ERROR_EXIT", "main"]
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import ccxt
 
-from ..redaction import error_text
+from ..core.redaction import error_text
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ import ccxt
 from freqtrade.enums import ExitType
 from freqtrade.persistence import Order, Trade
 
-from ..methods import ORDER_HISTORY
-from ..symbols import to_native
+from ..core.methods import ORDER_HISTORY
+from ..core.symbols import to_native
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from freqtrade.rpc.api_server.api_schemas import ForceExitPayload
 from freqtrade.rpc.api_server.deps import get_rpc
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import InvalidSymbol
-from ..redaction import mask, mask_exception, mask_value, secrets_of
+from ..core.errors import InvalidSymbol
+from ..core.redaction import mask, mask_exception, mask_value, secrets_of
 from .flatten import get_flattener
 
 __all__ = ["CloseAllPayload", "FlattenAnswer", "bot_secrets", "router", "rpc_close_all"]

@@ -22,9 +22,9 @@ from telegram import InlineKeyboardButton, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
-from ..errors import InvalidSymbol
-from ..redaction import mask, secrets_of
-from ..symbols import both_names, display_name, to_native
+from ..core.errors import InvalidSymbol
+from ..core.redaction import mask, secrets_of
+from ..core.symbols import both_names, display_name, to_native
 from .rest_api import rpc_close_all
 
 logger = logging.getLogger(__name__)

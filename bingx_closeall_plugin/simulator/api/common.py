@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..records import BingXError, symbol_not_exist
 
 if TYPE_CHECKING:
-    from ..server import BingXSimulator
+    from ..account import Account
+
+
+class Venue(Protocol):
+    """What a route takes from the simulator: the account it serves and BingX's clock, and for the simulator's
+    own ``/_sim/`` endpoints its bookkeeping. The server (:class:`~..server.Venue`) is one; the routes
+    never import it, as it imports them."""
+
+    @property
+    def account(self) -> Account: ...
+
+    @property
+    def requests(self) -> Sequence[Any]: ...
+
+    def server_time_ms(self) -> int: ...
+
+    def pending_faults(self) -> list[dict[str, Any]]: ...
+
 
 Params = dict[str, str]
-Handler = Callable[[Params, "BingXSimulator"], Any]
+Handler = Callable[[Params, Venue], Any]
 
 # The two perpetual families and their path prefixes: USDT-M (swap v2) and coin-M (cswap v1).
 FAMILIES = ((False, "swap/v2"), (True, "cswap/v1"))
@@ -74,7 +91,7 @@ def limit_param(params: Params, default: int, maximum: int) -> int:
     return max(1, min(int_param(params, "limit", default) or default, maximum))
 
 
-def symbol_param(params: Params, sim: BingXSimulator, inverse: bool | None = None,
+def symbol_param(params: Params, sim: Venue, inverse: bool | None = None,
                  required: bool = True) -> str | None:
     """The ``symbol`` parameter, checked against the simulator's contracts of the family (None: either)."""
     if not params.get("symbol") and not required:
@@ -82,7 +99,7 @@ def symbol_param(params: Params, sim: BingXSimulator, inverse: bool | None = Non
     return required_symbol(params, sim, inverse)
 
 
-def required_symbol(params: Params, sim: BingXSimulator, inverse: bool | None = None) -> str:
+def required_symbol(params: Params, sim: Venue, inverse: bool | None = None) -> str:
     """:func:`symbol_param` for an endpoint whose ``symbol`` is mandatory."""
     symbol = params.get("symbol")
     if not symbol:

@@ -3,19 +3,16 @@ a script looking at a running simulator (``bingx-simulator``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .common import Params, RouteTable
-
-if TYPE_CHECKING:
-    from ..server import BingXSimulator
+from .common import Params, RouteTable, Venue
 
 # paths after /_sim/; answered without a signature, and never faulted
 ROUTES = RouteTable()
 
 
 @ROUTES.public("GET", "state")
-def state(p: Params, s: BingXSimulator) -> Any:
+def state(p: Params, s: Venue) -> Any:
     acc = s.account
     return {
         "hedgeMode": acc.hedge_mode,

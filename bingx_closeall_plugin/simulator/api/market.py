@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import markets as _markets
 from ..records import BingXError, symbol_not_exist
-from .common import Params, RouteTable, hash01, int_param, limit_param, required_symbol, symbol_param
-
-if TYPE_CHECKING:
-    from ..server import BingXSimulator
+from .common import Params, RouteTable, Venue, hash01, int_param, limit_param, required_symbol, symbol_param
 
 ROUTES = RouteTable()
 
@@ -36,7 +33,7 @@ def synthetic(symbol: str, t: int) -> float:
                    + 0.004 * math.sin(hours * 2.3 + phase))
 
 
-def candles(s: BingXSimulator, symbol: str, params: Params, mark: bool, time_key: str) -> list[dict[str, Any]]:
+def candles(s: Venue, symbol: str, params: Params, mark: bool, time_key: str) -> list[dict[str, Any]]:
     interval = params.get("interval") or "1m"
     if interval not in INTERVALS_MS:
         raise BingXError(109400, f"Invalid parameters, interval: {interval} is not supported")
@@ -72,7 +69,7 @@ def candles(s: BingXSimulator, symbol: str, params: Params, mark: bool, time_key
     return rows
 
 
-def ticker_row(s: BingXSimulator, symbol: str) -> dict[str, Any]:
+def ticker_row(s: Venue, symbol: str) -> dict[str, Any]:
     prec = s.account.info[symbol]["price_prec"]
     now = s.server_time_ms()
     last = s.account.prices[symbol]
@@ -98,7 +95,7 @@ def ticker_row(s: BingXSimulator, symbol: str) -> dict[str, Any]:
     }
 
 
-def premium_row(s: BingXSimulator, symbol: str) -> dict[str, Any]:
+def premium_row(s: Venue, symbol: str) -> dict[str, Any]:
     prec = s.account.info[symbol]["price_prec"]
     now = s.server_time_ms()
     return {
@@ -112,18 +109,18 @@ def premium_row(s: BingXSimulator, symbol: str) -> dict[str, Any]:
     }
 
 
-def _family(s: BingXSimulator, inverse: bool) -> list[str]:
+def _family(s: Venue, inverse: bool) -> list[str]:
     return [x for x, info in s.account.info.items() if info["inverse"] == inverse]
 
 
 # ---- the endpoints ----------------------------------------------------------------------------------
 @ROUTES.public("GET", "swap/v2/server/time", "cswap/v1/server/time", "spot/v1/server/time")
-def server_time(p: Params, s: BingXSimulator) -> Any:
+def server_time(p: Params, s: Venue) -> Any:
     return {"serverTime": s.server_time_ms()}
 
 
 @ROUTES.public("GET", "swap/v2/quote/contracts")
-def contracts(p: Params, s: BingXSimulator) -> Any:
+def contracts(p: Params, s: Venue) -> Any:
     rows = _markets.linear_contracts()
     if p.get("symbol"):
         rows = [r for r in rows if r["symbol"] == p["symbol"]]
@@ -133,17 +130,17 @@ def contracts(p: Params, s: BingXSimulator) -> Any:
 
 
 @ROUTES.public("GET", "cswap/v1/market/contracts")
-def cswap_contracts(p: Params, s: BingXSimulator) -> Any:
+def cswap_contracts(p: Params, s: Venue) -> Any:
     return _markets.inverse_contracts()
 
 
 @ROUTES.public("GET", "spot/v1/common/symbols")
-def spot_symbols(p: Params, s: BingXSimulator) -> Any:
+def spot_symbols(p: Params, s: Venue) -> Any:
     return {"symbols": []}
 
 
 @ROUTES.public("GET", "swap/v2/quote/ticker")
-def ticker(p: Params, s: BingXSimulator) -> Any:
+def ticker(p: Params, s: Venue) -> Any:
     sym = symbol_param(p, s, inverse=False, required=False)
     if sym:
         return ticker_row(s, sym)
@@ -151,13 +148,13 @@ def ticker(p: Params, s: BingXSimulator) -> Any:
 
 
 @ROUTES.public("GET", "cswap/v1/market/ticker")
-def cswap_ticker(p: Params, s: BingXSimulator) -> Any:
+def cswap_ticker(p: Params, s: Venue) -> Any:
     sym = symbol_param(p, s, inverse=True, required=False)
     return [ticker_row(s, x) for x in ([sym] if sym else _family(s, inverse=True))]
 
 
 @ROUTES.public("GET", "swap/v2/quote/bookTicker")
-def book_ticker(p: Params, s: BingXSimulator) -> Any:
+def book_ticker(p: Params, s: Venue) -> Any:
     sym = required_symbol(p, s, inverse=False)
     row = ticker_row(s, sym)
     return {"book_ticker": {"symbol": sym, "bid_price": row["bidPrice"], "bid_qty": row["bidQty"],
@@ -165,7 +162,7 @@ def book_ticker(p: Params, s: BingXSimulator) -> Any:
 
 
 @ROUTES.public("GET", "swap/v2/quote/price", "swap/v1/ticker/price")
-def price(p: Params, s: BingXSimulator) -> Any:
+def price(p: Params, s: Venue) -> Any:
     sym = symbol_param(p, s, inverse=False, required=False)
     now = s.server_time_ms()
     acc = s.account
@@ -177,7 +174,7 @@ def price(p: Params, s: BingXSimulator) -> Any:
     return [row(x) for x in _family(s, inverse=False)]
 
 
-def depth(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def depth(p: Params, s: Venue, inverse: bool) -> Any:
     sym = required_symbol(p, s, inverse=inverse)
     limit = int_param(p, "limit", 20)
     if limit not in DEPTH_LIMITS:
@@ -198,22 +195,22 @@ ROUTES.add("GET", "cswap/v1/market/depth", partial(depth, inverse=True), private
 
 
 @ROUTES.public("GET", "swap/v3/quote/klines", "swap/v2/quote/klines")
-def klines(p: Params, s: BingXSimulator) -> Any:
+def klines(p: Params, s: Venue) -> Any:
     return candles(s, required_symbol(p, s, inverse=False), p, False, "time")
 
 
 @ROUTES.public("GET", "cswap/v1/market/klines")
-def cswap_klines(p: Params, s: BingXSimulator) -> Any:
+def cswap_klines(p: Params, s: Venue) -> Any:
     return candles(s, required_symbol(p, s, inverse=True), p, False, "time")
 
 
 @ROUTES.public("GET", "swap/v1/market/markPriceKlines")
-def mark_price_klines(p: Params, s: BingXSimulator) -> Any:
+def mark_price_klines(p: Params, s: Venue) -> Any:
     return candles(s, required_symbol(p, s, inverse=False), p, True, "openTime")
 
 
 @ROUTES.public("GET", "swap/v2/quote/premiumIndex")
-def premium(p: Params, s: BingXSimulator) -> Any:
+def premium(p: Params, s: Venue) -> Any:
     sym = symbol_param(p, s, inverse=False, required=False)
     if sym:
         return premium_row(s, sym)
@@ -221,13 +218,13 @@ def premium(p: Params, s: BingXSimulator) -> Any:
 
 
 @ROUTES.public("GET", "cswap/v1/market/premiumIndex")
-def cswap_premium(p: Params, s: BingXSimulator) -> Any:
+def cswap_premium(p: Params, s: Venue) -> Any:
     sym = symbol_param(p, s, inverse=True, required=False)
     return [premium_row(s, x) for x in ([sym] if sym else _family(s, inverse=True))]
 
 
 @ROUTES.public("GET", "swap/v2/quote/fundingRate")
-def funding_history(p: Params, s: BingXSimulator) -> Any:
+def funding_history(p: Params, s: Venue) -> Any:
     sym = required_symbol(p, s, inverse=False)
     interval = FUNDING_INTERVAL_MS
     limit = limit_param(p, 100, 1000)
@@ -244,13 +241,13 @@ def funding_history(p: Params, s: BingXSimulator) -> Any:
 
 
 @ROUTES.public("GET", "swap/v2/quote/openInterest")
-def open_interest(p: Params, s: BingXSimulator) -> Any:
+def open_interest(p: Params, s: Venue) -> Any:
     sym = required_symbol(p, s, inverse=False)
     return {"openInterest": f"{1_000_000 * s.account.prices[sym]:.2f}", "symbol": sym, "time": s.server_time_ms()}
 
 
 @ROUTES.public("GET", "swap/v2/quote/trades")
-def trades(p: Params, s: BingXSimulator) -> Any:
+def trades(p: Params, s: Venue) -> Any:
     sym = required_symbol(p, s, inverse=False)
     limit = limit_param(p, 50, 1000)
     now = s.server_time_ms()

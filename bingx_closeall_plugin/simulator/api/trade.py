@@ -12,6 +12,7 @@ from .common import (
     FAMILIES,
     Params,
     RouteTable,
+    Venue,
     float_param,
     int_param,
     limit_param,
@@ -22,13 +23,12 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..faults import Fault
-    from ..server import BingXSimulator
 
 ROUTES = RouteTable()
 
 
 # ---- orders -------------------------------------------------------------------------------------------
-def new_order(p: Params, s: BingXSimulator, inverse: bool, test: bool = False) -> Any:
+def new_order(p: Params, s: Venue, inverse: bool, test: bool = False) -> Any:
     acc = s.account
     sym = required_symbol(p, s, inverse=inverse)
     qty = float_param(p, "quantity")
@@ -70,12 +70,12 @@ def _client_order_id(p: Params) -> str | None:
     return p.get("clientOrderID") or p.get("clientOrderId")
 
 
-def query_order(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def query_order(p: Params, s: Venue, inverse: bool) -> Any:
     sym = required_symbol(p, s, inverse=inverse)
     return {"order": s.account.get_order(sym, _order_id(p), _client_order_id(p))}
 
 
-def cancel_order(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def cancel_order(p: Params, s: Venue, inverse: bool) -> Any:
     sym = required_symbol(p, s, inverse=inverse)
     return {"order": s.account.cancel_order(sym, _order_id(p), _client_order_id(p))}
 
@@ -86,12 +86,12 @@ ROUTES.add("DELETE", "swap/v2/trade/order", partial(cancel_order, inverse=False)
 ROUTES.add("DELETE", "cswap/v1/trade/cancelOrder", partial(cancel_order, inverse=True), private=True)
 
 
-def cancel_all(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def cancel_all(p: Params, s: Venue, inverse: bool) -> Any:
     sym = symbol_param(p, s, inverse=inverse, required=False)
     return {"success": s.account.cancel_all(sym, inverse=inverse), "failed": None}
 
 
-def open_orders(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def open_orders(p: Params, s: Venue, inverse: bool) -> Any:
     sym = symbol_param(p, s, inverse=inverse, required=False)
     return {"orders": s.account.list_orders(sym, open_only=True, inverse=inverse)}
 
@@ -102,7 +102,7 @@ for _inverse, _prefix in FAMILIES:
 
 
 # ---- history ------------------------------------------------------------------------------------------
-def history(p: Params, s: BingXSimulator, inverse: bool, finished_only: bool = True) -> Any:
+def history(p: Params, s: Venue, inverse: bool, finished_only: bool = True) -> Any:
     sym = symbol_param(p, s, inverse=inverse, required=False)
     limit = limit_param(p, 500, 1000)
     start = int_param(p, "startTime")
@@ -118,7 +118,7 @@ ROUTES.add("GET", "swap/v1/trade/fullOrder", partial(history, inverse=False, fin
 ROUTES.add("GET", "cswap/v1/trade/orderHistory", partial(history, inverse=True), private=True)
 
 
-def fills(p: Params, s: BingXSimulator, inverse: bool) -> list[dict[str, Any]]:
+def fills(p: Params, s: Venue, inverse: bool) -> list[dict[str, Any]]:
     acc = s.account
     sym = symbol_param(p, s, inverse=inverse, required=not inverse)
     start = int_param(p, "startTs", int_param(p, "startTime"))
@@ -137,7 +137,7 @@ ROUTES.add("GET", "cswap/v1/trade/allFillOrders", partial(fills, inverse=True), 
 
 
 # ---- closing positions --------------------------------------------------------------------------------
-def close_all(p: Params, s: BingXSimulator, inverse: bool, fault: Fault | None) -> dict[str, Any]:
+def close_all(p: Params, s: Venue, inverse: bool, fault: Fault | None) -> dict[str, Any]:
     """closeAllPositions; the server calls it itself, after its rate limit and with the armed fault (a
     ``failed`` or ``reopen`` fault changes what it does), so its routes below are placeholders for routing."""
     symbol = p.get("symbol") or None
@@ -158,7 +158,7 @@ for _inverse, _prefix in FAMILIES:
 
 
 @ROUTES.private("POST", "swap/v1/trade/closePosition")
-def close_position(p: Params, s: BingXSimulator) -> Any:
+def close_position(p: Params, s: Venue) -> Any:
     acc = s.account
     pid = p.get("positionId")
     with acc.lock:

@@ -4,21 +4,18 @@ per-account settings (leverage, margin type, position mode)."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import markets as _markets
 from ..records import BingXError
-from .common import FAMILIES, Params, RouteTable, int_param, limit_param, required_symbol, symbol_param
-
-if TYPE_CHECKING:
-    from ..server import BingXSimulator
+from .common import FAMILIES, Params, RouteTable, Venue, int_param, limit_param, required_symbol, symbol_param
 
 ROUTES = RouteTable()
 
 
 # ---- the account --------------------------------------------------------------------------------------
 @ROUTES.private("GET", "wallets/v1/capital/config/getall")
-def currencies(p: Params, s: BingXSimulator) -> Any:
+def currencies(p: Params, s: Venue) -> Any:
     out = []
     for coin in ("USDT", "BTC", "ETH"):
         out.append({"coin": coin, "name": coin, "networkList": [{
@@ -31,43 +28,43 @@ def currencies(p: Params, s: BingXSimulator) -> Any:
 
 
 @ROUTES.private("GET", "swap/v3/user/balance")
-def balance_v3(p: Params, s: BingXSimulator) -> Any:
+def balance_v3(p: Params, s: Venue) -> Any:
     return s.account.balance_rows(["USDT"])
 
 
 @ROUTES.private("GET", "swap/v2/user/balance")
-def balance_v2(p: Params, s: BingXSimulator) -> Any:
+def balance_v2(p: Params, s: Venue) -> Any:
     return {"balance": s.account.balance_rows(["USDT"])[0]}
 
 
 @ROUTES.private("GET", "cswap/v1/user/balance")
-def balance_cswap(p: Params, s: BingXSimulator) -> Any:
+def balance_cswap(p: Params, s: Venue) -> Any:
     return [{k: v for k, v in r.items() if k not in ("userId", "realisedProfit")}
             for r in s.account.balance_rows(["BTC", "ETH"])]
 
 
 @ROUTES.private("GET", "swap/v2/user/positions")
-def positions(p: Params, s: BingXSimulator) -> Any:
+def positions(p: Params, s: Venue) -> Any:
     return s.account.list_positions(symbol_param(p, s, inverse=False, required=False), inverse=False)
 
 
 @ROUTES.private("GET", "cswap/v1/user/positions")
-def cswap_positions(p: Params, s: BingXSimulator) -> Any:
+def cswap_positions(p: Params, s: Venue) -> Any:
     return s.account.list_positions(symbol_param(p, s, inverse=True, required=False), inverse=True)
 
 
 @ROUTES.private("GET", "swap/v2/user/commissionRate")
-def commission(p: Params, s: BingXSimulator) -> Any:
+def commission(p: Params, s: Venue) -> Any:
     return {"commission": {"takerCommissionRate": _markets.TAKER_FEE, "makerCommissionRate": _markets.MAKER_FEE}}
 
 
 @ROUTES.private("GET", "cswap/v1/user/commissionRate")
-def cswap_commission(p: Params, s: BingXSimulator) -> Any:
+def cswap_commission(p: Params, s: Venue) -> Any:
     return {"takerCommissionRate": str(_markets.TAKER_FEE), "makerCommissionRate": str(_markets.MAKER_FEE)}
 
 
 @ROUTES.private("GET", "swap/v2/user/income")
-def income(p: Params, s: BingXSimulator) -> Any:
+def income(p: Params, s: Venue) -> Any:
     acc = s.account
     sym = symbol_param(p, s, inverse=False, required=False)
     kind = p.get("incomeType")
@@ -83,7 +80,7 @@ def income(p: Params, s: BingXSimulator) -> Any:
 
 
 @ROUTES.private("GET", "swap/v1/maintMarginRatio")
-def maint_margin(p: Params, s: BingXSimulator) -> Any:
+def maint_margin(p: Params, s: Venue) -> Any:
     sym = required_symbol(p, s, inverse=False)
     tiers = [(0, 300_000, "0.004000"), (300_000, 800_000, "0.005000"), (800_000, 3_000_000, "0.010000"),
              (3_000_000, 12_000_000, "0.025000"), (12_000_000, 70_000_000, "0.050000")]
@@ -92,11 +89,11 @@ def maint_margin(p: Params, s: BingXSimulator) -> Any:
 
 
 # ---- the settings -------------------------------------------------------------------------------------
-def get_leverage(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def get_leverage(p: Params, s: Venue, inverse: bool) -> Any:
     return s.account.leverage_row(required_symbol(p, s, inverse=inverse))
 
 
-def post_leverage(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def post_leverage(p: Params, s: Venue, inverse: bool) -> Any:
     sym = required_symbol(p, s, inverse=inverse)
     side = (p.get("side") or "").upper()
     if side not in ("LONG", "SHORT", "BOTH"):
@@ -111,12 +108,12 @@ def post_leverage(p: Params, s: BingXSimulator, inverse: bool) -> Any:
     return s.account.set_leverage(sym, side, lev)
 
 
-def get_margin_type(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def get_margin_type(p: Params, s: Venue, inverse: bool) -> Any:
     sym = required_symbol(p, s, inverse=inverse)
     return {"symbol": sym, "marginType": s.account.margin_type.get(sym, "CROSSED")}
 
 
-def post_margin_type(p: Params, s: BingXSimulator, inverse: bool) -> Any:
+def post_margin_type(p: Params, s: Venue, inverse: bool) -> Any:
     sym = required_symbol(p, s, inverse=inverse)
     s.account.set_margin_type(sym, (p.get("marginType") or "").upper())
     return {}
@@ -130,12 +127,12 @@ for _inverse, _prefix in FAMILIES:
 
 
 @ROUTES.private("GET", "swap/v1/positionSide/dual")
-def get_dual(p: Params, s: BingXSimulator) -> Any:
+def get_dual(p: Params, s: Venue) -> Any:
     return {"dualSidePosition": "true" if s.account.hedge_mode else "false"}
 
 
 @ROUTES.private("POST", "swap/v1/positionSide/dual")
-def post_dual(p: Params, s: BingXSimulator) -> Any:
+def post_dual(p: Params, s: Venue) -> Any:
     value = (p.get("dualSidePosition") or "").lower()
     if value not in ("true", "false"):
         raise BingXError(109400, "Invalid parameters, dualSidePosition: must be true or false")

@@ -1,6 +1,6 @@
 """bingx-closeall's accounts: which credentials, which endpoint, and the ccxt client for each.
 
-From the command line, freqtrade configs (read as freqtrade reads them, :mod:`bingx_closeall_plugin.config`)
+From the command line, freqtrade configs (read as freqtrade reads them, :mod:`bingx_closeall_plugin.cli.config`)
 or the environment; an empty base URL is an error, never a silent fall back to live BingX. Everything here
 runs before anything is sent: a problem is a :class:`ConfigError` (exit 2).
 """
@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.exchange import BingX
+from ..core.symbols import CurrencyMap, currency_map
+from ..core.urls import api_urls as root_urls
 from .config import ENV_OVERRIDES, ConfigFileError, load_config
-from .exchange import BingX
-from .symbols import CurrencyMap, currency_map
-from .urls import api_urls as root_urls
 
 
 class ConfigError(Exception):

@@ -1,55 +1,32 @@
-"""bingx-closeall guard: a watchdog outside the bot that flattens when a bot dies or the account bleeds.
+"""The guard's watch: one check (each bot's health, the account's equity, the rules) and the trip.
 
-Every ``--interval`` seconds, one check: each bot's ``GET /api/v1/health`` (its ``last_process``; a port that
-does not answer counts as silence) and one signed balance read at BingX (equity = wallet balance +
-unrealised PnL of ``--asset``). Rules: a bot silent longer than ``--max-silence``; equity below ``--floor``,
-or ``--max-drawdown`` below its high-water mark, or ``--max-loss`` below the start value. When one trips:
-each bot is asked ``POST /api/v1/closeall`` (its books reconciled by the bot itself); if none has flattened
-within ``--bot-deadline`` (a port that refuses is not waited for), the account is flattened directly through
-the package's one close path. Then the guard stays tripped, and says so every check, until an operator runs
-``bingx-closeall guard --rearm``. A flatten that failed is tried again at each check until the account is flat.
-
-The guard's own faults never flatten: a failed equity read is not a drawdown (it alerts after
-``--alert-after`` failures in a row; ``--unreachable-alert`` alerts when BingX has not answered for that long),
-a bot that refuses the guard's login is alerted about and not judged. It never imports freqtrade.
-
-Exit codes: 0 stopped by SIGTERM/SIGINT (or ``--once``/``--status`` armed); 1 ``--once``/``--status`` tripped;
-2 bad configuration, found before watching; 3 BingX refused the keys at start-up.
+:class:`Guard` reads, judges and trips; what it then sends is :mod:`.respond`; the command and its loop,
+:mod:`.command`. The rules are the package's docstring.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
 import math
-import signal
-import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import ccxt
 import requests
 
-from .cli import setup_logging as cli_logging
-from .cli_accounts import ConfigError, make_exchange
-from .cli_run import EXIT_AUTH, EXIT_USAGE, describe_error
-from .flatten import flatten, read_account
-from .guard_config import Bot, bots_from, build_parser, check_options, guard_account
-from .guard_notify import Notifier
-from .guard_state import StateError, StateFile, rearm
-from .methods import BALANCE
-from .redaction import SecretMasker, mask
+from ..cli.run import describe_error
+from ..core.methods import BALANCE
+from . import respond
+from .config import Bot
+from .notify import Notifier
+from .state import StateFile, rearm
 
 logger = logging.getLogger("bingx_closeall_plugin.guard")
 
-__all__ = ["Equity", "Guard", "main"]
-
-REARM_WAIT_S = 60.0  # --rearm waits this long for a running guard to take its request
+__all__ = ["Equity", "Guard", "Health"]
 
 
 @dataclass(frozen=True)
@@ -233,12 +210,12 @@ class Guard:
             s["flatten"] = {"via": "dry-run", "at": time.time(), "detail": text}
             self.notifier.send("dry_run", text)
             return
-        detail = self._ask_bots()
+        detail = respond.ask_bots(self.pool, self.bots, a.bot_deadline, self.secrets)
         said_done = [name for name, answer in detail.items() if answer.startswith("done")]
         # One positions read when a bot answered (flat is what BingX says, whoever closed); when none did, the
         # direct flatten goes at once: on a flat account it is one empty close.
         answered = any(not answer.startswith("no answer") for answer in detail.values())
-        positions = self._open_positions() if answered else None
+        positions = respond.open_positions(self.exchange, self.secrets) if answered else None
         if said_done and positions in ([], None):
             via = "bot " + ", ".join(said_done)
             flat, text = True, ("flat" if positions == []
@@ -247,7 +224,7 @@ class Guard:
             via, flat, text = "nothing open", True, "flat"
         else:
             via = "direct"
-            flat, text = self._flatten_directly()
+            flat, text = respond.flatten_directly(self.exchange, a.max_wait, self.secrets)
         elapsed = time.monotonic() - started
         s["flattened"] = flat
         s["flatten"] = {"via": via, "at": time.time(), "seconds": round(elapsed, 3), "bots": detail, "detail": text}
@@ -256,53 +233,6 @@ class Guard:
         (logger.warning if flat else logger.error)(message)
         self.notifier.send("flattened" if flat else "flatten_failed", message, {"flat": flat, "via": via})
         self.state_file.save(s)
-
-    def _ask_bots(self) -> dict[str, str]:
-        """Every bot asked ``POST /closeall`` at once; each one's answer, or why there was none, by the deadline."""
-        def ask(bot: Bot) -> str:
-            try:
-                response = requests.post(f"{bot.api_url}/closeall", json={}, auth=(bot.user, bot.password),
-                                     timeout=(min(3.0, self.args.bot_deadline), self.args.bot_deadline))
-            except requests.RequestException as e:
-                return f"no answer ({type(e).__name__})"
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            status = body.get("status") if isinstance(body, dict) else None
-            result = body.get("result") or body.get("detail") if isinstance(body, dict) else None
-            return mask(f"{status or 'HTTP ' + str(response.status_code)}: {result or ''}".strip(), self.secrets)
-
-        asked = {bot.name: self.pool.submit(ask, bot) for bot in self.bots}
-        deadline = time.monotonic() + self.args.bot_deadline + 1.0
-        answers = {}
-        for name, future in asked.items():
-            try:
-                answers[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                answers[name] = f"no answer within --bot-deadline {self.args.bot_deadline:g} s"
-        return answers
-
-    def _open_positions(self) -> list[dict[str, Any]] | None:
-        try:
-            return read_account(self.exchange)[0]
-        except ccxt.BaseError as e:
-            logger.warning("could not read positions after asking the bots: %s", describe_error(e, self.secrets))
-            return None
-
-    def _flatten_directly(self) -> tuple[bool, str]:
-        try:
-            report = flatten(self.exchange, None, rate_limit_wait=self.args.max_wait)
-        except ccxt.BaseError as e:
-            return False, f"the close failed: {describe_error(e, self.secrets)}"
-        text = (f"{len(report.success)} close order(s) in {report.close_requests} request(s), "
-                f"{len(report.cancelled_orders or [])} order(s) cancelled, "
-                f"{len(report.remaining_positions)} still open")
-        if report.error is not None:
-            text += f"; {describe_error(report.error, self.secrets)}"
-        if report.orders_left:
-            text += f"; open orders may remain: {report.cancel_error}"
-        return report.flat and not report.orders_left, text
 
     def _say_tripped(self) -> None:
         s = self.state
@@ -330,101 +260,3 @@ class Guard:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.notifier.close()
-
-
-def setup_logging(verbose: bool) -> SecretMasker:
-    """The CLI's masked stderr logging at WARNING, the plugin's own lines (what the guard did, and why) at INFO."""
-    masker = cli_logging(verbose, SecretMasker(), logging.WARNING)
-    logging.getLogger("bingx_closeall_plugin").setLevel(logging.DEBUG if verbose else logging.INFO)
-    return masker
-
-
-def do_rearm(state_file: StateFile) -> int:
-    if state_file.held_elsewhere():
-        state_file.request_rearm("bingx-closeall guard --rearm")
-        deadline = time.monotonic() + REARM_WAIT_S
-        while state_file.rearm_path.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if state_file.rearm_path.exists():
-            print(f"bingx-closeall guard: re-arm requested; the running guard takes it at its next check "
-                  f"({state_file.rearm_path})", file=sys.stderr)
-        else:
-            print("bingx-closeall guard: the running guard took the re-arm request", file=sys.stderr)
-        return 0
-    state = state_file.load()
-    state_file.save(rearm(state, time.time()))
-    print(f"bingx-closeall guard: {state_file.path} re-armed" + ("" if state["tripped"] else " (it was not tripped)"),
-          file=sys.stderr)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    masker = setup_logging(args.verbose)
-    state_file = StateFile(args.state)
-    try:
-        if args.rearm or args.status:
-            if args.rearm:
-                return do_rearm(state_file)
-            state = state_file.load()
-            print(mask(json.dumps(state, indent=2, sort_keys=True)))
-            return 1 if state["tripped"] else 0
-        check_options(args)
-        bots = bots_from(args)
-        account = guard_account(args)
-        state_file.check_writable()
-        state_file.acquire()
-        state_file.load()
-    except (ConfigError, StateError) as e:
-        print(f"bingx-closeall guard: {mask(str(e))}", file=sys.stderr)
-        return EXIT_USAGE
-    secrets = (account.key, account.secret, *(b.password for b in bots), args.telegram_token or "")
-    masker.add(*secrets)
-    exchange = make_exchange(account, args.verbose)
-    notifier = Notifier(args.webhook, args.telegram_token, args.telegram_chat, args.telegram_api_url,
-                        secrets, name=f"bingx-guard {args.state}")
-    guard = Guard(args, bots, exchange, state_file, notifier, tuple(s for s in secrets if s))
-    try:
-        try:
-            guard.read_equity()
-        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
-            print(f"bingx-closeall guard: BingX refused the keys: {describe_error(e, guard.secrets)}", file=sys.stderr)
-            return EXIT_AUTH
-        except Exception as e:  # noqa: BLE001 - unreachable now is judged by the checks, not fatal at start-up
-            logger.debug("start-up equity read failed: %s", mask(f"{type(e).__name__}: {e}", guard.secrets))
-        for bot in bots:  # a bot that is up and refuses the login is a configuration error; a bot down is not
-            if guard.health(bot).auth_failed:
-                print(f"bingx-closeall guard: bot {bot.name} refused the guard's login at {bot.api_url}: check the "
-                      "user and password (api_server.username/password)", file=sys.stderr)
-                return EXIT_USAGE
-        return run(guard)
-    finally:
-        guard.close()
-
-
-def run(guard: Guard) -> int:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-    a = guard.args
-    logger.warning("guard watching %d bot(s)%s%s%s every %g s; state %s%s", len(guard.bots),
-                   f", floor {a.floor:g}" if a.floor else "", f", max drawdown {a.drawdown}" if a.drawdown else "",
-                   f", max loss {a.loss}" if a.loss else "", a.interval, guard.state_file.path,
-                   " (DRY RUN: nothing that trades is sent)" if a.dry_run else "")
-    while not stop.is_set():
-        started = time.monotonic()
-        try:
-            guard.check()
-        except Exception as e:  # noqa: BLE001 - the guard's own fault: logged, never a trip, the watch goes on
-            logger.error("check failed (the guard's fault, nothing was judged): %s", mask(f"{type(e).__name__}: {e}",
-                                                                                          guard.secrets))
-        if a.once:
-            return 1 if guard.state["tripped"] else 0
-        stop.wait(max(0.0, a.interval - (time.monotonic() - started)))
-    logger.warning("guard stopped; state kept in %s", guard.state_file.path)
-    return 0

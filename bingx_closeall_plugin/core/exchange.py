@@ -9,7 +9,7 @@ async side) behave as ccxt's bingx with these differences:
   plugin's own method, returns that :class:`CloseAllResult` directly, as
   :func:`bingx_closeall_plugin.close_all_positions` does. Generic ccxt code that iterates the unified
   result works unchanged; ccxt's own structure validators pass over it (``tests/test_ccxt_contract.py``);
-- errors follow the plugin's table (:mod:`bingx_closeall_plugin.errors`) wherever it lists the code;
+- errors follow the plugin's table (:mod:`bingx_closeall_plugin.core.errors`) wherever it lists the code;
 - ``nonce()`` honours ``options['timeDifference']``, which the close path sets after a clock refusal
   (ccxt's bingx nonce is the local clock only);
 - every exception a request raises has its text masked (ccxt's network errors carry the signed URL):
@@ -23,9 +23,10 @@ from typing import Any
 
 import ccxt
 
-from .closeall import CloseAllResult, check_arguments, close_plan, run_sync
+from .closeall import CloseAllResult, check_arguments, close_plan
 from .errors import error_from_response
 from .methods import implicit_methods
+from .plans import run_sync
 from .redaction import mask_exception, secrets_of
 
 logger = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ from typing import Any
 
 import ccxt
 
-from .closeall import Call, Interrupted, Plan, Together, exact_id
+from .closeall import exact_id
 from .methods import CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS
+from .plans import Call, Interrupted, Plan, Together
 
 logger = logging.getLogger(__name__)
 

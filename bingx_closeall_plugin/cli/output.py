@@ -10,8 +10,9 @@ import json
 import sys
 from typing import Any, TextIO
 
-from .cli_accounts import target_of
-from .cli_run import (
+from ..core.symbols import CurrencyMap, display_name, unified_name
+from .accounts import target_of
+from .run import (
     EXIT_AUTH,
     EXIT_FLAT,
     EXIT_OPEN,
@@ -21,7 +22,6 @@ from .cli_run import (
     EXIT_USAGE,
     Outcome,
 )
-from .symbols import CurrencyMap, display_name, unified_name
 
 
 def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace, elapsed: float = 0.0) -> int:

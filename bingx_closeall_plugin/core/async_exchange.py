@@ -1,4 +1,4 @@
-"""The async twin of :class:`bingx_closeall_plugin.exchange.BingX`, on ``ccxt.async_support``.
+"""The async twin of :class:`bingx_closeall_plugin.core.exchange.BingX`, on ``ccxt.async_support``.
 
 Kept in its own module because importing ``ccxt.async_support`` costs most of a second; the package
 imports it only when ``AsyncBingX`` is first used.
@@ -11,7 +11,7 @@ from typing import Any
 import ccxt
 import ccxt.async_support
 
-from .closeall import CloseAllResult, close_plan, run_async
+from .closeall import CloseAllResult, close_plan
 from .exchange import (
     BingXCloseAllMixin,
     ClosedOrder,
@@ -21,6 +21,7 @@ from .exchange import (
     closed_order,
     closed_positions,
 )
+from .plans import run_async
 from .redaction import mask_exception, secrets_of
 
 __all__ = ["AsyncBingX"]

@@ -5,7 +5,7 @@ open or add to a position. Then: read positions -> close what remains, a bounded
 cancel the stops and take-profits of every position now flat (one cancel-all when all are) -> describe
 the close's orders from one order-history read. A position still open keeps its protective orders; a
 close BingX refuses raises with the partial report as ``flatten_report``. Used by the CLI and the
-freqtrade layer; the close itself is always :func:`~bingx_closeall_plugin.closeall.close_plan`.
+freqtrade layer; the close itself is always :func:`~bingx_closeall_plugin.core.closeall.close_plan`.
 """
 
 from __future__ import annotations
@@ -17,23 +17,9 @@ from typing import Any
 
 import ccxt
 
-from .closeall import (
-    Call,
-    CloseAllResult,
-    Interrupted,
-    OnWait,
-    Plan,
-    StopSignal,
-    Together,
-    check_arguments,
-    check_wait,
-    close_plan,
-    exact_id,
-    open_positions,
-    run_async,
-    run_sync,
-)
+from .closeall import CloseAllResult, OnWait, check_arguments, check_wait, close_plan, exact_id, open_positions
 from .methods import OPEN_ORDERS, ORDER_HISTORY, POSITIONS
+from .plans import Call, Interrupted, Plan, StopSignal, Together, run_async, run_sync
 from .protection import (
     Cancelled,
     cancel_openers,
@@ -282,7 +268,7 @@ def flatten(exchange: Any, symbol: str | None = None, *, recv_window: int | None
 
     A rate limit that BingX says ends within ``rate_limit_wait`` seconds is waited out (``on_wait`` told
     about once a second). A close BingX refuses raises, with the partial report as ``flatten_report``.
-    ``stop`` (a :class:`~bingx_closeall_plugin.closeall.StopSignal`) stops it at its next step.
+    ``stop`` (a :class:`~bingx_closeall_plugin.core.closeall.StopSignal`) stops it at its next step.
     """
     native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     check_wait(rate_limit_wait)

@@ -16,10 +16,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .cli import MAX_WAIT_LIMIT_S
-from .cli_accounts import Account, ConfigError, accounts_from
-from .flatten import DEFAULT_RATE_LIMIT_WAIT
-from .guard_notify import DEFAULT_TELEGRAM_API
+from ..cli.accounts import Account, ConfigError, accounts_from
+from ..cli.command import MAX_WAIT_LIMIT_S
+from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
+from .notify import DEFAULT_TELEGRAM_API
 
 __all__ = ["Bot", "Limit", "bot_from_config", "bots_from", "build_parser", "check_options", "guard_account",
            "parse_limit"]

@@ -2,7 +2,7 @@
 
 Sent from one background thread, so a slow or dead receiver never delays a check or a flatten; each
 request is bounded by a timeout, a failure is logged (masked) and dropped, never retried forever. Every
-text goes through :func:`~bingx_closeall_plugin.redaction.mask` with the guard's secrets first, and the
+text goes through :func:`~bingx_closeall_plugin.core.redaction.mask` with the guard's secrets first, and the
 Telegram token (it is part of the request URL) is one of them.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from .redaction import mask
+from ..core.redaction import mask
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """bingx-closeall: flatten BingX perpetual futures accounts from a terminal.
 
-Configs are read as freqtrade reads them (:mod:`bingx_closeall_plugin.config`): ``-c`` repeated merges
+Configs are read as freqtrade reads them (:mod:`bingx_closeall_plugin.cli.config`): ``-c`` repeated merges
 files into one account; ``--account`` (repeated) names several accounts, each its own config file(s).
 Every output names its target: the endpoint (live, demo, or the URL) and the account.
 
@@ -10,8 +10,8 @@ was verified flat with its orders cancelled; a second Ctrl-C abandons at once wi
 traceback.
 
 This module is the command: its arguments, the confirmation, the masked output and logging. The accounts and
-their endpoints are :mod:`.cli_accounts`, the flatten of each and its exit code :mod:`.cli_run`, what is
-printed :mod:`.cli_output`.
+their endpoints are :mod:`.accounts`, the flatten of each and its exit code :mod:`.run`, what is
+printed :mod:`.output`.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ import time
 
 import ccxt
 
-from .cli_accounts import Account, ConfigError, account_names, accounts_from, short_key, target_of
-from .cli_output import print_outcomes, print_positions
-from .cli_run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, Outcome, run_account, run_all
-from .closeall import MAX_RECV_WINDOW_MS, check_arguments
+from ..core.closeall import MAX_RECV_WINDOW_MS, check_arguments
+from ..core.errors import InvalidInput
+from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
+from ..core.redaction import MaskingStream, SecretMasker
+from .accounts import Account, ConfigError, account_names, accounts_from, short_key, target_of
 from .config import ENV_OVERRIDES
-from .errors import InvalidInput
-from .flatten import DEFAULT_RATE_LIMIT_WAIT
-from .redaction import MaskingStream, SecretMasker
+from .output import print_outcomes, print_positions
+from .run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, Outcome, run_account, run_all
 
 # The accounts' names are re-exported: callers and tests reach them through the command's module too.
 __all__ = ["MAX_WAIT_LIMIT_S", "Account", "ConfigError", "build_parser", "entry", "main", "setup_logging", "short_key",
@@ -91,10 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def confirm(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool) -> int | None:
+def confirm(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
+            interrupts: Interrupts) -> int | None:
     """Ask on the terminal; returns an exit code to stop with, or None to go on.
 
-    Nothing open (no position, and no order to cancel): says so and returns 0 without asking.
+    Nothing open (no position, and no order to cancel): says so and returns 0 without asking. A Ctrl-C at any
+    moment (a read in flight, between the read and the question, at the question) ends it with exit 1: nothing
+    was sent.
     """
     if not sys.stdin.isatty():
         print("bingx-closeall: refusing to close without --yes: standard input is not a terminal; nothing was sent",
@@ -103,6 +106,8 @@ def confirm(accounts: list[Account], args: argparse.Namespace, native: str | Non
     positions = orders = 0
     for account in accounts:
         outcome = _read_only(account, args, native, inverse)
+        if interrupts.interrupted():
+            return _interrupted()
         if outcome.code != EXIT_FLAT:
             print(f"bingx-closeall: [{account.label}] {outcome.message}", file=sys.stderr)
             return outcome.code
@@ -117,14 +122,35 @@ def confirm(accounts: list[Account], args: argparse.Namespace, native: str | Non
     question = f"Close {positions} position(s) with market orders"
     if orders:
         question += f" and cancel {orders} open order(s)"
-    try:
-        answer = input(f"{question} on {where}? [y/N] ")
-    except (EOFError, KeyboardInterrupt):
-        answer = ""
+    answer = ask(f"{question} on {where}? [y/N] ", interrupts)
+    if answer is None:
+        return _interrupted()
     if answer.strip().lower() not in ("y", "yes"):
         print("bingx-closeall: declined; nothing was sent", file=sys.stderr)
         return EXIT_OPEN
     return None
+
+
+def ask(prompt: str, interrupts: Interrupts) -> str | None:
+    """The operator's line ("" at the end of input), or None on Ctrl-C.
+
+    Not ``input()``: it blocks in C, where a SIGINT whose Python handler had not run yet is lost (the prompt
+    stays until a line comes). The wait here also ends on the wake-up pipe that the C-level handler writes.
+    """
+    if interrupts.interrupted():
+        return None
+    print(prompt, end="", flush=True)
+    if not interrupts.wait_readable(sys.stdin.fileno()):
+        return None
+    try:
+        return sys.stdin.readline()
+    except KeyboardInterrupt:  # not watched (outside the main thread): Python's own Ctrl-C
+        return None
+
+
+def _interrupted() -> int:
+    print("\nbingx-closeall: interrupted; nothing was sent", file=sys.stderr)
+    return EXIT_OPEN
 
 
 def _read_only(account: Account, args: argparse.Namespace, native: str | None, inverse: bool) -> Outcome:
@@ -184,16 +210,13 @@ def _main(argv: list[str], masker: SecretMasker) -> int:
         return EXIT_USAGE
     for account in accounts:
         masker.add(account.key, account.secret)
-    if not args.dry_run and not args.yes:
-        try:
-            stop = confirm(accounts, args, native, inverse)
-        except KeyboardInterrupt:
-            print("\nbingx-closeall: interrupted; nothing was sent", file=sys.stderr)
-            return EXIT_OPEN
-        if stop is not None:
-            return stop
-        started = time.monotonic()  # the time to flat counts from the operator's "y", not from the question
+    # One watch from the question to the end: a Ctrl-C is never raised at a random point, and never lost.
     with Interrupts() as interrupts:
+        if not args.dry_run and not args.yes:
+            stop = confirm(accounts, args, native, inverse, interrupts)
+            if stop is not None:
+                return stop
+            started = time.monotonic()  # the time to flat counts from the operator's "y", not from the question
         outcomes = run_all(accounts, args, native, inverse, interrupts)
         return print_outcomes(outcomes, args, time.monotonic() - started)
 
@@ -206,6 +229,3 @@ def entry() -> None:
         code = EXIT_OPEN
     sys.exit(code)
 
-
-if __name__ == "__main__":
-    entry()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import select
 import signal
 import sys
 import threading
@@ -19,12 +21,13 @@ from typing import Any
 
 import ccxt
 
-from .cli_accounts import Account, ConfigError, make_exchange, target_of
-from .closeall import Interrupted, StopSignal, check_arguments, connection_refused
-from .errors import BingXError
-from .flatten import FlattenReport, flatten, read_account
-from .redaction import error_text, mask
-from .symbols import CurrencyMap, currency_map, display_name
+from ..core.closeall import check_arguments, connection_refused
+from ..core.errors import BingXError
+from ..core.flatten import FlattenReport, flatten, read_account
+from ..core.plans import Interrupted, StopSignal
+from ..core.redaction import error_text, mask
+from ..core.symbols import CurrencyMap, currency_map, display_name
+from .accounts import Account, ConfigError, make_exchange, target_of
 
 # The exit codes, as bingx-closeall --help lists them (cli.EXIT_CODES_HELP).
 EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5
@@ -168,12 +171,21 @@ class WaitDisplay:
 
 
 class Interrupts:
-    """SIGINT while the flatten runs: counted, never raised (a KeyboardInterrupt at a random point would
-    lose the report of a close that went through). Outside the main thread, left to Python."""
+    """SIGINT from the confirmation to the end of the flatten: counted, never raised (a KeyboardInterrupt at a
+    random point would lose the report of a close that went through). Outside the main thread, left to Python.
+
+    Each SIGINT also writes a byte to a wake-up pipe (:func:`signal.set_wakeup_fd`), from the C-level handler, at
+    once: Python runs its own handler only between bytecodes, so a Ctrl-C landing just before a blocking read in C
+    (``input()`` at the prompt) would have had its handler wait for a line that never came. :meth:`interrupted`
+    and :meth:`wait_readable` look at that pipe too.
+    """
 
     def __init__(self) -> None:
         self.first, self.second = threading.Event(), threading.Event()
         self._previous: Any = None
+        self._previous_fd = -1
+        self._wakeup: tuple[int, int] | None = None  # (read end, write end) of the wake-up pipe
+        self._woken = False
 
     def _handle(self, signum: int, frame: Any) -> None:
         (self.second if self.first.is_set() else self.first).set()
@@ -181,11 +193,43 @@ class Interrupts:
     def __enter__(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
+            if os.name == "posix":  # elsewhere set_wakeup_fd takes a socket, and select() no pipe
+                self._wakeup = os.pipe()
+                for fd in self._wakeup:
+                    os.set_blocking(fd, False)
+                self._previous_fd = signal.set_wakeup_fd(self._wakeup[1], warn_on_full_buffer=False)
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(self._previous_fd)
+            for fd in self._wakeup:
+                os.close(fd)
+            self._wakeup = None
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+
+    def interrupted(self) -> bool:
+        """A Ctrl-C came, whether or not Python has run its handler yet."""
+        return self.first.is_set() or self._drain()
+
+    def wait_readable(self, fd: int) -> bool:
+        """Until ``fd`` can be read (True) or a Ctrl-C comes (False), whichever is first, with no window between."""
+        if self._wakeup is None:
+            return True  # not watched: the caller's read is interrupted as Python does it
+        while not self.interrupted():
+            readable, _, _ = select.select([fd, self._wakeup[0]], [], [])
+            if fd in readable:
+                return not self.interrupted()
+        return False
+
+    def _drain(self) -> bool:
+        if self._wakeup is not None:
+            try:
+                self._woken = self._woken or signal.SIGINT in os.read(self._wakeup[0], 64)
+            except BlockingIOError:
+                pass
+        return self._woken
 
 
 def run_all(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
@@ -199,11 +243,14 @@ def run_all(accounts: list[Account], args: argparse.Namespace, native: str | Non
         results[i] = run_account(accounts[i], args, native, inverse, stops[i])
 
     threads = [threading.Thread(target=work, args=(i,), name=f"flatten-{i}", daemon=True) for i in range(len(accounts))]
+    if interrupts.interrupted():  # pressed after the operator's "y": nothing goes out
+        for stop in stops:
+            stop.set()
     for thread in threads:
         thread.start()
     grace_ends: float | None = None
     while any(thread.is_alive() for thread in threads):
-        if interrupts.first.is_set() and grace_ends is None:
+        if interrupts.interrupted() and grace_ends is None:
             grace_ends = time.monotonic() + INTERRUPT_GRACE_S
             for stop in stops:
                 stop.set()

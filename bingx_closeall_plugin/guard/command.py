@@ -1,0 +1,130 @@
+"""bingx-closeall guard, the command: its start-up checks, ``--rearm`` and ``--status``, and the watch loop.
+
+Exit codes: 0 stopped by SIGTERM/SIGINT (or ``--once``/``--status`` armed); 1 ``--once``/``--status`` tripped;
+2 bad configuration, found before watching; 3 BingX refused the keys at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import ccxt
+
+from ..cli.accounts import ConfigError, make_exchange
+from ..cli.command import setup_logging as cli_logging
+from ..cli.run import EXIT_AUTH, EXIT_USAGE, describe_error
+from ..core.redaction import SecretMasker, mask
+from .config import bots_from, build_parser, check_options, guard_account
+from .notify import Notifier
+from .state import StateError, StateFile, rearm
+from .watch import Guard
+
+logger = logging.getLogger("bingx_closeall_plugin.guard")
+
+__all__ = ["main"]
+
+REARM_WAIT_S = 60.0  # --rearm waits this long for a running guard to take its request
+
+
+def setup_logging(verbose: bool) -> SecretMasker:
+    """The CLI's masked stderr logging at WARNING, the plugin's own lines (what the guard did, and why) at INFO."""
+    masker = cli_logging(verbose, SecretMasker(), logging.WARNING)
+    logging.getLogger("bingx_closeall_plugin").setLevel(logging.DEBUG if verbose else logging.INFO)
+    return masker
+
+
+def do_rearm(state_file: StateFile) -> int:
+    if state_file.held_elsewhere():
+        state_file.request_rearm("bingx-closeall guard --rearm")
+        deadline = time.monotonic() + REARM_WAIT_S
+        while state_file.rearm_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if state_file.rearm_path.exists():
+            print(f"bingx-closeall guard: re-arm requested; the running guard takes it at its next check "
+                  f"({state_file.rearm_path})", file=sys.stderr)
+        else:
+            print("bingx-closeall guard: the running guard took the re-arm request", file=sys.stderr)
+        return 0
+    state = state_file.load()
+    state_file.save(rearm(state, time.time()))
+    print(f"bingx-closeall guard: {state_file.path} re-armed" + ("" if state["tripped"] else " (it was not tripped)"),
+          file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    masker = setup_logging(args.verbose)
+    state_file = StateFile(args.state)
+    try:
+        if args.rearm or args.status:
+            if args.rearm:
+                return do_rearm(state_file)
+            state = state_file.load()
+            print(mask(json.dumps(state, indent=2, sort_keys=True)))
+            return 1 if state["tripped"] else 0
+        check_options(args)
+        bots = bots_from(args)
+        account = guard_account(args)
+        state_file.check_writable()
+        state_file.acquire()
+        state_file.load()
+    except (ConfigError, StateError) as e:
+        print(f"bingx-closeall guard: {mask(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    secrets = (account.key, account.secret, *(b.password for b in bots), args.telegram_token or "")
+    masker.add(*secrets)
+    exchange = make_exchange(account, args.verbose)
+    notifier = Notifier(args.webhook, args.telegram_token, args.telegram_chat, args.telegram_api_url,
+                        secrets, name=f"bingx-guard {args.state}")
+    guard = Guard(args, bots, exchange, state_file, notifier, tuple(s for s in secrets if s))
+    try:
+        try:
+            guard.read_equity()
+        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as e:
+            print(f"bingx-closeall guard: BingX refused the keys: {describe_error(e, guard.secrets)}", file=sys.stderr)
+            return EXIT_AUTH
+        except Exception as e:  # noqa: BLE001 - unreachable now is judged by the checks, not fatal at start-up
+            logger.debug("start-up equity read failed: %s", mask(f"{type(e).__name__}: {e}", guard.secrets))
+        for bot in bots:  # a bot that is up and refuses the login is a configuration error; a bot down is not
+            if guard.health(bot).auth_failed:
+                print(f"bingx-closeall guard: bot {bot.name} refused the guard's login at {bot.api_url}: check the "
+                      "user and password (api_server.username/password)", file=sys.stderr)
+                return EXIT_USAGE
+        return run(guard)
+    finally:
+        guard.close()
+
+
+def run(guard: Guard) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    a = guard.args
+    logger.warning("guard watching %d bot(s)%s%s%s every %g s; state %s%s", len(guard.bots),
+                   f", floor {a.floor:g}" if a.floor else "", f", max drawdown {a.drawdown}" if a.drawdown else "",
+                   f", max loss {a.loss}" if a.loss else "", a.interval, guard.state_file.path,
+                   " (DRY RUN: nothing that trades is sent)" if a.dry_run else "")
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            guard.check()
+        except Exception as e:  # noqa: BLE001 - the guard's own fault: logged, never a trip, the watch goes on
+            logger.error("check failed (the guard's fault, nothing was judged): %s", mask(f"{type(e).__name__}: {e}",
+                                                                                          guard.secrets))
+        if a.once:
+            return 1 if guard.state["tripped"] else 0
+        stop.wait(max(0.0, a.interval - (time.monotonic() - started)))
+    logger.warning("guard stopped; state kept in %s", guard.state_file.path)
+    return 0
