@@ -35,8 +35,8 @@ from typing import Any
 import requests
 
 from bingx_closeall_plugin import BingX, close_all_positions
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
-from bingx_closeall_plugin.urls import api_urls
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path.insert(0, str(TESTS))

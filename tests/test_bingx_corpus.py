@@ -18,10 +18,10 @@ import pytest
 
 import bingx_closeall_plugin.simulator as simulator_package
 from bingx_closeall_plugin import BingX, close_all_positions, errors, flatten
-from bingx_closeall_plugin.cli_output import side_and_size
-from bingx_closeall_plugin.closeall import open_positions
-from bingx_closeall_plugin.flatten import _describe_orders
-from bingx_closeall_plugin.methods import ENDPOINTS
+from bingx_closeall_plugin.cli.output import side_and_size
+from bingx_closeall_plugin.core.closeall import open_positions
+from bingx_closeall_plugin.core.flatten import _describe_orders
+from bingx_closeall_plugin.core.methods import ENDPOINTS
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
 
 import bingx_corpus as corpus

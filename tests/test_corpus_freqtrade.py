@@ -14,8 +14,8 @@ pytest.importorskip("freqtrade")
 
 from freqtrade.enums import RunMode
 
+from bingx_closeall_plugin.core.urls import api_urls
 from bingx_closeall_plugin.simulator import BingXSimulator, Fault
-from bingx_closeall_plugin.urls import api_urls
 
 import bingx_corpus as corpus
 from conftest import API_KEY, API_SECRET

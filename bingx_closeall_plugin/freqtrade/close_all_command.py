@@ -1,6 +1,6 @@
 """``/closeall [symbol]`` from inside the bot: the account-wide kill switch.
 
-pause entries -> the core's :func:`~bingx_closeall_plugin.flatten.flatten` (close everything or one symbol,
+pause entries -> the core's :func:`~bingx_closeall_plugin.core.flatten.flatten` (close everything or one symbol,
 entries cancelled beside it, stops and take-profits only once their position is flat) -> reconcile the bot's
 trades (:mod:`.books`, :mod:`.reconcile`). Run by :meth:`.flatten.Flattener.close_all`, which makes it the only
 flatten running. (The core's ``closeall.py`` and ``flatten.py`` are the close itself; this is the bot's command.)

@@ -1,6 +1,6 @@
 """BingX USDT-M perpetual futures for freqtrade: a subclass of freqtrade's spot-only ``Bingx``.
 
-The ccxt objects are the plugin's own (:class:`bingx_closeall_plugin.exchange.BingX` and its async twin),
+The ccxt objects are the plugin's own (:class:`bingx_closeall_plugin.core.exchange.BingX` and its async twin),
 so every request goes through the plugin's error table and server-clock nonce, and every URL comes from
 the config (``exchange.ccxt_config.urls``); nothing here names a host.
 """

@@ -13,7 +13,7 @@ the entry points), and the paths it runs are their own modules:
     attach BingX's fills to the trades (:mod:`.reconcile`) -> per-trade force exit, freqtrade's own, for
     anything BingX could not close.
 ``/closeall`` (the account-wide kill switch): :mod:`.close_all_command`
-    pause entries -> the core's :func:`~bingx_closeall_plugin.flatten.flatten` (close everything or one
+    pause entries -> the core's :func:`~bingx_closeall_plugin.core.flatten.flatten` (close everything or one
     symbol, entries cancelled beside it, stops and take-profits only once their position is flat) ->
     reconcile the bot's trades.
 

@@ -278,7 +278,7 @@ def cancel_unsaved_stops(freqtrade: Any, trades: list[Trade]) -> list[str]:
     symbols = {native: pair for native, pair in symbols.items() if native not in owned}
     if not symbols:
         return []
-    from ..flatten import read_account
+    from ..core.flatten import read_account
 
     try:
         positions, orders = read_account(api)

@@ -5,8 +5,8 @@ Both routes sit behind freqtrade's own login (``http_basic_or_jwt_token``) and t
 freqtrade's ``ResultMsg`` response model drops every key but ``result``: FreqUI and
 ``freqtrade-client forceexit all`` read ``result`` as before and also get what happened.
 
-Every answer, error detail and RPC error text leaves through :func:`~bingx_closeall_plugin.redaction.mask_value`
-/ :func:`~bingx_closeall_plugin.redaction.mask_exception` with the bot's key and secret: whatever the flatten
+Every answer, error detail and RPC error text leaves through :func:`~bingx_closeall_plugin.core.redaction.mask_value`
+/ :func:`~bingx_closeall_plugin.core.redaction.mask_exception` with the bot's key and secret: whatever the flatten
 put in it (an exception's text from a failed request carries the signed URL), no signature gets out.
 """
 

@@ -5,7 +5,7 @@ Handlers are wrapped in freqtrade's ``authorized_only``, so they answer only the
 topic, and users) like every freqtrade command.
 
 freqtrade sends these with Telegram's HTML parse mode: every message here is plain text masked with the
-bot's key and secret (:func:`~bingx_closeall_plugin.redaction.mask`) and then ``html.escape``d whole, so
+bot's key and secret (:func:`~bingx_closeall_plugin.core.redaction.mask`) and then ``html.escape``d whole, so
 a symbol, an error or anything BingX said can neither leak a signature nor break (or inject) markup.
 """
 
