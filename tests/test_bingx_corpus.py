@@ -17,8 +17,9 @@ import ccxt
 import pytest
 
 import bingx_closeall_plugin.simulator as simulator_package
-from bingx_closeall_plugin import BingX, close_all_positions, errors, flatten
+from bingx_closeall_plugin import BingX, close_all_positions, flatten
 from bingx_closeall_plugin.cli.output import side_and_size
+from bingx_closeall_plugin.core import errors
 from bingx_closeall_plugin.core.closeall import open_positions
 from bingx_closeall_plugin.core.flatten import _describe_orders
 from bingx_closeall_plugin.core.methods import ENDPOINTS
