@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,19 @@ from freqtrade_skips import (  # noqa: F401
 API_KEY = "test-key-7f3c9a1e5b2d"
 API_SECRET = "test-secret-c41d8e9f0a6b2e7d"
 
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load_benchmark(name: str) -> Any:
+    """A script of benchmarks/ as a module (its soaks' steps and checks are what the CI-size tests run)."""
+    spec = importlib.util.spec_from_file_location(f"bingx_benchmark_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None, name
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[BingXSimulator]:

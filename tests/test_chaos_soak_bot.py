@@ -7,30 +7,19 @@ docs/reliability.md); this test runs a short seeded run against conftest's simul
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-from conftest import API_KEY, API_SECRET
+from conftest import API_KEY, API_SECRET, load_benchmark
 
 pytestmark = pytest.mark.freqtrade
 
-CHAOS_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "chaos_soak.py"
 CYCLES, SEED = 10, 2  # seed 2 draws two kill points in its first ten cycles
 
 
-def load_chaos():
-    spec = importlib.util.spec_from_file_location("bingx_chaos_soak", CHAOS_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_chaos_soak_keeps_the_books_and_bingx_in_agreement(simulator, start_bot, tmp_path_factory):
-    chaos = load_chaos()
+    chaos = load_benchmark("chaos_soak")
     simulator.reset()
     home = tmp_path_factory.mktemp("chaos-bot")
     config = chaos.bot_config(home, simulator, API_KEY, API_SECRET)

@@ -6,29 +6,20 @@ manual runs); this test runs it on the module's simulator and holds it to its in
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import ccxt
 import pytest
 
 from bingx_closeall_plugin import FlattenReport
 from bingx_closeall_plugin.simulator import BingXSimulator
 
-SOAK_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "soak.py"
+from conftest import load_benchmark
+
 CI_CYCLES, CI_SEED = 150, 6
 
 
-def load_soak():
-    spec = importlib.util.spec_from_file_location("bingx_soak", SOAK_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
-soak = load_soak()
+soak = load_benchmark("soak")
 
 
 @pytest.fixture(scope="module")

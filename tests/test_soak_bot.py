@@ -6,30 +6,19 @@ runs); this test runs them against conftest's simulator and a bot from ``start_b
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-from conftest import API_KEY, API_SECRET
+from conftest import API_KEY, API_SECRET, load_benchmark
 
 pytestmark = pytest.mark.freqtrade
 
-SOAK_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "soak_bot.py"
 CYCLES, SEED = 12, 3
 
 
-def load_soak():
-    spec = importlib.util.spec_from_file_location("bingx_soak_bot", SOAK_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_bot_soak_has_no_violation(simulator, start_bot, tmp_path_factory):
-    soak = load_soak()
+    soak = load_benchmark("soak_bot")
     simulator.reset()
     home = tmp_path_factory.mktemp("soak-bot")
     config = soak.bot_config(home, simulator, API_KEY, API_SECRET)

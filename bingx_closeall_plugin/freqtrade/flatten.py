@@ -81,6 +81,7 @@ class _Run:
     scope: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     done: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
     answer: dict[str, Any] | None = None
     error: str | None = None
 
@@ -114,6 +115,7 @@ class Flattener:
         self.ft = freqtrade
         self._runs = threading.Lock()  # guards _run
         self._run: _Run | None = None  # the flatten running now; see _exclusive
+        self._last: _Run | None = None  # the last one done: a press that waited through its whole run joins it
         self._owner: int | None = None  # the thread that runs it: the only one that books its trades
         self._holding_exit_lock = False  # taken at once when free; see _exclusive
         self._worker: ThreadPoolExecutor | None = None
@@ -261,10 +263,15 @@ class Flattener:
 
     def _exclusive(self, scope: str, work: Any) -> dict[str, Any]:
         """Run ``work`` as the one flatten, or answer with the running flatten's result (see the module doc)."""
-        deadline = time.monotonic() + JOIN_WAIT_S
+        asked = time.monotonic()
+        deadline = asked + JOIN_WAIT_S
         while True:
             with self._runs:
-                running = self._run
+                running, last = self._run, self._last
+                if running is None and last is not None and last.started >= asked and last.covers(scope):
+                    # Two presses woke from the same wait and the other's flatten, begun after this press came,
+                    # is already done: it answered for this one too (no second close of an account now flat).
+                    return self._joined(last)
                 if running is None:
                     run = self._run = _Run(scope)
                     break
@@ -286,6 +293,7 @@ class Flattener:
         finally:
             with self._runs:
                 self._run = None
+                self._last = run
                 self._owner = None
             run.done.set()
 
