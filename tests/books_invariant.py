@@ -166,17 +166,6 @@ class BooksInvariant:
 
 
 # ---------------------------------------------------------------------- the race tests' shorthand
-def settled(sim: Any, bot: Any, closed_ids: Any = ()) -> bool:
-    """The database says what BingX says (open trades exactly on the open bot positions) and every trade in
-    ``closed_ids`` that is closed has its exit reason written: the point at which the invariant is read."""
-    trades = bot.db("SELECT * FROM trades")
-    pairs = {native(t["pair"]) for t in trades}
-    open_symbols = sorted(native(t["pair"]) for t in trades if t["is_open"])
-    positions = sorted(p["symbol"] for p in sim.positions() if p["symbol"] in pairs)
-    wanted = set(closed_ids)
-    return open_symbols == positions and all(t["exit_reason"] for t in trades if t["id"] in wanted and not t["is_open"])
-
-
 def foreign_changes(sim: Any, foreign: dict[str, dict[str, Any]]) -> list[str]:
     """``foreign``: symbol -> ``{"side": "LONG"|"SHORT", "qty": float, "orders": [ids]}`` that must be as said."""
     found = []
@@ -195,10 +184,12 @@ def foreign_changes(sim: Any, foreign: dict[str, dict[str, Any]]) -> list[str]:
     return found
 
 
-def assert_books_agree(sim: Any, bot: Any, flattened: Any, foreign: dict[str, dict[str, Any]] | None = None) -> None:
-    """Fails naming every breach now: the invariant with ``flattened`` trade ids, and ``foreign`` as given."""
+def assert_books_agree(sim: Any, bot: Any, flattened: Any, foreign: dict[str, dict[str, Any]] | None = None,
+                       timeout: float = SETTLE_BOUND_S) -> None:
+    """Waits (bounded) until the invariant holds with ``flattened`` trade ids, else fails naming every breach; then
+    checks ``foreign`` as given."""
     check = BooksInvariant(sim, bot, pairs=[p for p in bot.config["exchange"]["pair_whitelist"]
                                             if native(p) not in (foreign or {})])
-    check.wait_holds(SETTLE_BOUND_S, flattened=set(flattened))  # the loop may still be booking a late entry
+    check.wait_holds(timeout, flattened=set(flattened))  # the loop may still be booking a late entry
     problems = foreign_changes(sim, foreign or {})
     assert not problems, "the books and BingX disagree:\n  " + "\n  ".join(problems)

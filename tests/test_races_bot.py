@@ -29,7 +29,7 @@ import requests
 from bingx_closeall_plugin import BingX, close_all_positions
 from bingx_closeall_plugin.simulator import Fault
 
-from books_invariant import assert_books_agree, native, settled
+from books_invariant import assert_books_agree, native
 from conftest import API_KEY, API_SECRET, make_client
 from freqtrade_bot import FreqtradeBot, make_config
 
@@ -169,10 +169,6 @@ def open_trades(bot, sim, pairs, foreign: bool = False, wait: str = "stops",
     return ids, own
 
 
-def settle(bot, sim, ids) -> None:
-    bot.wait_for(lambda: settled(sim, bot, ids), timeout=SETTLE_TIMEOUT, interval=0.1,
-                 what="the books to match BingX")
-
 
 def tidy_foreign(sim) -> None:
     if sim.positions(FOREIGN):
@@ -201,8 +197,7 @@ def test_four_simultaneous_forceexit_all_presses_close_every_trade_once(bot, sim
 
         answers = assert_answered(race(*[lambda: forceexit(bot)] * 4))
 
-        settle(bot, sim, ids)
-        assert_books_agree(sim, bot, ids, foreign=own)
+        assert_books_agree(sim, bot, ids, foreign=own, timeout=SETTLE_TIMEOUT)
         closes = sim.requests_to(CLOSE)
         # one request for the whole account, or one per bot symbol beside a position the bot does not own
         assert len(closes) == (len(PAIRS) if foreign else 1), f"run {run}: {[r.params for r in closes]}"
@@ -235,8 +230,7 @@ def test_mixed_presses_forceexit_closeall_request_flatten_and_the_guard(bot, sim
         assert guard.returncode == 1, guard.stderr  # tripped, as its floor says
         # the bot answered the guard's /closeall with a flatten's result: the guard sent no close of its own
         assert f"flatten via bot {bot.config_path}" in guard.stderr, f"run {run}:\n{guard.stderr}"
-        settle(bot, sim, ids)
-        assert_books_agree(sim, bot, ids)
+        assert_books_agree(sim, bot, ids, timeout=SETTLE_TIMEOUT)
         closes = [r for r in sim.requests_to(CLOSE) if r.code == 0]
         # Every position is closed exactly once: BingX placed one close order per trade, whatever the presses.
         assert len(sim.close_all_order_ids()) - closed_before == len(PAIRS), f"run {run}"
@@ -270,8 +264,7 @@ def test_an_entry_racing_a_flatten_is_closed_by_it_or_left_open_with_its_positio
         # freqtrade's own answer to an entry it did not make is its RPC error (502, "Failed to enter ...")
         assert entry_response.ok or "Failed to enter" in entry_response.text, entry_response.text
         late = [t["id"] for t in bot.db("SELECT id FROM trades WHERE pair = ? AND id > ?", (LATE, max(ids)))]
-        settle(bot, sim, [*ids, *late])
-        assert_books_agree(sim, bot, [*ids, *late])
+        assert_books_agree(sim, bot, [*ids, *late], timeout=SETTLE_TIMEOUT)
         assert len(sim.requests_to(CLOSE)) == 1, f"run {run}"
         outcomes.append("refused" if not entry_response.ok else "open" if bot.api("GET", "/status") else "closed")
         still = bot.api("GET", "/status")
