@@ -42,7 +42,7 @@ from ..core.errors import (
 )
 from ..core.exchange import BingX
 from ..core.redaction import mask_exception, mask_root_handlers
-from . import open_orders, tiers as tier_source
+from . import open_orders, order_tags, tiers as tier_source
 from .install import _versions, add_log_filter, announce_active
 
 logger = logging.getLogger(__name__)
@@ -237,6 +237,8 @@ class Bingx(FreqtradeBingx):
         self._open_orders = open_orders.OpenOrderReads(self._read_open_orders)
         self._flattens = 0  # flattens under way in this process (see get_rate)
         self._flattens_lock = threading.Lock()
+        # this bot's clientOrderID prefix (order_tags): the restart tells its unsaved entries from others' orders
+        self.order_tag_prefix = order_tags.tag_prefix(config if isinstance(config, dict) else {})
         super().__init__(config, *args, **kwargs)
 
     # ------------------------------------------------------------------ ccxt objects
@@ -421,6 +423,26 @@ class Bingx(FreqtradeBingx):
         return float(math.floor(super().get_max_leverage(pair, stake_amount)))
 
     # ------------------------------------------------------------------ orders
+    def _get_params(self, side: BuySell, ordertype: str, leverage: float, reduceOnly: bool,  # noqa: N803 - freqtrade's
+                    time_in_force: str = "GTC") -> dict:
+        """freqtrade's order parameters, and a clientOrderID naming this bot (:mod:`.order_tags`).
+
+        Entries and exits only: BingX takes a clientOrderID on LIMIT and MARKET orders, not on stops, which
+        freqtrade builds with ``_get_stop_params``.
+        """
+        params = super()._get_params(side, ordertype, leverage, reduceOnly, time_in_force)
+        if self.trading_mode == TradingMode.FUTURES and ordertype in order_tags.TAGGED_TYPES:
+            params.setdefault("clientOrderId", order_tags.new_client_order_id(self.order_tag_prefix))
+        return params
+
+    def fetch_orders(self, pair: str, since: datetime, params: dict | None = None) -> list[CcxtOrder]:
+        """freqtrade's order list, each conditional order with its trigger as its price (order_tags).
+
+        freqtrade's ``handle_onexchange_order`` saves every order it did not know; a cancelled STOP_MARKET
+        (price None in ccxt) failed that commit on ``orders.ft_price`` and left the trade open.
+        """
+        return [order_tags.with_trigger_price(order) for order in super().fetch_orders(pair, since, params)]
+
     def cancel_order(self, order_id: str, pair: str, params: dict | None = None) -> dict[str, Any]:
         """Cancel; an order BingX says already ended is fetched and returned instead of failing the bot."""
         self._open_orders.forget(order_id)  # whatever BingX answers, the loop's read no longer speaks for it

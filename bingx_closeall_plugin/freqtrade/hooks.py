@@ -21,6 +21,7 @@ __all__ = ["install_clock_hook", "install_flatten_hooks", "remove_clock_hook"]
 def install_flatten_hooks() -> None:
     """The one-request flatten under /forceexit all, /closeall (REST, Telegram) and crash recovery."""
     from freqtrade.freqtradebot import FreqtradeBot
+    from freqtrade.persistence import Trade
     from freqtrade.rpc import RPC, RPCManager
     from freqtrade.rpc.api_server.webserver import ApiServer
     from freqtrade.rpc.telegram import Telegram
@@ -31,6 +32,7 @@ def install_flatten_hooks() -> None:
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted, wallet_updates_deferred
     from .rest_api import router
+    from .startup_sync import sync_with_bingx
 
     targets = [
         (RPC, "_rpc_force_exit", ("self", "trade_id", "ordertype", "amount", "price")),
@@ -80,7 +82,8 @@ def install_flatten_hooks() -> None:
         original_startup(self)
         register_bot(self)
         if get_flattener(self).applies():
-            recover_interrupted(self)
+            recovered = recover_interrupted(self)
+            sync_with_bingx(self, {t.pair for i in recovered if (t := Trade.session.get(Trade, i)) is not None})
 
     original_process = FreqtradeBot.process
 
@@ -182,7 +185,8 @@ def install_flatten_hooks() -> None:
                     "/forceexit all from every front end: one BingX closeAllPositions instead of one order per trade; "
                     "a force exit of a trade a flatten is closing answers that flatten's result")
     patch_attribute(FreqtradeBot, "startup", startup,
-                    "register the bot for the strategy hook; finish a flatten the bot died in")
+                    "register the bot for the strategy hook; finish a flatten the bot died in; make the books agree "
+                    "with what BingX did while the bot was down (startup_sync)")
     patch_attribute(FreqtradeBot, "process", process,
                     "one BingX open-orders read per loop iteration answers every order and stop query of that "
                     "iteration")

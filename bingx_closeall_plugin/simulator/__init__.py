@@ -38,6 +38,8 @@ What it models
   far-to-near as BingX does. Depth ``limit`` must be one of 5/10/20/50/100/500/1000.
 * An order gone from every read (``drop_order``): the order query then answers 80016 "order not exist",
   as BingX does for an order it no longer keeps.
+* ``clientOrderID`` is stored and answered lowercased, as BingX documents; its uniqueness and BingX's
+  "LIMIT/MARKET only" rule for it are not enforced.
 * Fault injection per path suffix (:class:`Fault`, an arbitrary answer body included), latency, a
   request log without secrets (:class:`RequestRecord`), a record of fills that reversed or over-closed a
   position (``reversals()``), and ``GET /_sim/state``.

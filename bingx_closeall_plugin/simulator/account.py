@@ -80,8 +80,8 @@ class Account(MatchingEngine):
         if order_id is not None:
             o = self.orders.get(order_id)
         else:
-            o = next((x for x in self.orders.values() if client_order_id and x.client_order_id == client_order_id),
-                     None)
+            wanted = (client_order_id or "").lower()  # BingX keeps them lowercased
+            o = next((x for x in self.orders.values() if wanted and x.client_order_id == wanted), None)
         if o is None or o.symbol != symbol:
             raise BingXError(80016, "order not exist")
         return o
@@ -196,7 +196,8 @@ class Account(MatchingEngine):
             now = self.now_ms()
             o = Order(order_id=self.next_id(), symbol=symbol, side=side, position_side=position_side, type=type_,
                       qty=qty, price=float(price or 0.0), stop_price=float(stop_price or 0.0),
-                      reduce_only=reduce_only, time=now, update_time=now, client_order_id=client_order_id or "",
+                      reduce_only=reduce_only, time=now, update_time=now,
+                      client_order_id=(client_order_id or "").lower(),  # BingX stores it lowercased
                       time_in_force=time_in_force or "GTC", working_type=working_type or "MARK_PRICE", leverage=lev)
             if type_ in TRIGGER_TYPES:
                 if type_ in ("STOP_MARKET", "STOP"):
