@@ -48,7 +48,6 @@ KNOWN_FREQTRADE_CYCLE_EDGES: set[tuple[str, str]] = {
     ("freqtrade.install", "freqtrade.exchange"),
     ("freqtrade.install", "freqtrade.hooks"),
     ("freqtrade.rest_api", "freqtrade.flatten"),
-    ("freqtrade.telegram", "freqtrade.install"),
     ("freqtrade.telegram", "freqtrade.rest_api"),
 }
 
