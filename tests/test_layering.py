@@ -38,7 +38,6 @@ KNOWN_FREQTRADE_CYCLE_EDGES: set[tuple[str, str]] = {
     ("freqtrade.flatten", "freqtrade.close_all_command"),
     ("freqtrade.flatten", "freqtrade.exchange"),
     ("freqtrade.flatten", "freqtrade.force_exit_all"),
-    ("freqtrade.flatten", "freqtrade.install"),
     ("freqtrade.force_exit_all", "freqtrade.books"),
     ("freqtrade.force_exit_all", "freqtrade.flatten"),
     ("freqtrade.hooks", "freqtrade.exchange"),
