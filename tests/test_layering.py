@@ -34,20 +34,10 @@ KNOWN_FREQTRADE_CYCLE_EDGES: set[tuple[str, str]] = {
     ("freqtrade.books", "freqtrade.flatten"),
     ("freqtrade.close_all_command", "freqtrade.books"),
     ("freqtrade.close_all_command", "freqtrade.flatten"),
-    ("freqtrade.exchange", "freqtrade.install"),
     ("freqtrade.flatten", "freqtrade.close_all_command"),
-    ("freqtrade.flatten", "freqtrade.exchange"),
     ("freqtrade.flatten", "freqtrade.force_exit_all"),
     ("freqtrade.force_exit_all", "freqtrade.books"),
     ("freqtrade.force_exit_all", "freqtrade.flatten"),
-    ("freqtrade.hooks", "freqtrade.exchange"),
-    ("freqtrade.hooks", "freqtrade.flatten"),
-    ("freqtrade.hooks", "freqtrade.rest_api"),
-    ("freqtrade.hooks", "freqtrade.telegram"),
-    ("freqtrade.install", "freqtrade.exchange"),
-    ("freqtrade.install", "freqtrade.hooks"),
-    ("freqtrade.rest_api", "freqtrade.flatten"),
-    ("freqtrade.telegram", "freqtrade.rest_api"),
 }
 
 

@@ -43,7 +43,8 @@ from ..core.errors import (
 from ..core.exchange import BingX
 from ..core.redaction import mask_exception, mask_root_handlers
 from . import open_orders, tiers as tier_source
-from .install import _versions, add_log_filter, announce_active
+from .compat import versions
+from .patches import add_log_filter, announce_active
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def _check_same_client(stock: Any, api: Any, config: dict[str, Any]) -> None:
     if differ:
         raise OperationalException(
             f"freqtrade built its ccxt bingx differently from the plugin's copy ({', '.join(sorted(set(differ)))}); "
-            f"this freqtrade ({_versions()}) is not one the plugin supports")
+            f"this freqtrade ({versions()}) is not one the plugin supports")
 
 
 def freqtrade_error(e: ccxt.BaseError, action: str) -> Exception:
