@@ -30,15 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 # broken, and no others. A new import that closes a cycle fails test_no_import_circle; an edge here that is no
 # longer on a cycle fails test_the_known_freqtrade_cycles_are_still_there, so the list only shrinks. It must
 # be empty once the freqtrade layer's circles are broken (then delete it and its test).
-KNOWN_FREQTRADE_CYCLE_EDGES: set[tuple[str, str]] = {
-    ("freqtrade.books", "freqtrade.flatten"),
-    ("freqtrade.close_all_command", "freqtrade.books"),
-    ("freqtrade.close_all_command", "freqtrade.flatten"),
-    ("freqtrade.flatten", "freqtrade.close_all_command"),
-    ("freqtrade.flatten", "freqtrade.force_exit_all"),
-    ("freqtrade.force_exit_all", "freqtrade.books"),
-    ("freqtrade.force_exit_all", "freqtrade.flatten"),
-}
+KNOWN_FREQTRADE_CYCLE_EDGES: set[tuple[str, str]] = set()
 
 
 def module_name(path: Path) -> str:
