@@ -26,12 +26,6 @@ MAY_IMPORT: dict[str, set[str]] = {
     "simulator": set(),  # a stand-in for BingX: nothing of the plugin
 }
 
-# Import cycles inside freqtrade/ that exist today, as the edges that lie on them: tolerated until they are
-# broken, and no others. A new import that closes a cycle fails test_no_import_circle; an edge here that is no
-# longer on a cycle fails test_the_known_freqtrade_cycles_are_still_there, so the list only shrinks. It must
-# be empty once the freqtrade layer's circles are broken (then delete it and its test).
-KNOWN_FREQTRADE_CYCLE_EDGES: set[tuple[str, str]] = set()
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
@@ -144,15 +138,9 @@ def test_no_upward_or_sideways_import_between_the_folders():
 
 
 def test_no_import_circle():
-    edges = graph()
-    new = {(short(a), short(b)) for a, b in cycle_edges(edges)} - KNOWN_FREQTRADE_CYCLE_EDGES
-    assert new == set(), "imports on a cycle:\n" + "\n".join(f"{a} -> {b}" for a, b in sorted(new))
-
-
-def test_the_known_freqtrade_cycles_are_still_there():
-    gone = KNOWN_FREQTRADE_CYCLE_EDGES - {(short(a), short(b)) for a, b in cycle_edges(graph())}
-    assert gone == set(), ("no longer on a cycle, remove from KNOWN_FREQTRADE_CYCLE_EDGES:\n"
-                           + "\n".join(f"{a} -> {b}" for a, b in sorted(gone)))
+    """Anywhere in the package, freqtrade/ included, with no tolerance."""
+    on_a_cycle = {(short(a), short(b)) for a, b in cycle_edges(graph())}
+    assert on_a_cycle == set(), "imports on a cycle:\n" + "\n".join(f"{a} -> {b}" for a, b in sorted(on_a_cycle))
 
 
 def test_the_checker_sees_a_circle_and_an_upward_import():
