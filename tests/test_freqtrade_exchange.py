@@ -126,7 +126,7 @@ def test_launcher_refuses_an_untested_freqtrade(mocker, capsys, plugin, install_
 
 
 def test_ccxt_objects_are_the_plugins_and_follow_the_config_urls(live, fresh_sim):
-    from bingx_closeall_plugin.freqtrade.exchange import FreqtradeBingXAsync, FreqtradeBingXSync
+    from bingx_closeall_plugin.freqtrade.ccxt_clients import FreqtradeBingXAsync, FreqtradeBingXSync
 
     assert isinstance(live._api, FreqtradeBingXSync)
     assert isinstance(live._api_async, FreqtradeBingXAsync)
@@ -309,7 +309,7 @@ def test_a_hook_target_of_another_shape_fails_loudly_at_start_up(mocker, plugin)
     (ccxt.BaseError("odd"), "OperationalException"),
 ])
 def test_ccxt_errors_translate_specific_to_general(error, expected):
-    from bingx_closeall_plugin.freqtrade.exchange import freqtrade_error
+    from bingx_closeall_plugin.freqtrade.ccxt_clients import freqtrade_error
 
     translated = freqtrade_error(error, "set leverage")
     assert type(translated).__name__ == expected
@@ -335,7 +335,7 @@ def test_freqtrades_own_requests_survive_a_skewed_clock_with_one_resync(live, fr
 def test_flatten_client_is_its_own_unthrottled_copy_and_the_bots_stays_throttled(live, fresh_sim):
     import threading
 
-    from bingx_closeall_plugin.freqtrade.exchange import FreqtradeBingXSync
+    from bingx_closeall_plugin.freqtrade.ccxt_clients import FreqtradeBingXSync
 
     markets_requests = len(fresh_sim.requests_to("quote/contracts"))
     flat = live.flatten_api()

@@ -26,38 +26,6 @@ MAY_IMPORT: dict[str, set[str]] = {
     "simulator": set(),  # a stand-in for BingX: nothing of the plugin
 }
 
-# Import cycles inside freqtrade/ that exist today, as the edges that lie on them: tolerated until they are
-# broken, and no others. A new import that closes a cycle fails test_no_import_circle; an edge here that is no
-# longer on a cycle fails test_the_known_freqtrade_cycles_are_still_there, so the list only shrinks. It must
-# be empty once the freqtrade layer's circles are broken (then delete it and its test).
-KNOWN_FREQTRADE_CYCLE_EDGES: set[tuple[str, str]] = {
-    ("freqtrade.books", "freqtrade.flatten"),
-    ("freqtrade.books", "freqtrade.reconcile"),
-    ("freqtrade.close_all_command", "freqtrade.books"),
-    ("freqtrade.close_all_command", "freqtrade.flatten"),
-    ("freqtrade.close_all_command", "freqtrade.reconcile"),
-    ("freqtrade.exchange", "freqtrade.install"),
-    ("freqtrade.flatten", "freqtrade.close_all_command"),
-    ("freqtrade.flatten", "freqtrade.exchange"),
-    ("freqtrade.flatten", "freqtrade.force_exit_all"),
-    ("freqtrade.flatten", "freqtrade.install"),
-    ("freqtrade.flatten", "freqtrade.reconcile"),
-    ("freqtrade.force_exit_all", "freqtrade.books"),
-    ("freqtrade.force_exit_all", "freqtrade.flatten"),
-    ("freqtrade.force_exit_all", "freqtrade.reconcile"),
-    ("freqtrade.hooks", "freqtrade.exchange"),
-    ("freqtrade.hooks", "freqtrade.flatten"),
-    ("freqtrade.hooks", "freqtrade.reconcile"),
-    ("freqtrade.hooks", "freqtrade.rest_api"),
-    ("freqtrade.hooks", "freqtrade.telegram"),
-    ("freqtrade.install", "freqtrade.exchange"),
-    ("freqtrade.install", "freqtrade.hooks"),
-    ("freqtrade.reconcile", "freqtrade.install"),
-    ("freqtrade.rest_api", "freqtrade.flatten"),
-    ("freqtrade.telegram", "freqtrade.install"),
-    ("freqtrade.telegram", "freqtrade.rest_api"),
-}
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
@@ -170,15 +138,9 @@ def test_no_upward_or_sideways_import_between_the_folders():
 
 
 def test_no_import_circle():
-    edges = graph()
-    new = {(short(a), short(b)) for a, b in cycle_edges(edges)} - KNOWN_FREQTRADE_CYCLE_EDGES
-    assert new == set(), "imports on a cycle:\n" + "\n".join(f"{a} -> {b}" for a, b in sorted(new))
-
-
-def test_the_known_freqtrade_cycles_are_still_there():
-    gone = KNOWN_FREQTRADE_CYCLE_EDGES - {(short(a), short(b)) for a, b in cycle_edges(graph())}
-    assert gone == set(), ("no longer on a cycle, remove from KNOWN_FREQTRADE_CYCLE_EDGES:\n"
-                           + "\n".join(f"{a} -> {b}" for a, b in sorted(gone)))
+    """Anywhere in the package, freqtrade/ included, with no tolerance."""
+    on_a_cycle = {(short(a), short(b)) for a, b in cycle_edges(graph())}
+    assert on_a_cycle == set(), "imports on a cycle:\n" + "\n".join(f"{a} -> {b}" for a, b in sorted(on_a_cycle))
 
 
 def test_the_checker_sees_a_circle_and_an_upward_import():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ccxt
 from freqtrade.enums import ExitCheckTuple, ExitType
@@ -20,9 +20,7 @@ from ..core.methods import POSITIONS
 from ..core.redaction import error_text
 from ..core.symbols import to_native
 from . import reconcile
-
-if TYPE_CHECKING:
-    from .flatten import Flattener
+from .running import RunningFlatten
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ def positions(api: Any) -> list[dict[str, Any]]:
     return open_positions(getattr(api, POSITIONS.linear)({}))
 
 
-def record_cancelled(flattener: Flattener, trades: list[Trade], cancelled: dict[str, Any]) -> list[Trade]:
+def record_cancelled(flattener: RunningFlatten, trades: list[Trade], cancelled: dict[str, Any]) -> list[Trade]:
     """freqtrade's order records for orders the flatten cancelled; returns the trades still open.
 
     ``cancelled`` maps order id -> BingX's answer, or None where only the id is known (then it is read).
@@ -74,7 +72,7 @@ def record_cancelled(flattener: Flattener, trades: list[Trade], cancelled: dict[
     return remaining
 
 
-def record_and_attach(flattener: Flattener, trades: list[Trade], cancelled: dict[str, Any], since_ms: int,
+def record_and_attach(flattener: RunningFlatten, trades: list[Trade], cancelled: dict[str, Any], since_ms: int,
                       ) -> tuple[list[Trade], dict[int, list[str]], BaseException | None]:
     """The orders the flatten cancelled recorded (:func:`record_cancelled`), then BingX's fills attached.
 
@@ -96,7 +94,7 @@ def record_and_attach(flattener: Flattener, trades: list[Trade], cancelled: dict
     return trades, reconcile.attach_exit_orders(flattener.ft, trades, since_ms, rows), None
 
 
-def fall_back(flattener: Flattener, trades: list[Trade], leftovers: list[str] | None = None,
+def fall_back(flattener: RunningFlatten, trades: list[Trade], leftovers: list[str] | None = None,
               unreconciled: list[Trade] | None = None, flatten_ids: set[int] | None = None) -> list[int]:
     """freqtrade's own per-trade exit for every trade whose position BingX did not close.
 

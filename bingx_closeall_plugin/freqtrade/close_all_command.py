@@ -9,7 +9,7 @@ flatten running. (The core's ``closeall.py`` and ``flatten.py`` are the close it
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ccxt
 from freqtrade.enums import State
@@ -20,16 +20,14 @@ from ..core.flatten import flatten
 from ..core.symbols import to_native
 from . import books, reconcile
 from .answers import answer, closed_trade, per_symbol
-
-if TYPE_CHECKING:
-    from .flatten import Flattener
+from .running import RunningFlatten
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["run"]
 
 
-def run(flattener: Flattener, symbol: str | None) -> dict[str, Any]:
+def run(flattener: RunningFlatten, symbol: str | None) -> dict[str, Any]:
     """Close every position on the account (or on ``symbol``, BingX's name), then book the bot's trades."""
     ft = flattener.ft
     if ft.state == State.RUNNING:
@@ -77,7 +75,7 @@ def run(flattener: Flattener, symbol: str | None) -> dict[str, Any]:
                   error=" ".join(problems) or None)
 
 
-def _refused(flattener: Flattener, trades: list[Trade], error: BaseException) -> dict[str, Any]:
+def _refused(flattener: RunningFlatten, trades: list[Trade], error: BaseException) -> dict[str, Any]:
     """The close was refused (after any wait for a rate limit): say what was and was not done."""
     report = getattr(error, "flatten_report", None)
     cancelled = list(getattr(report, "cancelled_orders", None) or [])

@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["INSTANCE_ATTRIBUTES", "SIGNATURES", "TESTED_FREQTRADE", "UNTESTED_OPT_IN", "IncompatibleFreqtrade",
            "check_freqtrade_version", "check_resolver_shape", "check_signature", "freqtrade_version",
-           "signature_problems", "untested_opt_in", "versions"]
+           "plugin_version", "signature_problems", "untested_opt_in", "versions"]
 
 # The freqtrade release line the plugin is tested against (pyproject's [freqtrade] extra pins the same).
 TESTED_FREQTRADE = (2026, 9)
@@ -35,6 +35,15 @@ def versions() -> str:
     import freqtrade
 
     return f"freqtrade {freqtrade.__version__}, ccxt {ccxt.__version__}"
+
+
+def plugin_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bingx-closeall-plugin")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 # The operator's opt-in to a freqtrade newer than the tested line (see check_freqtrade_version).

@@ -1,8 +1,9 @@
 """BingX USDT-M perpetual futures for freqtrade: a subclass of freqtrade's spot-only ``Bingx``.
 
-The ccxt objects are the plugin's own (:class:`bingx_closeall_plugin.core.exchange.BingX` and its async twin),
-so every request goes through the plugin's error table and server-clock nonce, and every URL comes from
-the config (``exchange.ccxt_config.urls``); nothing here names a host.
+The ccxt objects are the plugin's own (:mod:`.ccxt_clients`: the core's
+:class:`bingx_closeall_plugin.core.exchange.BingX` and its async twin as freqtrade's API objects), so every
+request goes through the plugin's error table and server-clock nonce, and every URL comes from the config
+(``exchange.ccxt_config.urls``); nothing here names a host.
 """
 
 from __future__ import annotations
@@ -20,34 +21,28 @@ import ccxt
 import ccxt.async_support
 from freqtrade.constants import BuySell
 from freqtrade.enums import MarginMode, PriceType, RunMode, TradingMode
-from freqtrade.exceptions import (
-    DDosProtection,
-    InvalidOrderException,
-    OperationalException,
-    TemporaryError,
-)
+from freqtrade.exceptions import InvalidOrderException, OperationalException, TemporaryError
 from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas
 from freqtrade.misc import deep_merge_dicts
 from freqtrade.util import dt_ts
 
-from ..core.async_exchange import AsyncBingX
-from ..core.closeall import with_resync, with_resync_async
-from ..core.errors import (
-    AlreadySubmitted,
-    InvalidParameter,
-    OrderMissing,
-    RateLimited,
-)
-from ..core.exchange import BingX
-from ..core.redaction import mask_exception, mask_root_handlers
+from ..core.errors import AlreadySubmitted, InvalidParameter, OrderMissing
+from ..core.redaction import mask_root_handlers
 from . import open_orders, order_tags, tiers as tier_source
-from .install import _versions, add_log_filter, announce_active
+from .ccxt_clients import (
+    CREDENTIALS,
+    FreqtradeBingXAsync,
+    FreqtradeBingXSync,
+    check_same_client,
+    freqtrade_error,
+)
+from .patches import add_log_filter, announce_active
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HEDGE_MODE_MESSAGE", "Bingx", "FtRateLimited", "freqtrade_error", "normalise_position"]
+__all__ = ["HEDGE_MODE_MESSAGE", "Bingx", "normalise_position"]
 
 # BingX's answers to cancelling an order that already ended (filled, cancelled or expired): 109400 (generic
 # "parameter invalid" since the 2025-10-16 renumbering), 109201 (same order submitted twice within 1 s),
@@ -65,95 +60,8 @@ _FUNDING_PAGE = 1000  # BingX's maximum rows per income request
 _FUNDING_PAGES = 20  # bound on pagination: 20 000 funding payments
 
 
-class FtRateLimited(RateLimited, ccxt.DDoSProtection):
-    """RateLimited that freqtrade's generic ``except ccxt.DDoSProtection`` clauses back off on.
-
-    In ccxt 4.5 RateLimitExceeded is a NetworkError but not a DDoSProtection, so freqtrade's stock methods
-    would retry a rate limit at once as a TemporaryError; as a DDoSProtection it gets freqtrade's backoff.
-    """
-
-
-class _FreqtradeErrors:
-    """ccxt-level mixin: re-raise the plugin's RateLimited as FtRateLimited, everything else unchanged."""
-
-    def handle_errors(self, *args: Any) -> Any:
-        try:
-            return super().handle_errors(*args)  # type: ignore[misc]
-        except RateLimited as e:
-            if isinstance(e, ccxt.DDoSProtection):
-                raise
-            raise FtRateLimited(str(e), retry_after=e.retry_after, code=e.code, bingx_message=e.bingx_message,
-                                raw=e.raw) from e
-
-
-# Every request freqtrade signs goes through fetch2. BingX refuses a timestamp outside recvWindow of its own
-# clock (80014/100421/109400 "timestamp", before executing anything), and freqtrade's retrier would send the
-# same skewed timestamp again: resynchronise with BingX's server time once and send it once more. The close
-# path does this itself (and counts what it sends), so its request is left to it.
-OWN_RESYNC_PATHS = frozenset({"trade/closeAllPositions"})
-
-
-class FreqtradeBingXSync(_FreqtradeErrors, BingX):
-    """The plugin's ccxt BingX as freqtrade's sync API object."""
-
-    def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006 - ccxt's
-               config: Any = {}) -> Any:  # noqa: B006
-        send = super().fetch2
-        if path in OWN_RESYNC_PATHS:
-            return send(path, api, method, params, config)
-        return with_resync(self, lambda: send(path, api, method, params, config))
-
-
-class FreqtradeBingXAsync(_FreqtradeErrors, AsyncBingX):
-    """The plugin's async ccxt BingX as freqtrade's async API object."""
-
-    async def fetch2(self, path: Any, api: Any = ["public"], method: str = "GET", params: Any = {},  # noqa: B006
-                     config: Any = {}) -> Any:  # noqa: B006
-        send = super().fetch2
-        if path in OWN_RESYNC_PATHS:
-            return await send(path, api, method, params, config)
-        return await with_resync_async(self, lambda: send(path, api, method, params, config))
-
-
-# What freqtrade reads from its exchange config into every ccxt object it builds (Exchange._init_ccxt).
-_CREDENTIALS = ("apiKey", "secret", "password", "uid", "accountId", "walletAddress", "privateKey")
-
-
 def _record_masker(handler: logging.Handler, masker: logging.Filter) -> None:
     add_log_filter(handler, masker, "mask the key, the secret and signatures in everything freqtrade logs")
-
-
-def _same(ours: Any, theirs: Any) -> bool:
-    """``ours`` agrees with ``theirs``: equal, or for dicts every key of ours equal in theirs (ccxt.pro adds more)."""
-    if isinstance(ours, dict) and isinstance(theirs, dict):
-        return all(key in theirs and _same(value, theirs[key]) for key, value in ours.items())
-    return bool(ours == theirs)
-
-
-def _check_same_client(stock: Any, api: Any, config: dict[str, Any]) -> None:
-    differ = [key for key in [*config, "urls", "enableRateLimit", "timeout"]
-              if not _same(getattr(api, key, None), getattr(stock, key, None))]
-    if differ:
-        raise OperationalException(
-            f"freqtrade built its ccxt bingx differently from the plugin's copy ({', '.join(sorted(set(differ)))}); "
-            f"this freqtrade ({_versions()}) is not one the plugin supports")
-
-
-def freqtrade_error(e: ccxt.BaseError, action: str) -> Exception:
-    """freqtrade's exception for a ccxt error, specific to general, as freqtrade's own exchanges translate.
-
-    Authentication comes first: under a broad ``ExchangeError -> TemporaryError`` a wrong key would be
-    retried forever. A rate limit (``RateLimitExceeded`` is not a ``DDoSProtection`` in ccxt 4.5) backs off.
-    """
-    mask_exception(e)  # in place: freqtrade quotes it in logs, in RPC answers and in the chat
-    message = f"Could not {action} due to {e.__class__.__name__}. Message: {e}"
-    if isinstance(e, (ccxt.AuthenticationError, ccxt.PermissionDenied)):
-        return OperationalException(message)
-    if isinstance(e, (ccxt.DDoSProtection, ccxt.RateLimitExceeded)):
-        return DDosProtection(e)
-    if isinstance(e, (ccxt.OperationFailed, ccxt.ExchangeError)):
-        return TemporaryError(message)
-    return OperationalException(e)
 
 
 def normalise_position(position: CcxtPosition) -> CcxtPosition:
@@ -255,11 +163,11 @@ class Bingx(FreqtradeBingx):
             raise OperationalException(f"expected a ccxt bingx object from freqtrade, got {type(stock).__name__}")
         config = deep_merge_dicts(self._ccxt_params, deepcopy(ccxt_kwargs)) if self._ccxt_params else deepcopy(
             ccxt_kwargs or {})
-        config.update({key: getattr(stock, key, None) for key in _CREDENTIALS})
+        config.update({key: getattr(stock, key, None) for key in CREDENTIALS})
         api = (FreqtradeBingXSync if sync else FreqtradeBingXAsync)(deepcopy(config))
         if (stock.options or {}).get("enableDemoTrading"):
             api.enable_demo_trading(True)
-        _check_same_client(stock, api, config)
+        check_same_client(stock, api, config)
         if sync:
             self._sync_ccxt_config = config
         return api

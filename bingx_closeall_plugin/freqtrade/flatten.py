@@ -56,7 +56,7 @@ from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
 from ..core.redaction import error_text
 from ..core.symbols import to_native
 from . import close_all_command, force_exit_all, reconcile
-from .install import attach
+from .patches import attach
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ccxt
 from freqtrade.enums import ExitType
@@ -27,16 +27,14 @@ from ..core.redaction import error_text
 from ..core.symbols import to_native
 from . import books, exits, reconcile
 from .answers import answer, closed_trade
-
-if TYPE_CHECKING:
-    from .flatten import Flattener
+from .running import RunningFlatten
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["run"]
 
 
-def run(flattener: Flattener) -> dict[str, Any]:
+def run(flattener: RunningFlatten) -> dict[str, Any]:
     """Close the bot's confirmed trades at BingX, then book what BingX did; the answer says both."""
     api = flattener.api
     trades = Trade.get_open_trades()
@@ -74,7 +72,7 @@ def run(flattener: Flattener) -> dict[str, Any]:
         return _bookkeeping(flattener, confirmed, vetoed, cancelled, intent, sent)
 
 
-def _bookkeeping(flattener: Flattener, confirmed: list[Trade], vetoed: list[Trade], cancelled: dict[str, Any],
+def _bookkeeping(flattener: RunningFlatten, confirmed: list[Trade], vetoed: list[Trade], cancelled: dict[str, Any],
                  intent: Any, sent: exits.Sent) -> dict[str, Any]:
     api = flattener.api
     flatten_ids = {t.id for t in confirmed}
@@ -151,12 +149,12 @@ def _confirm(ft: Any, trades: list[Trade]) -> tuple[list[Trade], list[Trade]]:
     return confirmed, vetoed
 
 
-def _read_account(flattener: Flattener) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _read_account(flattener: RunningFlatten) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Positions and open orders; a read refused for its timestamp resynchronises with BingX's clock once."""
     return with_resync(flattener.api, lambda: read_account(flattener.api))
 
 
-def _open_symbols(flattener: Flattener) -> set[str] | None:
+def _open_symbols(flattener: RunningFlatten) -> set[str] | None:
     """The symbols with a position now, or None (logged) when BingX cannot be read."""
     try:
         return {p["symbol"] for p in books.positions(flattener.api)}

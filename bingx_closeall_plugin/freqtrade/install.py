@@ -64,6 +64,7 @@ from .compat import (
     check_freqtrade_version,
     check_resolver_shape,
     freqtrade_version as _freqtrade_version,
+    plugin_version,
     signature_problems,
     untested_opt_in,
     versions as _versions,
@@ -75,6 +76,7 @@ from .patches import (
     PATCHES,
     Patch,
     add_log_filter,
+    announce_active,
     attach,
     is_patched,
     patch_attribute,
@@ -141,32 +143,6 @@ def install() -> list[Patch]:
         # Before freqtrade configures logging nobody sees this; announce_active() says it again once it has.
         logger.debug("bingx-closeall-plugin installed into freqtrade (%s)", _versions())
         return list(PATCHES)
-
-
-_announced = False
-
-
-def plugin_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("bingx-closeall-plugin")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
-
-
-def announce_active() -> None:
-    """One INFO line, once per process, that the plugin is active: its version, freqtrade's and ccxt's, and
-    the patches applied. Called by the plugin's exchange class, which freqtrade builds after it has set up
-    its logging (install() runs before that, when no handler would show it)."""
-    global _announced
-    with LOCK:
-        if _announced or not _installed:
-            return
-        _announced = True
-        names = [p.name for p in PATCHES if p.undo is None and not isinstance(p.target, logging.Filterer)]
-        logger.info("bingx-closeall-plugin %s active (%s); %d patches applied: %s", plugin_version(), _versions(),
-                    len(names), ", ".join(dict.fromkeys(names)))
 
 
 def uninstall() -> None:

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .compat import IncompatibleFreqtrade, versions
+from .compat import IncompatibleFreqtrade, plugin_version, versions
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LOCK", "MISSING", "PATCHES", "Patch", "add_log_filter", "attach", "is_patched", "patch_attribute",
-           "revert", "shadow"]
+__all__ = ["LOCK", "MISSING", "PATCHES", "Patch", "add_log_filter", "announce_active", "attach", "is_patched",
+           "patch_attribute", "revert", "shadow"]
 
 
 class _Missing:
@@ -129,3 +129,26 @@ def is_patched(target: Any, attribute: str) -> bool:
     with LOCK:
         return any(p.target is target and p.attribute == attribute and getattr(target, attribute, None) is p.replacement
                    for p in PATCHES)
+
+
+_announced = False
+
+
+def announce_active() -> None:
+    """One INFO line, once per process, that the plugin is active: its version, freqtrade's and ccxt's, and
+    the patches applied. Called by the plugin's exchange class, which freqtrade builds after it has set up
+    its logging (install() runs before that, when no handler would show it).
+
+    Active means installed: freqtrade resolves ``bingx`` to the plugin's class (the first patch install()
+    applies, undone by uninstall()), so this module, below install, needs no state of install's.
+    """
+    import freqtrade.exchange as ft_exchange
+
+    global _announced
+    with LOCK:
+        if _announced or not is_patched(ft_exchange, "Bingx"):
+            return
+        _announced = True
+        names = [p.name for p in PATCHES if p.undo is None and not isinstance(p.target, logging.Filterer)]
+        logger.info("bingx-closeall-plugin %s active (%s); %d patches applied: %s", plugin_version(), versions(),
+                    len(names), ", ".join(dict.fromkeys(names)))

@@ -30,6 +30,7 @@ from freqtrade.persistence import Order, Trade
 
 from ..core.methods import ORDER_HISTORY
 from ..core.symbols import to_native
+from .patches import is_patched
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +169,6 @@ def one_wallet_sync(freqtrade: Any) -> Iterator[None]:
     API threads keep refreshing as usual and no wallet object is changed.
     """
     from freqtrade.wallets import Wallets
-
-    from .install import is_patched
 
     wallets = freqtrade.wallets
     if not is_patched(Wallets, "update"):

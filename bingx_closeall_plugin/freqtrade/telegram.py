@@ -25,6 +25,7 @@ from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 from ..core.errors import InvalidSymbol
 from ..core.redaction import mask, secrets_of
 from ..core.symbols import both_names, display_name, to_native
+from .compat import IncompatibleFreqtrade
 from .rest_api import rpc_close_all
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,6 @@ def check_application_builder() -> None:
     """The shape :func:`build_application` relies on: freqtrade builds PTB's Application with a token, and
     PTB's builder takes the Bot API URLs. Raises IncompatibleFreqtrade otherwise (at install time)."""
     from freqtrade.rpc import telegram as ft_telegram
-
-    from .install import IncompatibleFreqtrade
 
     application = getattr(ft_telegram, "Application", None)
     builder = getattr(application, "builder", None)
