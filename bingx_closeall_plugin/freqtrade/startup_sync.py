@@ -99,8 +99,8 @@ def _exit_reason(order: dict[str, Any], prefix: str) -> str:
     kind = str((order.get("info") or {}).get("type") or "").upper()
     if "LIQUIDATION" in kind:
         return ExitType.LIQUIDATION.value
-    if kind in RESTING_EXITS:
-        return ExitType.STOPLOSS_ON_EXCHANGE.value
+    if kind in STOP_TYPES:
+        return ExitType.STOPLOSS_ON_EXCHANGE.value  # the bot's stop (it places no take-profit on BingX)
     if is_ours(order, prefix):
         return ExitType.SOLD_ON_EXCHANGE.value  # the bot's own exit that it never saved: freqtrade's word for it
     return ExitType.FORCE_EXIT.value  # closed by someone's closeAllPositions or by hand, outside the bot
