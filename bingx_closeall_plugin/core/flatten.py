@@ -301,7 +301,7 @@ def flatten(exchange: Any, symbol: str | None = None, *, recv_window: int | None
 
     A rate limit that BingX says ends within ``rate_limit_wait`` seconds is waited out (``on_wait`` told
     about once a second). A close BingX refuses raises, with the partial report as ``flatten_report``.
-    ``stop`` (a :class:`~bingx_closeall_plugin.core.closeall.StopSignal`) stops it at its next step.
+    ``stop`` (a :class:`~bingx_closeall_plugin.core.plans.StopSignal`) stops it at its next step.
     """
     native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     check_wait(rate_limit_wait)
