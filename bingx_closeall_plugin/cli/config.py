@@ -13,7 +13,7 @@ The CLI runs without the ``[freqtrade]`` extra and must start fast, so it cannot
 - ``FREQTRADE__EXCHANGE__KEY`` and ``FREQTRADE__EXCHANGE__SECRET`` override every file, as freqtrade's
   environment variables do (only these two are read: the CLI needs nothing else from the environment).
 
-``tests/test_config.py`` compares the result with freqtrade's own loader on the same files.
+``tests/test_cli_operator.py`` compares the result with freqtrade's own loader on the same files.
 """
 
 from __future__ import annotations

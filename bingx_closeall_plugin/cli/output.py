@@ -1,6 +1,6 @@
 """bingx-closeall's output: the tables, the one JSON document, and the last line (FLAT or NOT FLAT).
 
-Everything printed here goes through the masked ``sys.stdout`` / ``sys.stderr`` that :func:`.cli.main` sets up.
+Everything printed here goes through the masked ``sys.stdout`` / ``sys.stderr`` that :func:`.command.main` sets up.
 """
 
 from __future__ import annotations

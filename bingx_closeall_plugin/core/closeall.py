@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -269,25 +269,9 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
     waits = 0
     while True:
         if verify:
-            delay = next(backoff, None)
-            if delay is None:
-                raise ServiceUnavailable(
-                    f"bingx closeAllPositions: no answer could be confirmed after {sent[0]} close requests; "
-                    "positions may remain open"
-                )
-            if delay:
-                yield Sleep(delay)
-            try:
-                positions = yield Call(POSITIONS.method(inverse), {"symbol": symbol} if symbol else {})
-            except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
-                logger.warning("positions read failed while verifying a close (%s); trying again", type(e).__name__)
-                continue
-            remaining = open_positions(positions, symbol)
-            if not remaining:
-                logger.info("verified after %s: no position remains", recovered_from)
-                return CloseAllResult([], [], symbol, None, verified_flat=True, recovered_from=recovered_from,
-                                      requests=sent[0])
-            logger.warning("%d position(s) remain after %s; closing what remains", len(remaining), recovered_from)
+            flat = yield from _verify_flat(symbol, inverse, backoff, sent, recovered_from)
+            if flat is not None:
+                return flat
             verify = False
         try:
             sent[0] += 1
@@ -297,16 +281,9 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             sent[0] -= 1  # the driver stops before sending: this close never left
             raise
         except ccxt.RateLimitExceeded as e:
-            retry_after = getattr(e, "retry_after", None)
-            if not retry_after or waits >= MAX_RATE_LIMIT_WAITS or time.monotonic() >= deadline:
-                raise
-            # BingX's retry_after is on BingX's clock: measure the wait on it, not on this machine's.
-            wait_s = (retry_after - (yield from _bingx_now(exchange))) / 1000 + RATE_LIMIT_MARGIN_S
-            if wait_s > deadline - time.monotonic():
+            if not (yield from _wait_rate_limit(exchange, e, waits, deadline, on_wait)):
                 raise
             waits += 1
-            logger.warning("rate limited by BingX until %d; waiting %.1f s, then closing again", retry_after, wait_s)
-            yield from _wait_out(wait_s, retry_after, on_wait)
         except ClockSkew:
             if resynced:
                 raise
@@ -314,22 +291,74 @@ def _close_rounds(exchange: Any, symbol: str | None, inverse: bool, close: Call,
             logger.warning(RESYNC_WARNING)
             yield from resync_clock(exchange)
         except NoPositionToClose:
-            # After a lost or refused answer, an earlier close of this call may be what emptied the account.
-            return CloseAllResult([], [], symbol, None, already_flat=recovered_from is None,
-                                  verified_flat=recovered_from is not None, recovered_from=recovered_from,
+            return _nothing_to_close(symbol, recovered_from, sent[0])
+        except (AlreadySubmitted, ccxt.NetworkError) as e:  # ServiceUnavailable is a NetworkError
+            recovered_from = _lost_close(e)
+            verify = True
+
+
+def _nothing_to_close(symbol: str | None, recovered_from: str | None, requests: int) -> CloseAllResult:
+    """BingX's 101205: already flat, unless an earlier lost or refused close of this call emptied the account."""
+    return CloseAllResult([], [], symbol, None, already_flat=recovered_from is None,
+                          verified_flat=recovered_from is not None, recovered_from=recovered_from,
+                          requests=requests)
+
+
+def _lost_close(error: Exception) -> str:
+    """Name the error after which the close may or may not have executed (so positions are read before anything
+    else), or raise it again when it proves the close never left."""
+    lost = type(error).__name__
+    if isinstance(error, (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable)):
+        # The close may or may not have executed: find out before sending anything that trades.
+        logger.warning("close answer lost or refused (%s); reading positions before anything else", lost)
+        return lost
+    if isinstance(error, (ccxt.DDoSProtection, ccxt.InvalidNonce)) or connection_refused(error):
+        raise error  # a refused connection proves this close never left: nothing to verify
+    logger.warning("connection lost during the close (%s); reading positions before anything else", lost)
+    return lost
+
+
+def _verify_flat(symbol: str | None, inverse: bool, backoff: Iterator[float], sent: list[int],
+                 recovered_from: str | None) -> Plan:
+    """Read positions after a lost or refused answer (one backoff step per read): the verified-flat result
+    when none remains, None when some do and the close must be sent again; raise once the backoff is spent."""
+    while True:
+        delay = next(backoff, None)
+        if delay is None:
+            raise ServiceUnavailable(
+                f"bingx closeAllPositions: no answer could be confirmed after {sent[0]} close requests; "
+                "positions may remain open"
+            )
+        if delay:
+            yield Sleep(delay)
+        try:
+            positions = yield Call(POSITIONS.method(inverse), {"symbol": symbol} if symbol else {})
+        except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
+            logger.warning("positions read failed while verifying a close (%s); trying again", type(e).__name__)
+            continue
+        remaining = open_positions(positions, symbol)
+        if not remaining:
+            logger.info("verified after %s: no position remains", recovered_from)
+            return CloseAllResult([], [], symbol, None, verified_flat=True, recovered_from=recovered_from,
                                   requests=sent[0])
-        except (AlreadySubmitted, ServiceUnavailable, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as e:
-            # The close may or may not have executed: find out before sending anything that trades.
-            recovered_from = type(e).__name__
-            logger.warning("close answer lost or refused (%s); reading positions before anything else", recovered_from)
-            verify = True
-        except ccxt.NetworkError as e:
-            if isinstance(e, (ccxt.DDoSProtection, ccxt.InvalidNonce)) or connection_refused(e):
-                raise  # a refused connection proves this close never left: nothing to verify
-            recovered_from = type(e).__name__
-            logger.warning("connection lost during the close (%s); reading positions before anything else",
-                           recovered_from)
-            verify = True
+        logger.warning("%d position(s) remain after %s; closing what remains", len(remaining), recovered_from)
+        return None
+
+
+def _wait_rate_limit(exchange: Any, error: ccxt.RateLimitExceeded, waits: int, deadline: float,
+                     on_wait: OnWait | None) -> Plan:
+    """Wait out a rate limit whose end BingX gave, if the caller's deadline allows it: False when it does not
+    (the caller re-raises it), True once waited."""
+    retry_after = getattr(error, "retry_after", None)
+    if not retry_after or waits >= MAX_RATE_LIMIT_WAITS or time.monotonic() >= deadline:
+        return False
+    # BingX's retry_after is on BingX's clock: measure the wait on it, not on this machine's.
+    wait_s = (retry_after - (yield from _bingx_now(exchange))) / 1000 + RATE_LIMIT_MARGIN_S
+    if wait_s > deadline - time.monotonic():
+        return False
+    logger.warning("rate limited by BingX until %d; waiting %.1f s, then closing again", retry_after, wait_s)
+    yield from _wait_out(wait_s, retry_after, on_wait)
+    return True
 
 
 def connection_refused(error: BaseException) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,8 +158,26 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
     def close() -> Plan:
         return close_plan(exchange, symbol, recv_window, inverse, max(0.0, deadline - time.monotonic()), on_wait)
 
-    openers = Cancelled()
     details: list[dict[str, Any]] = []  # summaries of every order cancelled, for `unprotected`
+    closed, close_error, openers = yield from _first_close(report, close, cancel_orders, inverse, scope, details)
+    if close_error is not None:
+        yield from _refused(report, close_error, openers, inverse, scope, details)
+    report.closes.append(closed)
+    yield from _close_rounds_left(report, close, rounds, inverse, scope)
+    if cancel_orders and report.positions_read and not isinstance(report.error, Interrupted):
+        yield from _cancel_flat_protection(report, openers, inverse, scope, details)
+    if cancel_orders:
+        _protection_report(report, openers.orders, details,
+                           report.positions_read and not isinstance(report.error, Interrupted))
+    if report.success and not isinstance(report.error, Interrupted):
+        yield from _read_closed_orders(report, inverse, scope)
+    return report
+
+
+def _first_close(report: FlattenReport, close: Callable[[], Plan], cancel_orders: bool, inverse: bool,
+                 scope: dict[str, str], details: list[dict[str, Any]]) -> Plan:
+    """The close, with the openers' cancel beside it when orders are cancelled: (result, error, openers)."""
+    openers = Cancelled()
     if cancel_orders:
         report.cancelled_orders = []
         # The close is never behind anything: the order read and the openers' cancel run beside it.
@@ -173,25 +192,36 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
     else:
         try:
             closed, close_error = (yield from close()), None
-        except Exception as e:  # noqa: BLE001 - raised below, with the report
+        except Exception as e:  # noqa: BLE001 - raised by flatten_plan, with the report
             closed, close_error = None, e
-    if close_error is not None:
-        # Refused (or stopped) before anything closed: every protective order stays; say what is open.
-        report.error = close_error
-        report.refused_close_requests = getattr(close_error, "close_requests", 0)
-        if openers.orders is not None and not isinstance(close_error, Interrupted):
-            try:  # the order read went through, so reads work: one positions read for the report
-                report.remaining_positions = open_positions((yield Call(POSITIONS.method(inverse), scope)), symbol)
-                report.positions_read = True
-            except (ccxt.BaseError, Interrupted) as e:
-                logger.warning("could not read positions after the refused close: %s", error_text(e))
-        _protection_report(report, openers.orders, details, report.positions_read)
-        close_error.flatten_report = report
-        raise close_error
-    report.closes.append(closed)
+    return closed, close_error, openers
+
+
+def _refused(report: FlattenReport, close_error: BaseException, openers: Cancelled, inverse: bool,
+             scope: dict[str, str], details: list[dict[str, Any]]) -> Plan:
+    """Refused (or stopped) before anything closed: every protective order stays; say what is open, then raise
+    the close's error with the report."""
+    report.error = close_error
+    report.refused_close_requests = getattr(close_error, "close_requests", 0)
+    if openers.orders is not None and not isinstance(close_error, Interrupted):
+        try:  # the order read went through, so reads work: one positions read for the report
+            positions = yield Call(POSITIONS.method(inverse), scope)
+            report.remaining_positions = open_positions(positions, report.symbol)
+            report.positions_read = True
+        except (ccxt.BaseError, Interrupted) as e:
+            logger.warning("could not read positions after the refused close: %s", error_text(e))
+    _protection_report(report, openers.orders, details, report.positions_read)
+    close_error.flatten_report = report  # type: ignore[attr-defined]
+    raise close_error
+
+
+def _close_rounds_left(report: FlattenReport, close: Callable[[], Plan], rounds: int, inverse: bool,
+                       scope: dict[str, str]) -> Plan:
+    """Read positions after the close and close what remains, up to ``rounds`` reads in all."""
     try:
         for round_number in range(1, rounds + 1):
-            report.remaining_positions = open_positions((yield Call(POSITIONS.method(inverse), scope)), symbol)
+            positions = yield Call(POSITIONS.method(inverse), scope)
+            report.remaining_positions = open_positions(positions, report.symbol)
             report.positions_read = True
             if not report.remaining_positions or round_number == rounds:
                 break
@@ -203,31 +233,34 @@ def flatten_plan(exchange: Any, symbol: str | None, recv_window: int | None, inv
         report.error = e
         report.refused_close_requests = getattr(e, "close_requests", 0)
         logger.warning("re-close rounds stopped: %s", error_text(e))
-    if cancel_orders and report.positions_read and not isinstance(report.error, Interrupted):
-        cancelled = {order_id(o) for o in openers.cancelled}
-        resting = None if openers.orders is None else [o for o in openers.orders if order_id(o) not in cancelled]
-        open_symbols = {str(p.get("symbol")) for p in report.remaining_positions}
-        protection = yield from cancel_protection(inverse, scope, resting, open_symbols)
-        if retryable(protection.error):
-            logger.warning("cancelling the orders of flat positions failed (%s); trying once more",
-                           type(protection.error).__name__)
-            again = yield from cancel_protection(inverse, scope, protection.orders, open_symbols)
-            again.cancelled[:0] = protection.cancelled  # a symbol's cancel-all that went through stays counted
-            protection = again
-        if protection.error is None and not open_symbols:
-            report.cancel_error = None  # one cancel-all over the whole scope: nothing rests, openers included
-        _record(report, protection, True, details)
-        openers.orders = protection.orders if openers.orders is None else openers.orders
-    if cancel_orders:
-        _protection_report(report, openers.orders, details,
-                           report.positions_read and not isinstance(report.error, Interrupted))
-    if report.success and not isinstance(report.error, Interrupted):
-        try:
-            history = yield Call(ORDER_HISTORY.method(inverse), {**scope, "limit": 1000})
-            report.closed_orders = _describe_orders(history, report.success, report.currencies)
-        except (ccxt.BaseError, Interrupted) as e:
-            logger.warning("could not read the close's orders for the report: %s", error_text(e))
-    return report
+
+
+def _cancel_flat_protection(report: FlattenReport, openers: Cancelled, inverse: bool, scope: dict[str, str],
+                            details: list[dict[str, Any]]) -> Plan:
+    """Cancel the orders still resting on symbols that are now flat (once more if that was lost)."""
+    cancelled = {order_id(o) for o in openers.cancelled}
+    resting = None if openers.orders is None else [o for o in openers.orders if order_id(o) not in cancelled]
+    open_symbols = {str(p.get("symbol")) for p in report.remaining_positions}
+    protection = yield from cancel_protection(inverse, scope, resting, open_symbols)
+    if retryable(protection.error):
+        logger.warning("cancelling the orders of flat positions failed (%s); trying once more",
+                       type(protection.error).__name__)
+        again = yield from cancel_protection(inverse, scope, protection.orders, open_symbols)
+        again.cancelled[:0] = protection.cancelled  # a symbol's cancel-all that went through stays counted
+        protection = again
+    if protection.error is None and not open_symbols:
+        report.cancel_error = None  # one cancel-all over the whole scope: nothing rests, openers included
+    _record(report, protection, True, details)
+    openers.orders = protection.orders if openers.orders is None else openers.orders
+
+
+def _read_closed_orders(report: FlattenReport, inverse: bool, scope: dict[str, str]) -> Plan:
+    """Describe the orders the closes created, from one order-history read (a failed read is only logged)."""
+    try:
+        history = yield Call(ORDER_HISTORY.method(inverse), {**scope, "limit": 1000})
+        report.closed_orders = _describe_orders(history, report.success, report.currencies)
+    except (ccxt.BaseError, Interrupted) as e:
+        logger.warning("could not read the close's orders for the report: %s", error_text(e))
 
 
 def _record(report: FlattenReport, step: Cancelled, protective: bool, details: list[dict[str, Any]]) -> None:
@@ -268,7 +301,7 @@ def flatten(exchange: Any, symbol: str | None = None, *, recv_window: int | None
 
     A rate limit that BingX says ends within ``rate_limit_wait`` seconds is waited out (``on_wait`` told
     about once a second). A close BingX refuses raises, with the partial report as ``flatten_report``.
-    ``stop`` (a :class:`~bingx_closeall_plugin.core.closeall.StopSignal`) stops it at its next step.
+    ``stop`` (a :class:`~bingx_closeall_plugin.core.plans.StopSignal`) stops it at its next step.
     """
     native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
     check_wait(rate_limit_wait)

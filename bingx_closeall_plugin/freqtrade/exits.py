@@ -1,7 +1,7 @@
 """The requests a bot flatten sends: the closes, and the cancels of the bot's orders, each at its moment.
 
 - **Closes.** One closeAllPositions for the whole account when it holds only the bot's positions, else one
-  per bot symbol, all sent at once. BingX allows 5 closeAllPositions per second per key (:mod:`..limits`);
+  per bot symbol, all sent at once. BingX allows 5 closeAllPositions per second per key (:mod:`..core.limits`);
   the symbols beyond that are exited at the same moment with a reduce-only market order for the position's
   amount, rather than paced to the next second: the account is flat one round trip after the press either
   way, and a refused close would count toward BingX's error penalty. Reduce-only cannot reverse a position.

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 class Venue(Protocol):
     """What a route takes from the simulator: the account it serves and BingX's clock, and for the simulator's
-    own ``/_sim/`` endpoints its bookkeeping. The server (:class:`~..server.Venue`) is one; the routes
+    own ``/_sim/`` endpoints its bookkeeping. The server (:class:`~..server.BingXSimulator`) is one; the routes
     never import it, as it imports them."""
 
     @property
