@@ -21,6 +21,7 @@ import requests
 
 from bingx_closeall_plugin.core.urls import api_urls
 
+import zygote
 from process_group import stop_group
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +43,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def bot_environment() -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1")
+    # freqtrade skips its whole logging set-up when it sees pytest's variable: the bot must log as in production.
+    env.pop("PYTEST_VERSION", None)
+    return env
+
+
+# What every bot imports and costs ~3 s of CPU: the bot zygote imports it once per test worker (tests/zygote.py).
+# Not the plugin's freqtrade package: its import installs the plugin, which the launcher does in each bot.
+BOT_PRELOAD = ["freqtrade.main", "freqtrade.commands", "freqtrade.worker", "freqtrade.freqtradebot",
+               "freqtrade.rpc.api_server", "freqtrade.rpc.telegram", "freqtrade.strategy", "bingx_closeall_plugin"]
+LAUNCHER = "bingx_closeall_plugin.freqtrade_bingx:main"  # the console script freqtrade-bingx
+_bot_zygote: zygote.Zygote | None = None
+
+
+def bot_zygote() -> zygote.Zygote:
+    global _bot_zygote
+    if _bot_zygote is None or not _bot_zygote.alive():
+        _bot_zygote = zygote.Zygote(BOT_PRELOAD, env=bot_environment())
+    return _bot_zygote
 
 
 def launcher_command() -> list[str]:
@@ -116,15 +139,16 @@ class FreqtradeBot:
     """One ``freqtrade-bingx`` process with its config, log file and REST API."""
 
     def __init__(self, tmp: Path, config: dict[str, Any], args: list[str] | None = None,
-                 strategy: str = STRATEGY) -> None:
+                 strategy: str = STRATEGY, fork: bool = True) -> None:
         self.tmp = tmp
+        self.fork = fork  # False: the console script itself, exec'd (tests/zygote.py forks a preloaded one)
         self.config = config
         self.config_path = tmp / "config.json"
         self.log_path = tmp / "stdout.log"  # freqtrade logs to stderr, captured here with stdout
         self.db_path = Path(config["db_url"].removeprefix("sqlite:///")) if "db_url" in config else None
         self.args = args
         self.strategy = strategy
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | zygote.Child | None = None
         api = config.get("api_server") or {}
         self.api_url = f"http://127.0.0.1:{api.get('listen_port')}/api/v1"
         self.auth = (api.get("username"), api.get("password"))
@@ -135,9 +159,13 @@ class FreqtradeBot:
         self.config_path.write_text(json.dumps(self.config, indent=2))
         args = self.args or ["trade", "-c", str(self.config_path), "--strategy", self.strategy,
                              "--strategy-path", str(STRATEGY_DIR)]
-        env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1")
-        # freqtrade skips its whole logging set-up when it sees pytest's variable: the bot must log as in production.
-        env.pop("PYTEST_VERSION", None)
+        env = bot_environment()
+        if self.fork and zygote.forking():
+            self.log_path.write_bytes(b"")
+            self.proc = bot_zygote().spawn(("script", LAUNCHER), launcher_command()[-1], args, env=env,
+                                           cwd=str(self.tmp), stdout=str(self.log_path), stderr=str(self.log_path),
+                                           new_session=True)
+            return self
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(launcher_command() + args, stdout=out, stderr=subprocess.STDOUT,
                                          cwd=self.tmp, env=env, start_new_session=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import cli_runner
+import zygote
 from process_group import stop_group
 
 STOP_TIMEOUT = 20.0
@@ -27,14 +28,17 @@ class GuardProcess:
     def __init__(self, args: list[str], env: dict[str, str], workdir: Path, state: Path) -> None:
         self.args, self.env, self.workdir, self.state_path = args, env, workdir, state
         self.log_path = workdir / f"guard-{time.monotonic_ns()}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | zygote.Child | None = None
 
     def start(self) -> GuardProcess:
+        args = ["guard", "--state", str(self.state_path), *self.args]
+        if zygote.forking():  # forked like every CLI run (tests/cli_runner.py)
+            self.log_path.write_bytes(b"")
+            self.proc = cli_runner.start_cli(args, self.env, self.workdir, self.log_path, new_session=True)
+            return self
         with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state", str(self.state_path),
-                 *self.args],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+            self.proc = subprocess.Popen([sys.executable, "-m", cli_runner.MODULE, *args], env=self.env, stdout=out,
+                                         stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
         return self
 
     def output(self) -> str:

@@ -6,8 +6,10 @@ import os
 import signal
 import subprocess
 
+import zygote
 
-def stop_group(proc: subprocess.Popen | None, timeout: float) -> int | None:
+
+def stop_group(proc: subprocess.Popen | zygote.Child | None, timeout: float) -> int | None:
     """SIGTERM the group, wait up to ``timeout`` s, then SIGKILL it; returns the exit code (None: no process)."""
     if proc is None:
         return None

@@ -61,7 +61,7 @@ def test_the_walkthrough_from_create_userdir_to_the_panic_button(sim, tmp_path):
              "internals": {"process_throttle_secs": 1}}
     args = ["trade", "--userdir", str(tmp_path / "user_data"), "-c", str(EXAMPLES / "freqtrade-config.json"),
             "-c", str(overlay), "-c", str(tmp_path / "config.json"), "--strategy", "BingxFuturesSample"]
-    bot = FreqtradeBot(tmp_path, local, args=args)
+    bot = FreqtradeBot(tmp_path, local, args=args, fork=False)  # the installed console script itself, exec'd
     try:
         bot.start()
         bot.api("POST", "/forceenter", {"pair": "BTC/USDT:USDT", "side": "long"})
