@@ -35,7 +35,7 @@ from .patches import is_patched
 logger = logging.getLogger(__name__)
 
 __all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "bingx_clock_ms", "cancel_orphan_stops",
-           "cancel_unsaved_stops", "clear_intent", "loaded_between_commits", "persist_intent", "recover_interrupted",
+           "clear_intent", "loaded_between_commits", "persist_intent", "recover_interrupted",
            "wallet_updates_deferred"]
 
 INTENT_KEY = "bingx_flatten_intent"
@@ -257,51 +257,6 @@ def cancel_orphan_stops(freqtrade: Any, trades: list[Trade]) -> None:
     Trade.commit()
 
 
-TRIGGER_TYPES = frozenset({"STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRIGGER_MARKET",
-                           "TRIGGER_LIMIT"})
-
-
-def cancel_unsaved_stops(freqtrade: Any, trades: list[Trade]) -> list[str]:
-    """At start-up, after a flatten was finished from the history: cancel the triggers resting on the closed
-    trades' symbols while BingX holds no position there and no open trade owns the symbol.
-
-    A bot killed while its close was out could have its loop place or replace a stop that BingX accepted and the
-    database never saved: freqtrade knows nothing of it, so :func:`cancel_orphan_stops` (which cancels the stops
-    the database knows) cannot. A trigger on a flat symbol of the bot's own closed trades protects nothing and
-    would open a position when it fires. Reads positions and open orders once; a failure is logged, never raised
-    (the start-up goes on), and the orders stay for the next start-up or the operator.
-    """
-    api = freqtrade.exchange._api
-    owned = {to_native(t.pair, api) for t in Trade.get_open_trades()}
-    symbols = {to_native(t.pair, api): t.pair for t in trades if not t.is_open}
-    symbols = {native: pair for native, pair in symbols.items() if native not in owned}
-    if not symbols:
-        return []
-    from ..core.flatten import read_account
-
-    try:
-        positions, orders = read_account(api)
-    except ccxt.BaseError as e:
-        logger.warning(f"Could not read BingX's open orders after the recovery; stops left for flat positions "
-                       f"on {', '.join(sorted(symbols))} may still rest: {type(e).__name__}")
-        return []
-    held = {p.get("symbol") for p in positions}
-    cancelled = []
-    for order in orders:
-        native = str(order.get("symbol"))
-        if native in symbols and native not in held and str(order.get("type")) in TRIGGER_TYPES:
-            try:
-                api.cancel_order(str(order.get("orderId")), symbols[native])
-                cancelled.append(str(order.get("orderId")))
-            except ccxt.BaseError as e:
-                logger.warning(f"Could not cancel {order.get('type')} {order.get('orderId')} on flat {native}: "
-                               f"{type(e).__name__}")
-    if cancelled:
-        logger.warning(f"Cancelled {len(cancelled)} stop order(s) resting for flat positions that the database "
-                       f"never saved (placed before the bot was killed): {', '.join(cancelled)}.")
-    return cancelled
-
-
 def recover_interrupted(freqtrade: Any) -> dict[int, list[str]]:
     """At start-up: finish a flatten the bot died in, from BingX's order history. Sends nothing that trades."""
     pending = []
@@ -315,8 +270,9 @@ def recover_interrupted(freqtrade: Any) -> dict[int, list[str]]:
     trades = [trade for trade, _ in pending]
     logger.warning(f"Found an interrupted BingX flatten for {len(trades)} trade(s); reconciling from order history.")
     attached = attach_exit_orders(freqtrade, trades, since_ms)
+    # The stops a killed bot's loop placed while the close was out, which the database never saved, are settled
+    # by the start-up sync that runs next (startup_sync: one read of BingX's open orders for every pair).
     cancel_orphan_stops(freqtrade, trades)
-    cancel_unsaved_stops(freqtrade, trades)
     clear_intent(trades)
     still_open = [t.id for t in trades if t.is_open]
     if still_open:
