@@ -12,6 +12,8 @@ import os
 import pytest
 from guard_process import run_guard
 
+from bingx_closeall_plugin.simulator import Fault
+
 from books_invariant import BooksInvariant, native
 from kill_points import press_and_kill
 
@@ -158,3 +160,27 @@ def test_stop_accepted_not_saved_then_flattened_directly(sim, start_bot, tmp_pat
     books.wait_holds(flattened=ids)
     assert len(sim.requests_to(CLOSE)) == closes, "nothing closed twice"
     assert restarted.api("GET", "/status") == []
+
+
+def test_a_restart_that_cannot_read_bingx_says_so_in_status_and_the_next_one_clears_it(sim, start_bot,
+                                                                                         tmp_path_factory):
+    """What the start-up cannot know it never guesses: the open trade stays as it is and ``/status`` says it was
+    not compared (its exit reason), as do the log and freqtrade's warning message; a start-up that can read
+    BingX again clears the note."""
+    home = tmp_path_factory.mktemp("kill-unreadable")
+    bot = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
+    bot.force_enter([(PAIR, "long")], sim)
+    bot.kill()
+    sim.inject("trade/allOrders", Fault.error(109400, "parameter invalid: startTime"))  # the history read refused
+
+    restarted = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
+    (trade,) = restarted.api("GET", "/status")
+    assert trade["exit_reason"].startswith("unverified on BingX: not compared at start-up"), trade["exit_reason"]
+    logged = " ".join(restarted.output().split())  # freqtrade's console handler wraps long lines
+    assert "Start-up check against BingX: BingX's positions, open orders or order history could not be read" in logged
+    assert sim.positions(native(PAIR)) and len(stops_on(sim, PAIR)) == 1, "nothing was guessed or closed"
+    restarted.stop()
+
+    again = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
+    (trade,) = again.api("GET", "/status")
+    assert trade["exit_reason"] is None and trade["is_open"]

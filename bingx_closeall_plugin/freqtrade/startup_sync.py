@@ -20,10 +20,16 @@ order history once each, then, for the bot's pairs (its whitelist and the pairs 
   the trade's exit side is the bot's. It becomes the trade's stop when the trade has none open (no moment
   unprotected), and is cancelled when the trade has one (two stops would close the position twice). On a
   flat pair of the bot's, a stop or take-profit rests for nothing and would open a position when it fires:
-  cancelled, unless BingX shows it is not reduce-only (someone's entry, left alone).
+  cancelled, unless BingX shows it is not reduce-only (someone's entry, left alone). This is the one place a
+  stop the database never saved is cancelled, an interrupted flatten's included (its trades' pairs are
+  passed in). BingX's TRIGGER_MARKET and TRIGGER_LIMIT are conditional entries, which freqtrade never
+  places: not the bot's, left alone.
 
-What cannot be known (a read BingX does not answer) is said in the log and as a freqtrade warning message
-(Telegram, webhooks), and nothing is guessed: the loop then goes on with freqtrade's own handling.
+What cannot be known (a read BingX does not answer, a trade whose position is gone with no close in the
+history) is said in the log and as a freqtrade warning message (Telegram, webhooks), and nothing is guessed:
+the loop then goes on with freqtrade's own handling. An open trade it concerns shows it in ``/status`` (REST,
+FreqUI, Telegram) as its exit reason, ``unverified on BingX: ...``, freqtrade's field for a trade's pending
+exit, which freqtrade replaces when it books the trade's exit; the next start-up that can compare clears it.
 """
 
 from __future__ import annotations
@@ -43,11 +49,13 @@ from .reconcile import HISTORY_MARGIN_MS, exit_orders_for, loaded_between_commit
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STOP_TYPES", "SyncReport", "sync_with_bingx"]
+__all__ = ["STOP_TYPES", "UNVERIFIED", "SyncReport", "sync_with_bingx"]
 
 STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})  # what freqtrade places as a stop on BingX
 RESTING_EXITS = STOP_TYPES | {"TAKE_PROFIT_MARKET", "TAKE_PROFIT"}
 HISTORY_DAYS_MAX = 7  # BingX's allOrders answers at most 7 days back
+UNVERIFIED = "unverified on BingX"  # how an open trade's exit reason starts while the start-up could not check it
+EXIT_REASON_MAX = 255  # freqtrade's column (CUSTOM_TAG_MAX_LENGTH)
 
 
 @dataclass
@@ -73,8 +81,13 @@ def sync_with_bingx(freqtrade: Any, recovered_pairs: frozenset[str] | set[str] =
     except Exception as e:  # noqa: BLE001 - the start-up goes on with freqtrade's own handling; said, not raised
         report.unknown.append(f"BingX's positions, open orders or order history could not be read "
                               f"({type(e).__name__}): trades and positions were not compared at start-up")
+        for trade in open_trades:
+            _mark(trade, f"not compared at start-up, BingX's reads failed ({type(e).__name__})")
+        Trade.commit()
         _tell(freqtrade, report)
         return report
+    for trade in open_trades:
+        _mark(trade, None)  # compared now: an earlier start-up's note no longer holds
     with one_wallet_sync(freqtrade), loaded_between_commits():
         _close_flat_trades(freqtrade, open_trades, positions, history, report)
         _adopt_entries(freqtrade, pairs, positions, history, report)
@@ -122,6 +135,7 @@ def _close_flat_trades(freqtrade: Any, trades: list[Trade], positions: dict[str,
         if trade.is_open:
             report.unknown.append(f"trade {trade.id} ({trade.pair}): BingX holds no position and its order history "
                                   f"shows no close since the trade opened; left open for freqtrade's own check")
+            _mark(trade, "BingX holds no position and its history shows no close")
         else:
             freqtrade.cancel_stoploss_on_exchange(trade)  # the saved stop, if BingX still has it
     if report.closed:
@@ -204,6 +218,8 @@ def _settle_stops(freqtrade: Any, pairs: set[str], positions: dict[str, Any], re
         except Exception as e:  # noqa: BLE001 - one order's failure does not stop the others' settling
             report.unknown.append(f"{_bingx_type(order)} {order['id']} on {pair} was never saved and could not "
                                   f"be cancelled ({type(e).__name__}): it may still rest")
+            if trade is not None:
+                _mark(trade, f"a second stop {order['id']} may still rest")
     if report.stops_adopted:
         logger.warning(f"Stops BingX accepted but the bot never saved, now the trades' stops (trade: order id): "
                        f"{_ids(report.stops_adopted)}.")
@@ -219,6 +235,15 @@ def _tell(freqtrade: Any, report: SyncReport) -> None:
     if report.unknown:
         freqtrade.rpc.send_msg({"type": RPCMessageType.WARNING,
                                 "status": "Start-up check against BingX: " + "; ".join(report.unknown)})
+
+
+def _mark(trade: Trade, note: str | None) -> None:
+    """Show ``note`` in ``/status`` as the open trade's exit reason (None: clear the start-up's earlier note).
+
+    Only a reason the start-up wrote itself is replaced: freqtrade's own (a pending exit's) is left as it is.
+    """
+    if trade.exit_reason is None or trade.exit_reason.startswith(UNVERIFIED):
+        trade.exit_reason = None if note is None else f"{UNVERIFIED}: {note}"[:EXIT_REASON_MAX]
 
 
 def _bingx_type(order: dict[str, Any]) -> str:
