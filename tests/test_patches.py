@@ -23,7 +23,7 @@ pytest.importorskip("freqtrade")
 
 from test_freqtrade_exchange import ft_config
 
-from bingx_closeall_plugin.core.closeall import set_clock_offset
+from bingx_closeall_plugin.core.clock import set_clock_offset
 from bingx_closeall_plugin.core.redaction import SecretMasker
 
 from conftest import make_client

@@ -7,7 +7,7 @@ errors) and run by the drivers of :mod:`.plans`, one for ``ccxt.bingx`` and one 
 Rules the plan keeps:
 - the close request is the first request sent: no markets, no time, no positions in front of it;
 - an answer refused for the clock (80014, 100421, 109400 "timestamp") resynchronises with BingX's server
-  time once and retries once, since ccxt's bingx ``nonce()`` has no server-time offset;
+  time once and retries once, since ccxt's bingx ``nonce()`` has no server-time offset (:mod:`.clock`);
 - an answer that is lost (timeout, reset, 5xx), "already submitted" (109201) or a transient service
   error (80001, 109500) is never blindly repeated: positions are read, and only if some remain is the
   same close sent again, a bounded number of times;
@@ -22,12 +22,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import ccxt
 
+from .clock import RESYNC_WARNING, bingx_now, resync_clock
 from .errors import (
     AlreadySubmitted,
     ClockSkew,
@@ -35,13 +36,11 @@ from .errors import (
     NoPositionToClose,
     ServiceUnavailable,
 )
-from .methods import CLOSE_ALL, POSITIONS, SERVER_TIME
+from .methods import CLOSE_ALL, POSITIONS
 from .plans import Call, Interrupted, Plan, Sleep, run_async, run_sync
 from .symbols import parse_symbol, unified_name
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 __all__ = ["CloseAllResult", "close_all_positions", "close_all_positions_async"]
 
@@ -174,67 +173,6 @@ def check_arguments(symbol: str | None, recv_window: int | None, inverse: bool,
     return parsed.native, parsed.inverse
 
 
-def default_shadow_nonce(exchange: Any, nonce: Any) -> None:
-    exchange.nonce = nonce
-
-
-# How a plain ccxt.bingx gets its instance nonce; the freqtrade layer's install() swaps in one that records it in
-# its PATCHES (and uninstall() removes it again).
-shadow_nonce = default_shadow_nonce
-
-
-def set_clock_offset(exchange: Any, server_time: Any) -> None:
-    """Make the exchange's nonce follow BingX's clock from now on.
-
-    ccxt's bingx ``nonce()`` is the local clock only. The plugin's exchange classes honour
-    ``options['timeDifference']`` (ccxt's own key for it); a plain ``ccxt.bingx`` gets an instance-level
-    ``nonce`` that does the same (through :data:`shadow_nonce`), once, when its class has a callable
-    ``nonce`` to stand in for (only that it is callable is checked: not its signature, nor what it returns).
-    """
-    try:
-        server_ms = int(server_time["data"]["serverTime"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ccxt.BadResponse(f"bingx server time answer has no serverTime: {server_time!r:.200}") from e
-    exchange.options["timeDifference"] = exchange.milliseconds() - server_ms
-    if not getattr(exchange, "honours_time_difference", False) and "nonce" not in vars(exchange):
-        if not callable(getattr(type(exchange), "nonce", None)):
-            raise TypeError(f"{type(exchange).__name__} has no nonce() to correct for clock skew")
-        shadow_nonce(exchange, lambda: exchange.milliseconds() - exchange.options.get("timeDifference", 0))
-    logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
-
-
-# The one rule for a request BingX refused for its timestamp (80014, 100421, 109400 "timestamp": refused before
-# anything executes): resynchronise with BingX's server time once, then send it once more. ccxt's bingx
-# nonce() is the local clock only, and a retrier would send the same skewed timestamp again. The close plan
-# applies it between its own rounds (it counts what it sends); everything else goes through with_resync.
-RESYNC_WARNING = "BingX refused the request's timestamp; resynchronising the clock and sending it again"
-
-
-def resync_clock(exchange: Any) -> Plan:
-    """The resynchronisation as a plan step: one read of BingX's server time, then the offset set from it."""
-    set_clock_offset(exchange, (yield Call(SERVER_TIME.linear, {})))
-
-
-def with_resync(exchange: Any, send: Callable[[], T]) -> T:
-    """``send()``; refused for its timestamp, resynchronise with BingX's clock and ``send()`` once more."""
-    try:
-        return send()
-    except ClockSkew:
-        logger.warning(RESYNC_WARNING)
-        set_clock_offset(exchange, getattr(exchange, SERVER_TIME.linear)({}))
-        return send()
-
-
-async def with_resync_async(exchange: Any, send: Callable[[], Awaitable[T]]) -> T:
-    """:func:`with_resync` for an async ccxt client."""
-    try:
-        return await send()
-    except ClockSkew:
-        logger.warning(RESYNC_WARNING)
-        set_clock_offset(exchange, await getattr(exchange, SERVER_TIME.linear)({}))
-        return await send()
-
-
 def close_plan(exchange: Any, symbol: str | None, recv_window: int | None, inverse: bool,
                rate_limit_wait: float = 0.0, on_wait: OnWait | None = None) -> Plan:
     """The close path as a plan; see the module docstring for its rules.
@@ -353,7 +291,7 @@ def _wait_rate_limit(exchange: Any, error: ccxt.RateLimitExceeded, waits: int, d
     if not retry_after or waits >= MAX_RATE_LIMIT_WAITS or time.monotonic() >= deadline:
         return False
     # BingX's retry_after is on BingX's clock: measure the wait on it, not on this machine's.
-    wait_s = (retry_after - (yield from _bingx_now(exchange))) / 1000 + RATE_LIMIT_MARGIN_S
+    wait_s = (retry_after - (yield from bingx_now(exchange))) / 1000 + RATE_LIMIT_MARGIN_S
     if wait_s > deadline - time.monotonic():
         return False
     logger.warning("rate limited by BingX until %d; waiting %.1f s, then closing again", retry_after, wait_s)
@@ -372,16 +310,6 @@ def connection_refused(error: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
-
-
-def _bingx_now(exchange: Any) -> Plan:
-    """BingX's clock in epoch ms: its server time (a public read), else the local clock corrected by any resync."""
-    try:
-        answer = yield Call(SERVER_TIME.linear, {})
-        return int(answer["data"]["serverTime"])
-    except (ccxt.BaseError, KeyError, TypeError, ValueError) as e:
-        logger.warning("BingX's server time could not be read (%s); using the local clock", type(e).__name__)
-        return exchange.milliseconds() - int(exchange.options.get("timeDifference", 0) or 0)
 
 
 def _wait_out(seconds: float, retry_after: int, on_wait: OnWait | None) -> Plan:

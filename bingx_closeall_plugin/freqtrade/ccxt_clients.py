@@ -16,7 +16,7 @@ import ccxt
 from freqtrade.exceptions import DDosProtection, OperationalException, TemporaryError
 
 from ..core.async_exchange import AsyncBingX
-from ..core.closeall import with_resync, with_resync_async
+from ..core.clock import with_resync, with_resync_async
 from ..core.errors import RateLimited
 from ..core.exchange import BingX
 from ..core.redaction import mask_exception

@@ -20,7 +20,7 @@ from freqtrade.enums import ExitType
 from freqtrade.persistence import Trade
 from freqtrade.strategy.strategy_wrapper import strategy_safe_wrapper
 
-from ..core.closeall import with_resync
+from ..core.clock import with_resync
 from ..core.errors import failure_text
 from ..core.flatten import read_account
 from ..core.redaction import error_text

@@ -219,15 +219,15 @@ def install_flatten_hooks() -> None:
 
 def install_clock_hook() -> None:
     """Record the instance nonce the close path gives a plain ccxt bingx (e.g. a strategy's own client)."""
-    from ..core import closeall
+    from ..core import clock
 
     def record(exchange: Any, nonce: Any) -> None:
         shadow(exchange, "nonce", nonce, "a plain ccxt bingx signs with the local clock; this one follows BingX's")
 
-    closeall.shadow_nonce = record  # the plugin's own module: not a patch of anyone else's
+    clock.shadow_nonce = record  # the plugin's own module: not a patch of anyone else's
 
 
 def remove_clock_hook() -> None:
-    from ..core import closeall
+    from ..core import clock
 
-    closeall.shadow_nonce = closeall.default_shadow_nonce
+    clock.shadow_nonce = clock.default_shadow_nonce

@@ -38,7 +38,7 @@ And at run time, recorded when they happen (:func:`add_log_filter`, :func:`shado
 - a :class:`~bingx_closeall_plugin.core.redaction.SecretMasker` on each of freqtrade's log handlers (the
   exchange class adds it once freqtrade has configured logging), and the launcher's watch on the
   ``freqtrade`` logger for the configuration error freqtrade exits 0 on;
-- an instance ``nonce`` on a plain ``ccxt.bingx`` that :func:`~bingx_closeall_plugin.core.closeall.set_clock_offset`
+- an instance ``nonce`` on a plain ``ccxt.bingx`` that :func:`~bingx_closeall_plugin.core.clock.set_clock_offset`
   resynchronised (the bot's own ccxt objects are the plugin's classes, built as such, and need none).
 
 Each patch checks that its target exists and has the expected signature, keeps the original and is
