@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import zygote
@@ -46,19 +45,6 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
     if not zygote.forking():
         return subprocess.run([sys.executable, "-m", MODULE, *args], env=env, input=stdin or "",
                               capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False)
-    with tempfile.TemporaryDirectory(prefix="bingx-cli-") as tmp:
-        paths = {name: Path(tmp) / name for name in ("stdin", "stdout", "stderr")}
-        paths["stdin"].write_text(stdin or "", encoding="utf-8")
-        paths["stdout"].touch()
-        paths["stderr"].touch()
-        child = cli_zygote().spawn(("module", MODULE), MODULE, args, env=env, cwd=str(cwd),
-                                   stdin=str(paths["stdin"]), stdout=str(paths["stdout"]), stderr=str(paths["stderr"]))
-        try:
-            status = child.wait(timeout)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(10)
-            raise subprocess.TimeoutExpired([MODULE, *args], timeout) from None
-        return subprocess.CompletedProcess([sys.executable, "-m", MODULE, *args], status,
-                                           paths["stdout"].read_text(encoding="utf-8"),
-                                           paths["stderr"].read_text(encoding="utf-8"))
+    done = cli_zygote().run(("module", MODULE), MODULE, args, env=env, cwd=str(cwd), stdin=stdin or "",
+                            timeout=timeout)
+    return subprocess.CompletedProcess([sys.executable, "-m", MODULE, *args], done.returncode, done.stdout, done.stderr)

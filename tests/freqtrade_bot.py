@@ -67,6 +67,15 @@ def bot_zygote() -> zygote.Zygote:
     return _bot_zygote
 
 
+def run_freqtrade_bingx(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``freqtrade-bingx ARGS`` run to its end (its own session): exit code, stdout, stderr."""
+    if zygote.forking():
+        return bot_zygote().run(("script", LAUNCHER), launcher_command()[-1], args, env=bot_environment(),
+                                cwd=str(cwd), timeout=timeout, new_session=True)
+    return subprocess.run(launcher_command() + args, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env=bot_environment(), start_new_session=True, check=False)
+
+
 def launcher_command() -> list[str]:
     script = Path(sys.executable).with_name("freqtrade-bingx")
     if script.exists():

@@ -14,15 +14,24 @@ from pathlib import Path
 
 import pytest
 
+import zygote
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_launcher(prelude: str, args: list[str], env: dict[str, str] | None = None,
                  path: list[str] | None = None, no_site: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -c PRELUDE; main(ARGS)`` in a process of its own. With freqtrade installed and nothing else to
+    change, it is forked from the bots' zygote (tests/zygote.py: freqtrade imported, the plugin not, so every
+    launcher check runs afresh in the child); a changed ``sys.path`` needs an interpreter of its own."""
     code = f"{prelude}\nfrom bingx_closeall_plugin.freqtrade_bingx import main\nmain({args!r})"
     environment = {k: v for k, v in os.environ.items() if k != "BINGX_FREQTRADE_UNTESTED"}
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), *(path or [])])
     environment.update(env or {})
+    if not path and not no_site and zygote.forking():
+        from freqtrade_bot import bot_zygote
+
+        return bot_zygote().run(("code", code), "-c", [], env=environment, cwd=str(ROOT), timeout=120)
     return subprocess.run([sys.executable, *(["-S"] if no_site else []), "-c", code], env=environment, check=False,
                           capture_output=True, text=True, timeout=120)
 

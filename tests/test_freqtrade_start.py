@@ -62,26 +62,23 @@ def test_dry_run_bot_sends_no_order_to_the_exchange(tmp_path, sim):
 
 def test_download_data_then_backtesting_without_keys(tmp_path, sim):
     import json
-    import subprocess
     import time
 
-    from freqtrade_bot import STRATEGY, STRATEGY_DIR, launcher_command
+    from freqtrade_bot import STRATEGY, STRATEGY_DIR, run_freqtrade_bingx
 
     config = make_config(tmp_path, sim.base_url, dry_run=True)
     del config["exchange"]["key"], config["exchange"]["secret"]
     (tmp_path / "user_data").mkdir()
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    download = subprocess.run(launcher_command() + ["download-data", "-c", str(path), "--trading-mode", "futures",
-                                                    "--days", "2", "-t", "5m"],
-                              capture_output=True, text=True, timeout=120, cwd=tmp_path, start_new_session=True)
+    download = run_freqtrade_bingx(["download-data", "-c", str(path), "--trading-mode", "futures", "--days", "2",
+                                    "-t", "5m"], tmp_path)
     assert download.returncode == 0, download.stderr[-3000:]
     stored = {p.name for p in (tmp_path / "user_data" / "data" / "bingx" / "futures").iterdir()}
     assert {"BTC_USDT_USDT-5m-futures.feather", "BTC_USDT_USDT-1h-mark.feather",
             "BTC_USDT_USDT-1h-funding_rate.feather"} <= stored
     since = time.strftime("%Y%m%d", time.gmtime(time.time() - 86400))
-    backtest = subprocess.run(launcher_command() + ["backtesting", "-c", str(path), "--strategy", STRATEGY,
-                                                    "--strategy-path", str(STRATEGY_DIR), "--timerange", f"{since}-"],
-                              capture_output=True, text=True, timeout=120, cwd=tmp_path, start_new_session=True)
+    backtest = run_freqtrade_bingx(["backtesting", "-c", str(path), "--strategy", STRATEGY, "--strategy-path",
+                                    str(STRATEGY_DIR), "--timerange", f"{since}-"], tmp_path)
     assert backtest.returncode == 0, (backtest.stdout + backtest.stderr)[-3000:]
     assert "BACKTESTING REPORT" in backtest.stdout + backtest.stderr

@@ -24,8 +24,10 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 # The zygote's own code: one JSON request per line on stdin; on stdout, one JSON line with each child's pid
@@ -69,6 +71,9 @@ def run_child(request):
         kind, target = request["target"]
         if kind == "module":  # python -m target
             runpy.run_module(target, run_name="__main__", alter_sys=True)
+            code = 0
+        elif kind == "code":  # python -c target
+            exec(compile(target, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
             code = 0
         else:  # a console script: sys.exit(module.function())
             module, function = target.split(":")
@@ -176,8 +181,9 @@ class Zygote:
 
     def spawn(self, target: tuple[str, str], argv0: str, args: list[str], *, env: dict[str, str], cwd: str,
               stdin: str = os.devnull, stdout: str, stderr: str, new_session: bool = False) -> Child:
-        """Fork a child running ``target`` (``("module", name)``: ``python -m name``; ``("script", "mod:func")``:
-        a console script) with ``sys.argv = [argv0, *args]``; ``stdout``/``stderr`` are files it appends to."""
+        """Fork a child running ``target`` (``("module", name)``: ``python -m name``; ``("code", source)``:
+        ``python -c source``; ``("script", "mod:func")``: a console script) with ``sys.argv = [argv0, *args]``;
+        ``stdout``/``stderr`` are files it appends to."""
         request_id = next(self.ids)
         request = {"id": request_id, "target": list(target), "argv0": argv0, "args": args, "env": env, "cwd": cwd,
                    "stdin": stdin, "stdout": stdout, "stderr": stderr, "new_session": new_session}
@@ -189,6 +195,26 @@ class Zygote:
         with self.lock:
             pid = self.pids.pop(request_id)
         return Child(self, request_id, pid, [argv0, *args])
+
+    def run(self, target: tuple[str, str], argv0: str, args: list[str], *, env: dict[str, str], cwd: str,
+            stdin: str = "", timeout: float = 60, new_session: bool = False) -> subprocess.CompletedProcess[str]:
+        """:meth:`spawn` and wait: exit code, stdout and stderr, as ``subprocess.run(capture_output=True)``
+        gives them (the child is killed at ``timeout`` and :class:`subprocess.TimeoutExpired` raised)."""
+        with tempfile.TemporaryDirectory(prefix="bingx-zygote-") as tmp:
+            paths = {name: Path(tmp) / name for name in ("stdin", "stdout", "stderr")}
+            paths["stdin"].write_text(stdin, encoding="utf-8")
+            paths["stdout"].touch()
+            paths["stderr"].touch()
+            child = self.spawn(target, argv0, args, env=env, cwd=cwd, stdin=str(paths["stdin"]),
+                               stdout=str(paths["stdout"]), stderr=str(paths["stderr"]), new_session=new_session)
+            try:
+                status = child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(10)
+                raise subprocess.TimeoutExpired([argv0, *args], timeout) from None
+            return subprocess.CompletedProcess([argv0, *args], status, paths["stdout"].read_text(encoding="utf-8"),
+                                               paths["stderr"].read_text(encoding="utf-8"))
 
     def stop(self) -> None:
         """End the zygote (it SIGKILLs any child still running: every started process is stopped)."""
