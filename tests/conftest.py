@@ -172,7 +172,8 @@ SHARED_BOT_MODULES = {
 }
 # The modules that drive the plugin's freqtrade layer in-process: one unit of work together, so one worker pays
 # for importing it (see the ``plugin`` fixture), not every worker that runs one of their tests.
-IN_PROCESS_FREQTRADE_MODULES = {"test_corpus_freqtrade.py", "test_freqtrade_exchange.py", "test_patches.py"}
+IN_PROCESS_FREQTRADE_MODULES = {"test_corpus_freqtrade.py", "test_freqtrade_exchange.py", "test_order_tags.py",
+                                "test_patches.py", "test_startup_sync.py"}
 
 # Outside the bot tests, the modules whose tests take longest (real freqtrade processes, the in-process soak,
 # waits for rate limits and ctrl-c): handed out next, so none of them is the last to start.
@@ -188,6 +189,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(f"{', '.join(unlisted)} share(s) a bot: list it in conftest.SHARED_BOT_MODULES")
     slow = {name: rank for rank, name in enumerate(SLOW_MODULES)}
     items.sort(key=lambda item: (item.get_closest_marker("freqtrade") is None, slow.get(item.path.name, len(slow))))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collecting must not import the plugin's freqtrade layer: every xdist worker collects every module, and
+    that import installs the plugin in the worker and costs about 3 s of CPU (the ``plugin`` fixture is where
+    a test gets it)."""
+    if "bingx_closeall_plugin.freqtrade" in sys.modules:
+        raise pytest.UsageError("a test module imports bingx_closeall_plugin.freqtrade at collection: take it "
+                                "from the plugin fixture (tests/conftest.py) instead")
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: pytest -p no:xdist runs without it
