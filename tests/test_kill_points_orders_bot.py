@@ -174,13 +174,17 @@ def test_a_restart_that_cannot_read_bingx_says_so_in_status_and_the_next_one_cle
     sim.inject("trade/allOrders", Fault.error(109400, "parameter invalid: startTime"))  # the history read refused
 
     restarted = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
-    (trade,) = restarted.api("GET", "/status")
+    # the REST API answers before freqtrade's start-up (and the sync in it) has run: wait for its outcome
+    (trade,) = restarted.wait_for(lambda: [t for t in restarted.api("GET", "/status") if t["exit_reason"]],
+                                  timeout=60, what="the start-up's note in /status")
     assert trade["exit_reason"].startswith("unverified on BingX: not compared at start-up"), trade["exit_reason"]
-    logged = " ".join(restarted.output().split())  # freqtrade's console handler wraps long lines
-    assert "Start-up check against BingX: BingX's positions, open orders or order history could not be read" in logged
+    said = "Start-up check against BingX: BingX's positions, open orders or order history could not be read"
+    restarted.wait_for(lambda: said in " ".join(restarted.output().split()),  # the console handler wraps lines
+                       timeout=30, what="the start-up's warning in the log")
     assert sim.positions(native(PAIR)) and len(stops_on(sim, PAIR)) == 1, "nothing was guessed or closed"
     restarted.stop()
 
     again = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
-    (trade,) = again.api("GET", "/status")
-    assert trade["exit_reason"] is None and trade["is_open"]
+    (trade,) = again.wait_for(lambda: [t for t in again.api("GET", "/status") if t["exit_reason"] is None],
+                              timeout=60, what="the note cleared by a start-up that read BingX")
+    assert trade["is_open"] and sim.positions(native(PAIR))
