@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -282,22 +283,26 @@ class FreqtradeBot:
     def loop_iterations(self, sim: Any, count: int = 2, timeout: float = 120) -> list[list[Any]]:
         """The simulator's requests of the bot's next ``count`` whole loop iterations, one list each.
 
-        An iteration ends when freqtrade's ``last_process`` (``GET /health``) changes; it is polled every 20 ms,
-        and the loop sleeps ``process_throttle_secs`` between iterations, so each cut falls in that pause.
+        freqtrade stamps ``last_process`` (``GET /health``, to the microsecond) when an iteration ends; the
+        requests an iteration sent are those the simulator received between two such stamps. The cut is by
+        those times, not by when the change is seen: on a busy machine an iteration can take most of
+        ``process_throttle_secs``, leaving a pause shorter than the poll's own delay. Only each stamp must be
+        seen (polled every 20 ms; they are at least ``process_throttle_secs`` apart).
         """
         deadline = time.monotonic() + timeout
+        wall_minus_monotonic = time.time() - time.monotonic()  # the simulator stamps requests with time.monotonic()
         last = self.api("GET", "/health")["last_process"]
-        cuts: list[int] = []
-        while len(cuts) < count + 1:
+        ends: list[float] = []
+        while len(ends) < count + 1:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot's loop did not complete {count} iterations within {timeout}s")
             now = self.api("GET", "/health")["last_process"]
             if now != last:
-                cuts.append(len(sim.requests))
+                ends.append(datetime.fromisoformat(now).timestamp() - wall_minus_monotonic)
                 last = now
             time.sleep(0.02)
         log = sim.requests
-        return [log[a:b] for a, b in itertools.pairwise(cuts)]
+        return [[r for r in log if start < r.started <= end] for start, end in itertools.pairwise(ends)]
 
     def wait_for(self, predicate: Any, timeout: float = 30, interval: float = 0.5, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
