@@ -2,8 +2,8 @@
 
 Importing ccxt costs about a second of CPU, and the suite runs the CLI (the guard's commands that end by
 themselves among them) some hundred times. The CLI's zygote (tests/zygote.py; one per test worker, started on
-first use) imports ccxt and the package once, not the CLI module itself, which each child runs as ``__main__``
-exactly as ``python -m`` does: a process of its own with the given environment, working directory, stdin and
+first use) imports ccxt and the package (the CLI's and the guard's modules too) once; each child runs the CLI's
+``__main__`` exactly as ``python -m`` does: a process of its own with the given environment, working directory, stdin and
 fresh stdout/stderr; its exit code, stdout and stderr are what a user sees. Where forking is not available,
 or ``BINGX_TEST_FORK=0``, every run is a plain subprocess.
 """
@@ -17,8 +17,10 @@ from pathlib import Path
 import zygote
 
 MODULE = "bingx_closeall_plugin.cli"
-# The expensive imports (ccxt, the package), once; not the CLI module, which each child runs as __main__.
-PRELOAD = ["bingx_closeall_plugin", "bingx_closeall_plugin.core.redaction", "bingx_closeall_plugin.core.urls"]
+# The expensive imports (ccxt, the package, the CLI's and the guard's modules, which a fresh clone has no
+# bytecode for), once; not the CLI's __main__, which each child runs as ``python -m`` does.
+PRELOAD = ["bingx_closeall_plugin", "bingx_closeall_plugin.core.redaction", "bingx_closeall_plugin.core.urls",
+           "bingx_closeall_plugin.cli.command", "bingx_closeall_plugin.guard.command"]
 
 _zygote: zygote.Zygote | None = None
 

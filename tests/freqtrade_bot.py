@@ -53,10 +53,16 @@ def bot_environment() -> dict[str, str]:
     return env
 
 
-# What every bot imports and costs ~3 s of CPU: the bot zygote imports it once per test worker (tests/zygote.py).
-# Not the plugin's freqtrade package: its import installs the plugin, which the launcher does in each bot.
+# What every bot imports, about 3.5 s of CPU: the bot zygote imports it once per test worker (tests/zygote.py).
+# The plugin's freqtrade layer as the launcher imports it: with LAUNCHING set first, as freqtrade_bingx.main()
+# sets it, the package's import installs nothing; each bot's launcher installs (and checks freqtrade's
+# release and signatures) in the child, as in production.
+BOT_BEFORE = "import bingx_closeall_plugin.freqtrade_bingx as launcher; launcher.LAUNCHING = True"
 BOT_PRELOAD = ["freqtrade.main", "freqtrade.commands", "freqtrade.worker", "freqtrade.freqtradebot",
-               "freqtrade.rpc.api_server", "freqtrade.rpc.telegram", "freqtrade.strategy", "bingx_closeall_plugin"]
+               "freqtrade.rpc.api_server", "freqtrade.rpc.telegram", "freqtrade.strategy", "bingx_closeall_plugin",
+               "bingx_closeall_plugin.freqtrade.launcher", "bingx_closeall_plugin.freqtrade.install",
+               "bingx_closeall_plugin.freqtrade.exchange", "bingx_closeall_plugin.freqtrade.flatten",
+               "bingx_closeall_plugin.freqtrade.startup_sync", "bingx_closeall_plugin.freqtrade.telegram"]
 LAUNCHER = "bingx_closeall_plugin.freqtrade_bingx:main"  # the console script freqtrade-bingx
 _bot_zygote: zygote.Zygote | None = None
 
@@ -64,7 +70,7 @@ _bot_zygote: zygote.Zygote | None = None
 def bot_zygote() -> zygote.Zygote:
     global _bot_zygote
     if _bot_zygote is None or not _bot_zygote.alive():
-        _bot_zygote = zygote.Zygote(BOT_PRELOAD, env=bot_environment())
+        _bot_zygote = zygote.Zygote(BOT_PRELOAD, env=bot_environment(), before=BOT_BEFORE)
     return _bot_zygote
 
 

@@ -96,15 +96,3 @@ def test_a_changed_signature_is_caught_opted_in_or_not(opt_in):
     assert ("FreqtradeBot.handle_onexchange_order: expected parameters ('self', 'trade'), "
             "found ('self', 'trade', 'now')" in done.stderr)
     assert "Traceback" not in done.stderr
-
-
-def test_every_listed_method_is_checked():
-    """The issue's list of private seams is in the table the check runs over."""
-    import importlib
-
-    install = importlib.import_module("bingx_closeall_plugin.freqtrade.install")
-    checked = {qualname.rsplit(".", 1)[-1] for _, qualname, _ in install.SIGNATURES}
-    checked |= {attribute for _, _, attribute in install.INSTANCE_ATTRIBUTES}
-    assert {"_init_ccxt", "_lev_prep", "_set_leverage", "load_leverage_tiers", "handle_onexchange_order",
-            "update_trade_state", "_notify_exit", "_exit_lock", "fetch2"} <= checked
-    assert install.signature_problems() == []

@@ -34,6 +34,7 @@ from typing import Any
 # and one with its exit status when it ends.
 _ZYGOTE = r'''
 import atexit, importlib, json, os, runpy, selectors, signal, sys
+exec(sys.argv[2])  # what must hold before the imports (the bots': the launcher's LAUNCHING, as its main() sets it)
 for name in json.loads(sys.argv[1]):
     importlib.import_module(name)
 out = os.fdopen(os.dup(1), "w", buffering=1)
@@ -131,11 +132,12 @@ def forking() -> bool:
 
 
 class Zygote:
-    """One zygote process that has imported ``preload``; :meth:`spawn` forks a :class:`Child` from it."""
+    """One zygote process that has run ``before``, then imported ``preload``; :meth:`spawn` forks a
+    :class:`Child` from it."""
 
-    def __init__(self, preload: list[str], env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", _ZYGOTE, json.dumps(preload)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, env=env)
+    def __init__(self, preload: list[str], env: dict[str, str] | None = None, before: str = "") -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _ZYGOTE, json.dumps(preload), before],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests, self.answers = self.process.stdin, self.process.stdout.fileno()
         self.buffer = b""
