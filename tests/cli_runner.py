@@ -2,10 +2,10 @@
 
 Importing ccxt costs about a second of CPU, and the suite runs the CLI (the guard's commands that end by
 themselves among them) some hundred times. The CLI's zygote (tests/zygote.py; one per test worker, started on
-first use) imports ccxt and the package (the CLI's and the guard's modules too) once; each child runs the CLI's
-``__main__`` exactly as ``python -m`` does: a process of its own with the given environment, working directory, stdin and
-fresh stdout/stderr; its exit code, stdout and stderr are what a user sees. Where forking is not available,
-or ``BINGX_TEST_FORK=0``, every run is a plain subprocess.
+first use) imports ccxt and the package (the CLI's and the guard's modules too) once; each child runs the
+CLI's ``__main__`` exactly as ``python -m`` does: a process of its own with the given environment, working
+directory, stdin and fresh stdout/stderr; its exit code, stdout and stderr are what a user sees. Where forking
+is not available, or ``BINGX_TEST_FORK=0``, every run is a plain subprocess.
 """
 
 from __future__ import annotations
