@@ -151,6 +151,9 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
               strategy: str | None = None, **overrides: Any) -> Any:
         directory = tmp or tmp_path_factory.mktemp(name)
         overrides.setdefault("rate_limit_ms", SIMULATOR_RATE_LIMIT_MS)
+        # A loop every 2 s, not make_config's 1 s (the benchmarks'): an idle iteration costs a bot and the simulator
+        # CPU, which the suite's ~70 bots on 2 cores are short of; every wait on the loop is for an event, bounded.
+        overrides.setdefault("internals", {"process_throttle_secs": 2, "heartbeat_interval": 0})
         config = make_config(directory, base_url, key=API_KEY, secret=API_SECRET, **overrides)
         bot = FreqtradeBot(directory, config, **({"strategy": strategy} if strategy else {}))
         started.append(bot)
