@@ -22,31 +22,17 @@ MODULE = "bingx_closeall_plugin.cli"
 PRELOAD = ["bingx_closeall_plugin", "bingx_closeall_plugin.core.redaction", "bingx_closeall_plugin.core.urls",
            "bingx_closeall_plugin.cli.command", "bingx_closeall_plugin.guard.command"]
 
-_zygote: zygote.Zygote | None = None
-
-
-def cli_zygote() -> zygote.Zygote:
-    global _zygote
-    if _zygote is None or not _zygote.alive():
-        _zygote = zygote.Zygote(PRELOAD)
-    return _zygote
+CLI = zygote.Kind(("module", MODULE), lambda: [sys.executable, "-m", MODULE], PRELOAD)
 
 
 def start_cli(args: list[str], env: dict[str, str], cwd: Path, output: Path,
-              new_session: bool = False) -> zygote.Child:
-    """The CLI started in the background, stdout and stderr appended to ``output`` (forking required)."""
-    return cli_zygote().spawn(("module", MODULE), MODULE, args, env=env, cwd=str(cwd), stdout=str(output),
-                              stderr=str(output), new_session=new_session)
+              new_session: bool = False) -> zygote.Child | subprocess.Popen[bytes]:
+    """The CLI started in the background, stdout and stderr in ``output``."""
+    return CLI.start(args, env=env, cwd=cwd, log=output, new_session=new_session)
 
 
 def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
             timeout: float = 60, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The CLI's exit code, stdout and stderr, run as a child process in ``cwd`` (default: tests/); see the
     module docstring."""
-    cwd = cwd or Path(__file__).parent
-    if not zygote.forking():
-        return subprocess.run([sys.executable, "-m", MODULE, *args], env=env, input=stdin or "",
-                              capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False)
-    done = cli_zygote().run(("module", MODULE), MODULE, args, env=env, cwd=str(cwd), stdin=stdin or "",
-                            timeout=timeout)
-    return subprocess.CompletedProcess([sys.executable, "-m", MODULE, *args], done.returncode, done.stdout, done.stderr)
+    return CLI.run(args, env=env, cwd=cwd or Path(__file__).parent, stdin=stdin or "", timeout=timeout)

@@ -64,23 +64,6 @@ BOT_PRELOAD = ["freqtrade.main", "freqtrade.commands", "freqtrade.worker", "freq
                "bingx_closeall_plugin.freqtrade.exchange", "bingx_closeall_plugin.freqtrade.flatten",
                "bingx_closeall_plugin.freqtrade.startup_sync", "bingx_closeall_plugin.freqtrade.telegram"]
 LAUNCHER = "bingx_closeall_plugin.freqtrade_bingx:main"  # the console script freqtrade-bingx
-_bot_zygote: zygote.Zygote | None = None
-
-
-def bot_zygote() -> zygote.Zygote:
-    global _bot_zygote
-    if _bot_zygote is None or not _bot_zygote.alive():
-        _bot_zygote = zygote.Zygote(BOT_PRELOAD, env=bot_environment(), before=BOT_BEFORE)
-    return _bot_zygote
-
-
-def run_freqtrade_bingx(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``freqtrade-bingx ARGS`` run to its end (its own session): exit code, stdout, stderr."""
-    if zygote.forking():
-        return bot_zygote().run(("script", LAUNCHER), launcher_command()[-1], args, env=bot_environment(),
-                                cwd=str(cwd), timeout=timeout, new_session=True)
-    return subprocess.run(launcher_command() + args, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          env=bot_environment(), start_new_session=True, check=False)
 
 
 def launcher_command() -> list[str]:
@@ -88,6 +71,15 @@ def launcher_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-m", "bingx_closeall_plugin.freqtrade_bingx"]
+
+
+BOT = zygote.Kind(("script", LAUNCHER), launcher_command, BOT_PRELOAD, before=BOT_BEFORE,
+                  environment=bot_environment)
+
+
+def run_freqtrade_bingx(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``freqtrade-bingx ARGS`` run to its end (its own session): exit code, stdout, stderr."""
+    return BOT.run(args, env=bot_environment(), cwd=cwd, timeout=timeout, new_session=True)
 
 
 def make_config(tmp: Path, base_url: str | None, *, key: str = "sim-key", secret: str = "sim-secret",
@@ -175,16 +167,7 @@ class FreqtradeBot:
         self.config_path.write_text(json.dumps(self.config, indent=2))
         args = self.args or ["trade", "-c", str(self.config_path), "--strategy", self.strategy,
                              "--strategy-path", str(STRATEGY_DIR)]
-        env = bot_environment()
-        if self.fork and zygote.forking():
-            self.log_path.write_bytes(b"")
-            self.proc = bot_zygote().spawn(("script", LAUNCHER), launcher_command()[-1], args, env=env,
-                                           cwd=str(self.tmp), stdout=str(self.log_path), stderr=str(self.log_path),
-                                           new_session=True)
-            return self
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(launcher_command() + args, stdout=out, stderr=subprocess.STDOUT,
-                                         cwd=self.tmp, env=env, start_new_session=True)
+        self.proc = BOT.start(args, env=bot_environment(), cwd=self.tmp, log=self.log_path, fork=self.fork)
         return self
 
     def start(self, timeout: float = START_TIMEOUT) -> FreqtradeBot:

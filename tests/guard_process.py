@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,14 +30,8 @@ class GuardProcess:
         self.proc: subprocess.Popen[bytes] | zygote.Child | None = None
 
     def start(self) -> GuardProcess:
-        args = ["guard", "--state", str(self.state_path), *self.args]
-        if zygote.forking():  # forked like every CLI run (tests/cli_runner.py)
-            self.log_path.write_bytes(b"")
-            self.proc = cli_runner.start_cli(args, self.env, self.workdir, self.log_path, new_session=True)
-            return self
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", cli_runner.MODULE, *args], env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        self.proc = cli_runner.start_cli(["guard", "--state", str(self.state_path), *self.args], self.env,
+                                         self.workdir, self.log_path, new_session=True)
         return self
 
     def output(self) -> str:

@@ -29,9 +29,9 @@ def run_launcher(prelude: str, args: list[str], env: dict[str, str] | None = Non
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), *(path or [])])
     environment.update(env or {})
     if not path and not no_site and zygote.forking():
-        from freqtrade_bot import bot_zygote
+        from freqtrade_bot import BOT
 
-        return bot_zygote().run(("code", code), "-c", [], env=environment, cwd=str(ROOT), timeout=120)
+        return BOT.zygote().run(("code", code), "-c", [], env=environment, cwd=str(ROOT), timeout=120)
     return subprocess.run([sys.executable, *(["-S"] if no_site else []), "-c", code], env=environment, check=False,
                           capture_output=True, text=True, timeout=120)
 

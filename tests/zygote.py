@@ -27,6 +27,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +265,49 @@ class Child:
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
+
+
+@dataclass
+class Kind:
+    """One kind of child the suite starts, and the one way to start it: forked from this kind's zygote (one per
+    test worker, started on first use) where :func:`forking`, else ``command() + args`` exec'd as a subprocess.
+
+    ``target`` is what the child runs (see :meth:`Zygote.spawn`), ``command`` the argv that execs the same;
+    ``preload``, ``before`` and ``environment`` make the zygote.
+    """
+
+    target: tuple[str, str]
+    command: Callable[[], list[str]]
+    preload: list[str]
+    before: str = ""
+    environment: Callable[[], dict[str, str]] | None = None
+    _zygote: Zygote | None = field(default=None, init=False, repr=False)
+
+    def zygote(self) -> Zygote:
+        if self._zygote is None or not self._zygote.alive():
+            self._zygote = Zygote(self.preload, env=self.environment() if self.environment else None,
+                                  before=self.before)
+        return self._zygote
+
+    def start(self, args: list[str], *, env: dict[str, str], cwd: Path, log: Path, new_session: bool = True,
+              fork: bool = True) -> Child | subprocess.Popen[bytes]:
+        """The child in the background, its stdout and stderr in ``log`` (emptied first)."""
+        log.write_bytes(b"")
+        if fork and forking():
+            command = self.command()
+            return self.zygote().spawn(self.target, command[-1], args, env=env, cwd=str(cwd), stdout=str(log),
+                                       stderr=str(log), new_session=new_session)
+        with open(log, "ab") as out:
+            return subprocess.Popen(self.command() + args, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                                    start_new_session=new_session)
+
+    def run(self, args: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "", timeout: float = 60,
+            new_session: bool = False) -> subprocess.CompletedProcess[str]:
+        """The child run to its end: exit code, stdout and stderr (``command() + args`` as its args)."""
+        command = self.command()
+        if not forking():
+            return subprocess.run(command + args, env=env, input=stdin, capture_output=True, text=True,
+                                  timeout=timeout, cwd=cwd, start_new_session=new_session, check=False)
+        done = self.zygote().run(self.target, command[-1], args, env=env, cwd=str(cwd), stdin=stdin,
+                                 timeout=timeout, new_session=new_session)
+        return subprocess.CompletedProcess(command + args, done.returncode, done.stdout, done.stderr)
