@@ -10,6 +10,9 @@ itself, is lost with the process). Nothing is slept for: the kill lands exactly 
 message matching it. freqtrade sends ``exit_fill`` from ``update_trade_state`` right after it committed the
 filled exit: a flatten's bookkeeping parked on the first trade's ``exit_fill`` has that trade closed in the
 database and every later one still open ("halfway through the books").
+
+``foreign(sim)`` seeds what the bot does not own (the invariant checks it is left alone), and
+``restart_on_same_books`` starts the killed bot again on its database and waits for the invariant.
 """
 
 from __future__ import annotations
@@ -25,6 +28,21 @@ import requests
 
 REACH_BOUND_S = 60.0
 WEBHOOK_HOLD_BOUND_S = 60.0  # a parked webhook is answered by itself after this long
+
+
+def foreign(sim: Any) -> None:
+    """A position and a resting order the bot does not own (SOL is not on its whitelist)."""
+    sim.seed_position("SOL-USDT", "LONG", 1.0)
+    sim.seed_order("SOL-USDT", side="SELL", type="STOP_MARKET", quantity=1.0, stop_price=1.0)
+
+
+def restart_on_same_books(start_bot: Any, sim: Any, books: Any, home: Any, flattened: Any = (),
+                          **config: Any) -> Any:
+    """The killed bot started again on its database (``home``); returns it once the books invariant holds."""
+    restarted = start_bot(sim.base_url, tmp=home, **config)
+    books.bot = restarted
+    books.wait_holds(flattened=set(flattened))
+    return restarted
 
 
 def press_and_kill(bot: Any, hold: Any, press: Callable[[], Any], reach_timeout: float = REACH_BOUND_S,

@@ -26,7 +26,7 @@ import pytest
 from bingx_closeall_plugin.simulator import Fault
 
 from books_invariant import BooksInvariant
-from kill_points import WebhookHold, press_and_kill
+from kill_points import WebhookHold, foreign, press_and_kill
 
 pytestmark = pytest.mark.freqtrade
 
@@ -36,12 +36,6 @@ ORDER = "trade/order"
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
 KILL_SWITCH = "BingxKillSwitch"
 DRAWDOWN = 0.975  # -2.5 % on every pair: -7.5 % of stake at 3x, past the kill switch's 5 %, short of its stop
-
-
-def foreign(sim: Any) -> None:
-    """A position and a resting order the bot does not own (SOL is not on its whitelist)."""
-    sim.seed_position("SOL-USDT", "LONG", 1.0)
-    sim.seed_order("SOL-USDT", side="SELL", type="STOP_MARKET", quantity=1.0, stop_price=1.0)
 
 
 @dataclass(frozen=True)

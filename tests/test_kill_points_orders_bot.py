@@ -15,7 +15,7 @@ from guard_process import run_guard
 from bingx_closeall_plugin.simulator import Fault
 
 from books_invariant import BooksInvariant, native
-from kill_points import press_and_kill
+from kill_points import foreign, press_and_kill, restart_on_same_books
 
 pytestmark = pytest.mark.freqtrade
 
@@ -23,12 +23,6 @@ ORDER = "trade/order"
 CLOSE = "trade/closeAllPositions"
 PAIR = "BTC/USDT:USDT"
 PAIRS = [PAIR, "ETH/USDT:USDT"]
-
-
-def foreign(sim) -> None:
-    """A position and a resting order the bot does not own (SOL is not on its whitelist)."""
-    sim.seed_position("SOL-USDT", "LONG", 1.0)
-    sim.seed_order("SOL-USDT", side="SELL", type="STOP_MARKET", quantity=1.0, stop_price=1.0)
 
 
 def is_entry(params: dict) -> bool:
@@ -64,9 +58,7 @@ def test_entry_accepted_not_saved(sim, start_bot, tmp_path_factory):
     press_and_kill(bot, hold, lambda: bot.api("POST", "/forceenter", {"pair": PAIR, "side": "long"}, timeout=90))
     assert sim.positions(native(PAIR)), "BingX executed the entry"
 
-    restarted = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
-    books.bot = restarted
-    books.wait_holds()
+    restarted = restart_on_same_books(start_bot, sim, books, home, pairs=PAIRS)
     (trade,) = restarted.api("GET", "/status")
     assert trade["pair"] == PAIR and not trade["is_short"]
     restarted.wait_for(lambda: len(stops_on(sim, PAIR)) == 1, timeout=60, what="the adopted trade's stop")
@@ -83,9 +75,7 @@ def test_entry_never_confirmed(sim, start_bot, tmp_path_factory):
     press_and_kill(bot, hold, lambda: bot.api("POST", "/forceenter", {"pair": PAIR, "side": "long"}, timeout=90))
     assert not sim.positions(native(PAIR)), "BingX never executed the entry"
 
-    restarted = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
-    books.bot = restarted
-    books.wait_holds()
+    restarted = restart_on_same_books(start_bot, sim, books, home, pairs=PAIRS)
     assert restarted.api("GET", "/status") == []
 
 
@@ -100,9 +90,7 @@ def test_stop_placed_accepted_not_saved(sim, start_bot, tmp_path_factory):
     press_and_kill(bot, hold, lambda: bot.api("POST", "/forceenter", {"pair": PAIR, "side": "long"}, timeout=90))
     assert len(stops_on(sim, PAIR)) == 1
 
-    restarted = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
-    books.bot = restarted
-    books.wait_holds()
+    restarted = restart_on_same_books(start_bot, sim, books, home, pairs=PAIRS)
     restarted.wait_for(lambda: restarted.db("SELECT COUNT(*) AS n FROM orders WHERE ft_order_side = 'stoploss' "
                                             "AND ft_is_open = 1")[0]["n"] == 1, timeout=60, what="one stop booked")
     assert len(stops_on(sim, PAIR)) == 1, "no second stop for the one position"
@@ -129,9 +117,7 @@ def test_stop_replaced_accepted_not_saved(sim, start_bot, tmp_path_factory):
     (moved,) = stops_on(sim, PAIR)
     assert str(moved["orderId"]) != str(first["orderId"]) and float(moved["stopPrice"]) > float(first["stopPrice"])
 
-    restarted = start_bot(sim.base_url, tmp=home, pairs=PAIRS, **trailing)
-    books.bot = restarted
-    books.wait_holds()
+    restarted = restart_on_same_books(start_bot, sim, books, home, pairs=PAIRS, **trailing)
     restarted.wait_for(lambda: restarted.db("SELECT COUNT(*) AS n FROM orders WHERE ft_order_side = 'stoploss' "
                                             "AND ft_is_open = 1")[0]["n"] == 1, timeout=60, what="one stop booked")
     assert len(stops_on(sim, PAIR)) == 1, "no second stop for the one position"
@@ -155,9 +141,7 @@ def test_stop_accepted_not_saved_then_flattened_directly(sim, start_bot, tmp_pat
     flatten_directly(sim, bot, home)
     closes = len(sim.requests_to(CLOSE))
 
-    restarted = start_bot(sim.base_url, tmp=home, pairs=PAIRS)
-    books.bot = restarted
-    books.wait_holds(flattened=ids)
+    restarted = restart_on_same_books(start_bot, sim, books, home, flattened=ids, pairs=PAIRS)
     assert len(sim.requests_to(CLOSE)) == closes, "nothing closed twice"
     assert restarted.api("GET", "/status") == []
 
