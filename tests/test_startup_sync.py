@@ -19,6 +19,11 @@ def sync(plugin: Any) -> Any:
 
 
 @pytest.fixture
+def settle(plugin: Any) -> Any:
+    return importlib.import_module("bingx_closeall_plugin.freqtrade.settle")
+
+
+@pytest.fixture
 def tags(plugin: Any) -> Any:
     return importlib.import_module("bingx_closeall_plugin.freqtrade.order_tags")
 
@@ -46,11 +51,11 @@ def test_the_bots_own_fills_keep_freqtrades_names(sync, tags, prefix):
     assert sync._exit_reason(row("LIQUIDATION"), prefix) == "liquidation"
 
 
-def test_only_an_order_bingx_shows_as_not_reduce_only_is_someone_elses_entry(sync):
-    assert sync._not_reduce_only(row("STOP_MARKET", reduceOnly=False))
-    assert sync._not_reduce_only(row("STOP_MARKET", reduceOnly="false"))
-    assert not sync._not_reduce_only(row("STOP_MARKET", reduceOnly=True))
-    assert not sync._not_reduce_only(row("STOP_MARKET"))  # BingX's documented rows often carry no reduceOnly
+def test_only_an_order_bingx_shows_as_not_reduce_only_is_someone_elses_entry(settle):
+    assert settle.not_reduce_only(row("STOP_MARKET", reduceOnly=False))
+    assert settle.not_reduce_only(row("STOP_MARKET", reduceOnly="false"))
+    assert not settle.not_reduce_only(row("STOP_MARKET", reduceOnly=True))
+    assert not settle.not_reduce_only(row("STOP_MARKET"))  # BingX's documented rows often carry no reduceOnly
 
 
 def resting(order_id: str, kind: str, pair: str = "BTC/USDT:USDT", side: str = "sell", **info: object) -> dict:

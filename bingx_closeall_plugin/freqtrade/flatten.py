@@ -57,6 +57,7 @@ from ..core.redaction import error_text
 from ..core.symbols import to_native
 from . import close_all_command, force_exit_all, reconcile
 from .patches import attach
+from .settle import settle
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ __all__ = ["Flattener", "get_flattener", "register_bot", "request_flatten"]
 
 # How long a flatten waits for an entry already under way to finish before it reads the account.
 ENTRY_WAIT_S = 10.0
+# How long a flatten asked for during the bot's start-up waits for it: beyond the start-up's own bounds (its three
+# reads of BingX, ccxt's 10 s timeout each, and the history read's retries).
+START_WAIT_S = 60.0
 # How often a rate-limit wait is announced while it runs.
 WAIT_SAID_EVERY_S = 5.0
 # How long a press waits for the flatten already running before it answers "still running": longer than a
@@ -125,6 +129,7 @@ class Flattener:
         self._flattening = False
         self._wait_said: float | None = None  # seconds left when a rate-limit wait was last announced
         self._claimed: frozenset[int] = frozenset()  # trades the running flatten closes; see leaves_alone()
+        self._started = threading.Event()  # the bot's start-up is done; see starting()
 
     def applies(self) -> bool:
         """Live futures on the plugin's BingX class: the only case the one-request path replaces.
@@ -229,6 +234,33 @@ class Flattener:
             self._flattening = False
             self._wait_said = None
 
+    # ------------------------------------------------------------------ the bot's start-up
+    @contextmanager
+    def starting(self) -> Iterator[None]:
+        """Around the bot's start-up (freqtrade's, then the plugin's recovery and sync with BingX): a flatten waits.
+
+        freqtrade's REST API and Telegram answer before the worker has run ``startup()``, and the start-up books
+        trades on the worker thread: it closes trades BingX closed, adopts an entry or a stop the bot never saved.
+        A press booking the same trades meanwhile is the chaos soak's seed-11 violation: the start-up adopted a
+        killed bot's unsaved stop as the trade's stop while the press, which had read the account before, closed
+        the trade, so the stop stayed open in the books and rested for a flat position. The flatten waits for the
+        start-up (bounded, :data:`START_WAIT_S`), then reads an account the books agree with. freqtrade calls
+        ``startup()`` again on every start after a stop (``/stop``, ``/start``): the same wait then.
+        """
+        self._started.clear()
+        try:
+            yield
+        finally:
+            self._started.set()
+
+    def _wait_for_startup(self) -> None:
+        if self._started.is_set():
+            return
+        logger.warning(f"A BingX flatten was asked for during the bot's start-up: it waits for the start-up's check "
+                       f"of the books against BingX (at most {START_WAIT_S:g} s).")
+        if not self._started.wait(START_WAIT_S):
+            logger.warning(f"The bot's start-up is still running after {START_WAIT_S:g} s; flattening without it.")
+
     # ------------------------------------------------------------------ entry points
     def force_exit_all(self) -> dict[str, Any]:
         """``/forceexit all``: the bot's positions, one request when the account holds only them."""
@@ -307,6 +339,7 @@ class Flattener:
                 "result": f"A BingX flatten ({run.id}) was already running; its result: {run.answer['result']}"}
 
     def _own(self, work: Any) -> dict[str, Any]:
+        self._wait_for_startup()
         self._stop_entries()
         # Most of the time the bot's loop is idle and the exit lock free: then it is held throughout and the
         # loop cannot touch a trade mid-flatten. Otherwise the close goes out without waiting for it.
@@ -348,19 +381,22 @@ class Flattener:
         BingX. The loop skips these trades from just before their close (:meth:`leaves_alone`), so an iteration
         the press landed in lets go of the lock quickly. Meanwhile the bot can only reduce (freqtrade's futures exits
         are reduce-only), so nothing it does can reverse a position; what it closed on its own is read back here
-        and left alone.
+        and left alone. On the way out, still under the lock, :func:`.settle.settle` ends whatever of the closed
+        trades still rests at BingX or stays open in the books (a stop the loop placed meanwhile, a row the books
+        imported): the one place a flatten's leftovers are cancelled.
         """
         ids = [trade.id for trade in trades]
         if self._holding_exit_lock:
             with reconcile.loaded_between_commits():
                 yield trades
+            settle(self.ft, trades)
             return
         with self.ft._exit_lock:
             Trade.session.expire_all()
             fresh = Trade.get_trades([Trade.id.in_(ids)]).all() if ids else []
             with reconcile.loaded_between_commits():
                 yield fresh
-            reconcile.cancel_orphan_stops(self.ft, fresh)
+            settle(self.ft, fresh)
 
 
 

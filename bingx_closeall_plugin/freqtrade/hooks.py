@@ -79,11 +79,17 @@ def install_flatten_hooks() -> None:
     def startup(self: Any) -> None:
         if (self.config.get("telegram") or {}).get("enabled"):
             tg.bot_api_url(self.config["telegram"])  # a bad telegram.bot_api_url stops the bot, clearly
-        original_startup(self)
-        register_bot(self)
-        if get_flattener(self).applies():
-            recovered = recover_interrupted(self)
-            sync_with_bingx(self, {t.pair for i in recovered if (t := Trade.session.get(Trade, i)) is not None})
+        flattener = get_flattener(self)
+        with flattener.starting():  # a press meanwhile waits for the books to agree with BingX (Flattener.starting)
+            original_startup(self)
+            register_bot(self)
+            if flattener.applies():
+                # under the exit lock, as every other writer of trades: a force entry or exit through the REST API
+                # (which answers before startup) waits for the recovery and the sync
+                with self._exit_lock:
+                    recovered = recover_interrupted(self)
+                    sync_with_bingx(self, {t.pair for i in recovered
+                                           if (t := Trade.session.get(Trade, i)) is not None})
 
     original_process = FreqtradeBot.process
 

@@ -31,12 +31,12 @@ from freqtrade.persistence import Order, Trade
 from ..core.methods import ORDER_HISTORY
 from ..core.symbols import to_native
 from .patches import is_patched
+from .settle import settle
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "bingx_clock_ms", "cancel_orphan_stops",
-           "clear_intent", "loaded_between_commits", "persist_intent", "recover_interrupted",
-           "wallet_updates_deferred"]
+__all__ = ["INTENT_KEY", "Intent", "attach_exit_orders", "bingx_clock_ms", "clear_intent", "loaded_between_commits",
+           "persist_intent", "recover_interrupted", "wallet_updates_deferred"]
 
 INTENT_KEY = "bingx_flatten_intent"
 # Every time here is BingX's clock: the intent's, the order history's, the orders' dates (freqtrade takes them from
@@ -245,18 +245,6 @@ def loaded_between_commits() -> Iterator[None]:
         session.expire_all()
 
 
-def cancel_orphan_stops(freqtrade: Any, trades: list[Trade]) -> None:
-    """Cancel the stoplosses still open for trades that are closed now.
-
-    While a flatten's close is out but its bookkeeping waits (for the exit lock, or for a restart), the bot's
-    loop can see a stop the flatten cancelled and place a new one; it must not outlive its trade.
-    """
-    for trade in trades:
-        if not trade.is_open and trade.has_open_sl_orders:
-            freqtrade.cancel_stoploss_on_exchange(trade)
-    Trade.commit()
-
-
 def recover_interrupted(freqtrade: Any) -> dict[int, list[str]]:
     """At start-up: finish a flatten the bot died in, from BingX's order history. Sends nothing that trades."""
     pending = []
@@ -270,9 +258,9 @@ def recover_interrupted(freqtrade: Any) -> dict[int, list[str]]:
     trades = [trade for trade, _ in pending]
     logger.warning(f"Found an interrupted BingX flatten for {len(trades)} trade(s); reconciling from order history.")
     attached = attach_exit_orders(freqtrade, trades, since_ms)
-    # The stops a killed bot's loop placed while the close was out, which the database never saved, are settled
-    # by the start-up sync that runs next (startup_sync: one read of BingX's open orders for every pair).
-    cancel_orphan_stops(freqtrade, trades)
+    # What the killed flatten left resting for the trades it closed (their saved stops, any row still open, a stop
+    # the loop placed meanwhile that the database never saved): ended as after every flatten's books.
+    settle(freqtrade, trades)
     clear_intent(trades)
     still_open = [t.id for t in trades if t.is_open]
     if still_open:

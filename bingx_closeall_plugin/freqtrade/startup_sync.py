@@ -46,13 +46,12 @@ from freqtrade.persistence import Order, Trade
 
 from .order_tags import is_ours
 from .reconcile import HISTORY_MARGIN_MS, exit_orders_for, loaded_between_commits, one_wallet_sync, read_history
+from .settle import RESTING_EXITS, STOP_TYPES, bingx_type, cancel_unsaved_exits
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["STOP_TYPES", "UNVERIFIED", "SyncReport", "sync_with_bingx"]
 
-STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})  # what freqtrade places as a stop on BingX
-RESTING_EXITS = STOP_TYPES | {"TAKE_PROFIT_MARKET", "TAKE_PROFIT"}
 HISTORY_DAYS_MAX = 7  # BingX's allOrders answers at most 7 days back
 UNVERIFIED = "unverified on BingX"  # how an open trade's exit reason starts while the start-up could not check it
 EXIT_REASON_MAX = 255  # freqtrade's column (CUSTOM_TAG_MAX_LENGTH)
@@ -196,30 +195,31 @@ def _trade_from_entry(freqtrade: Any, order: dict[str, Any], position: dict[str,
 def _settle_stops(freqtrade: Any, pairs: set[str], positions: dict[str, Any], resting: list[dict[str, Any]],
                   report: SyncReport) -> None:
     trades = {t.pair: t for t in Trade.get_open_trades()}
-    unsaved = [o for o in resting if o.get("symbol") in pairs and Order.order_by_id(str(o["id"]), o["symbol"]) is None
-               and _bingx_type(o) in RESTING_EXITS]
+    unsaved = [o for o in resting if o.get("symbol") in pairs and o.get("symbol") in trades
+               and Order.order_by_id(str(o["id"]), o["symbol"]) is None and bingx_type(o) in RESTING_EXITS]
     for order in sorted(unsaved, key=_timestamp, reverse=True):  # the newest is the one the killed bot saved last
         pair = order["symbol"]
-        trade = trades.get(pair)
-        if trade is not None:
-            if order.get("side") != trade.exit_side or _bingx_type(order) not in STOP_TYPES:
-                continue
-            if not trade.has_open_sl_orders and pair in positions:
-                stop_price = order.get("stopLossPrice") or order.get("triggerPrice") or order.get("stopPrice")
-                trade.orders.append(Order.parse_from_ccxt_object(order, pair, "stoploss", trade.amount, stop_price))
-                Trade.commit()
-                report.stops_adopted[trade.id] = str(order["id"])
-                continue
-        elif pair in positions or _not_reduce_only(order):
-            continue  # a stop for a position the bot does not hold, or someone's conditional entry
-        try:
+        trade = trades[pair]
+        if order.get("side") != trade.exit_side or bingx_type(order) not in STOP_TYPES:
+            continue
+        if not trade.has_open_sl_orders and pair in positions:
+            stop_price = order.get("stopLossPrice") or order.get("triggerPrice") or order.get("stopPrice")
+            trade.orders.append(Order.parse_from_ccxt_object(order, pair, "stoploss", trade.amount, stop_price))
+            Trade.commit()
+            report.stops_adopted[trade.id] = str(order["id"])
+            continue
+        try:  # a second stop beside the one the trade has: two stops would close the position twice
             freqtrade.exchange.cancel_order(str(order["id"]), pair)
             report.stops_cancelled.append(str(order["id"]))
         except Exception as e:  # noqa: BLE001 - one order's failure does not stop the others' settling
-            report.unknown.append(f"{_bingx_type(order)} {order['id']} on {pair} was never saved and could not "
+            report.unknown.append(f"{bingx_type(order)} {order['id']} on {pair} was never saved and could not "
                                   f"be cancelled ({type(e).__name__}): it may still rest")
-            if trade is not None:
-                _mark(trade, f"a second stop {order['id']} may still rest")
+            _mark(trade, f"a second stop {order['id']} may still rest")
+    # a flat pair of the bot's: a stop or take-profit rests there for nothing (the rule every flatten ends with too)
+    cancelled, failed = cancel_unsaved_exits(freqtrade.exchange, {p for p in pairs if p not in trades
+                                                                  and p not in positions}, resting)
+    report.stops_cancelled += cancelled
+    report.unknown += failed
     if report.stops_adopted:
         logger.warning(f"Stops BingX accepted but the bot never saved, now the trades' stops (trade: order id): "
                        f"{_ids(report.stops_adopted)}.")
@@ -246,13 +246,6 @@ def _mark(trade: Trade, note: str | None) -> None:
         trade.exit_reason = None if note is None else f"{UNVERIFIED}: {note}"[:EXIT_REASON_MAX]
 
 
-def _bingx_type(order: dict[str, Any]) -> str:
-    return str((order.get("info") or {}).get("type") or "").upper()
-
-
-def _not_reduce_only(order: dict[str, Any]) -> bool:
-    flag = (order.get("info") or {}).get("reduceOnly")
-    return flag is False or str(flag).lower() == "false"
 
 
 def _timestamp(order: dict[str, Any]) -> int:

@@ -1,0 +1,148 @@
+"""After a flatten's books: nothing of a trade it closed stays open, in the database or on BingX.
+
+A flatten books its trades from BingX's close, but orders the bot was placing for those trades while the press
+ran have their own timing, and each way one can end is a stop resting for a flat position (it fires on nothing,
+or closes the bot's next trade on that pair) or an order row open for a closed trade:
+
+* the loop's pass, holding the exit lock, placed a stop (or moved a trailing one) just before or after the claim:
+  BingX accepted it, or executes it only after the close (BingX takes a reduce-only STOP_MARKET with no
+  position); the pass saves its row before it lets go of the lock, so the books see it, but the flatten's
+  cancel of the flat positions' stops went out before, from the rows it knew then;
+* a stop BingX holds that the books lost: the answer to its request was lost, or freqtrade rolled back the
+  pass's session (``handle_onexchange_order`` does, on an error) after the stop was placed;
+* the books themselves: for a trade whose position is gone with no close in BingX's history, freqtrade's
+  ``handle_onexchange_order`` saves every order BingX lists for the pair, a resting stop included, as an open
+  order of the trade it then closes (under the order's side, not as a ``stoploss``, so freqtrade's
+  ``cancel_stoploss_on_exchange`` never sees it): the chaos soak's seed-11 violation.
+
+:func:`settle` runs at the end of every flatten's bookkeeping, under the exit lock (nothing of the bot places or
+saves an order for these trades meanwhile), after the books are committed, so it costs the answer one round trip
+and the books nothing. It reads positions and open orders once, then on each pair of a closed trade that no open
+trade holds and BingX holds no position on:
+
+* every order row still open of a closed trade is cancelled at BingX if it rests there, else read back, and its
+  row updated from BingX's answer;
+* every stop or take-profit resting there that no row knows (:func:`cancel_unsaved_exits`, the start-up sync's
+  rule too) is cancelled, unless BingX shows it is not reduce-only (someone's conditional entry).
+
+A pair that still holds a position is left alone here: the flatten's own leftover close deals with it, and a
+stop resting there protects it. A read BingX does not answer leaves the rows to freqtrade's own
+``cancel_stoploss_on_exchange`` (what the database knows) and says what was not checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from freqtrade.persistence import Order, Trade
+
+from ..core.redaction import error_text
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RESTING_EXITS", "STOP_TYPES", "Settled", "bingx_type", "cancel_unsaved_exits", "not_reduce_only",
+           "settle"]
+
+STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})  # what freqtrade places as a stop on BingX
+RESTING_EXITS = STOP_TYPES | {"TAKE_PROFIT_MARKET", "TAKE_PROFIT"}
+
+
+@dataclass
+class Settled:
+    rows_closed: dict[str, str] = field(default_factory=dict)  # order id -> its status now
+    unsaved_cancelled: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def bingx_type(order: dict[str, Any]) -> str:
+    return str((order.get("info") or {}).get("type") or "").upper()
+
+
+def not_reduce_only(order: dict[str, Any]) -> bool:
+    flag = (order.get("info") or {}).get("reduceOnly")
+    return flag is False or str(flag).lower() == "false"
+
+
+def cancel_unsaved_exits(exchange: Any, flat_pairs: set[str], resting: list[dict[str, Any]]) -> tuple[
+        list[str], list[str]]:
+    """Cancel each stop or take-profit resting on ``flat_pairs`` that no order row knows; returns the ids
+    cancelled and what could not be (said, not raised). One that BingX shows is not reduce-only is someone's
+    conditional entry, and BingX's TRIGGER_* orders are conditional entries freqtrade never places: left alone."""
+    cancelled: list[str] = []
+    failed: list[str] = []
+    for order in resting:
+        pair = order.get("symbol")
+        if (pair not in flat_pairs or bingx_type(order) not in RESTING_EXITS or not_reduce_only(order)
+                or Order.order_by_id(str(order["id"]), pair) is not None):
+            continue
+        try:
+            exchange.cancel_order(str(order["id"]), pair)
+            cancelled.append(str(order["id"]))
+        except Exception as e:  # noqa: BLE001 - one order's failure does not stop the others' settling
+            failed.append(f"{bingx_type(order)} {order['id']} on {pair} was never saved and could not be cancelled "
+                          f"({type(e).__name__}): it may still rest")
+    return cancelled, failed
+
+
+def settle(freqtrade: Any, trades: list[Trade]) -> Settled:
+    """See the module doc: called by the flatten's bookkeeping, under the exit lock, with the trades it booked."""
+    done = Settled()
+    closed = [t for t in trades if not t.is_open]
+    if not closed:
+        return done
+    exchange = freqtrade.exchange
+    try:
+        held = {p["symbol"] for p in exchange.fetch_positions() if float(p.get("contracts") or 0)}
+        resting = exchange._read_open_orders()
+    except Exception as e:  # noqa: BLE001 - the books are written; what the database knows is still cancelled
+        logger.warning(f"Could not read BingX's positions and open orders after the flatten ({error_text(e)}): "
+                       "cancelling the closed trades' saved stops only.")
+        for trade in closed:
+            if trade.has_open_sl_orders:
+                freqtrade.cancel_stoploss_on_exchange(trade)
+        Trade.commit()
+        done.unknown.append("BingX's open orders could not be read after the flatten")
+        return done
+    flat = {t.pair for t in closed} - {t.pair for t in Trade.get_open_trades()} - held
+    on_bingx = {str(o["id"]): o for o in resting}
+    for trade in closed:
+        if trade.pair in flat:
+            for order_obj in [o for o in trade.orders if o.ft_is_open]:
+                _end_row(exchange, trade, order_obj, str(order_obj.order_id) in on_bingx, done)
+    cancelled, failed = cancel_unsaved_exits(exchange, flat, resting)
+    done.unsaved_cancelled += cancelled
+    done.unknown += failed
+    Trade.commit()
+    if done.rows_closed or done.unsaved_cancelled:
+        logger.warning(f"After the flatten: {len(done.rows_closed)} order(s) of closed trades ended "
+                       f"({_ids(done.rows_closed)}), {len(done.unsaved_cancelled)} unsaved stop(s) cancelled on flat "
+                       f"pairs ({', '.join(done.unsaved_cancelled) or '-'}).")
+    for text in done.unknown:
+        logger.warning(f"After the flatten: {text}.")
+    return done
+
+
+def _end_row(exchange: Any, trade: Trade, order_obj: Order, resting: bool, done: Settled) -> None:
+    """An order row open for a closed trade on a flat pair: cancelled where BingX still holds it, else read back."""
+    stop = order_obj.ft_order_side == "stoploss"
+    try:
+        if resting:
+            answer = exchange.cancel_order(order_obj.order_id, trade.pair)
+        else:
+            answer = exchange.fetch_order_or_stoploss_order(order_obj.order_id, trade.pair, stop)
+    except Exception as e:  # noqa: BLE001 - said; the other rows are still settled
+        done.unknown.append(f"order {order_obj.order_id} of closed trade {trade.id} could not be "
+                            f"{'cancelled' if resting else 'read'} ({type(e).__name__})")
+        return
+    order_obj.update_from_ccxt_object(answer)
+    if resting and order_obj.ft_is_open:
+        # BingX's cancel answers with the order as it stood (ccxt's status may still read "open"): it is gone now
+        order_obj.status = "canceled"
+        order_obj.ft_is_open = False
+    done.rows_closed[str(order_obj.order_id)] = str(order_obj.status)
+
+
+def _ids(rows: dict[str, str]) -> str:
+    return ", ".join(f"{order_id} {status}" for order_id, status in rows.items()) or "-"
