@@ -95,7 +95,8 @@ def record_and_attach(flattener: RunningFlatten, trades: list[Trade], cancelled:
 
 
 def fall_back(flattener: RunningFlatten, trades: list[Trade], leftovers: list[str] | None = None,
-              unreconciled: list[Trade] | None = None, flatten_ids: set[int] | None = None) -> list[int]:
+              unreconciled: list[Trade] | None = None, flatten_ids: set[int] | None = None,
+              close_ids: set[str] | frozenset[str] = frozenset()) -> list[int]:
     """freqtrade's own per-trade exit for every trade whose position BingX did not close.
 
     ``leftovers``, when given, receives the trades' symbols that hold a position although every trade on
@@ -103,6 +104,7 @@ def fall_back(flattener: RunningFlatten, trades: list[Trade], leftovers: list[st
     ``unreconciled``, when given (the history could not be read), receives the trades whose position is
     gone, instead of handing them to freqtrade's ``handle_onexchange_order``, which reads the same history
     per pair. ``flatten_ids``: the trades this flatten handles; an open trade outside them owns its symbol.
+    ``close_ids``: the order ids BingX answered the flatten's closes with.
     """
     ft = flattener.ft
     api = flattener.api
@@ -124,6 +126,7 @@ def fall_back(flattener: RunningFlatten, trades: list[Trade], leftovers: list[st
                 continue
             # The position is gone but no close order was found for it: freqtrade's own recovery.
             ft.handle_onexchange_order(trade)
+            _keep_the_flattens_reason(trade, close_ids)
             continue
         logger.warning(f"Trade {trade.id} ({trade.pair}) is still open at BingX; exiting it one by one.")
         rate = ft.exchange.get_rate(trade.pair, side="exit", is_short=trade.is_short, refresh=True)
@@ -131,6 +134,17 @@ def fall_back(flattener: RunningFlatten, trades: list[Trade], leftovers: list[st
             fallbacks.append(trade.id)
     Trade.commit()
     return fallbacks
+
+
+def _keep_the_flattens_reason(trade: Trade, close_ids: set[str] | frozenset[str]) -> None:
+    """freqtrade's recovery books an order it did not know as ``sold_on_exchange``; when that order is one of the
+    flatten's own closes (BingX's history did not list it yet, the pair's order list did), it is a ``force_exit``."""
+    closes = [o for o in trade.orders if o.order_id in close_ids and o.ft_order_side == trade.exit_side]
+    if trade.is_open or not closes:
+        return
+    for order_obj in closes:
+        order_obj.ft_order_tag = ExitType.FORCE_EXIT.value
+    trade.exit_reason = ExitType.FORCE_EXIT.value
 
 
 def kept_stops(trades: list[Trade]) -> list[dict[str, Any]]:

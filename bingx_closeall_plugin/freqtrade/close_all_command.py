@@ -45,7 +45,7 @@ def run(flattener: RunningFlatten, symbol: str | None) -> dict[str, Any]:
         # The cancels answered with ids only: each bot order is read back once.
         trades, attached, history_error = books.record_and_attach(
             flattener, trades, dict.fromkeys(report.cancelled_orders or []), intent.started_ms)
-        fallbacks = books.fall_back(flattener, trades)
+        fallbacks = books.fall_back(flattener, trades, close_ids={str(i) for i in report.success})
         reconcile.clear_intent(trades)  # the wallets were refreshed once by attach_exit_orders
         by_symbol = per_symbol(report, trades, attached)
         closed = [closed_trade(t, attached) for t in trades if t.id in attached]

@@ -80,7 +80,7 @@ def _bookkeeping(flattener: RunningFlatten, confirmed: list[Trade], vetoed: list
     leftovers: list[str] = []
     unreconciled: list[Trade] = []
     fallbacks = books.fall_back(flattener, confirmed, leftovers, unreconciled if history_error else None,
-                                flatten_ids)
+                                flatten_ids, {str(i) for close in sent.closes for i in close.success})
     leftover_error = None
     if leftovers:
         # A late fill (a stop or an entry that raced the cancel) reopened a position the close had just closed:
