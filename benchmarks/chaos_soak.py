@@ -16,18 +16,34 @@ where BingX holds positions, flattened trades booked ``force_exit`` at BingX's f
 flat position, nothing reopened, the position and stop the bot does not own untouched, no traceback) and no
 press may answer 5xx; a breach is counted and written out, then the account is made flat and the run goes
 on. The same seed draws the same steps (the timing of the bot's loop is its own). Figures are printed; the
-exit status is 1 on any violation. Run: ``python benchmarks/chaos_soak.py [--cycles 300] [--seed 7]``.
+exit status is 1 on any violation.
+
+Each violation leaves its evidence in a folder the output names (``--evidence DIR``, else a new temporary
+folder): the simulator's request log from the start of the cycle, the bot's log of that cycle (every bot process
+the cycle ran, restarts included) and a consistent copy of the bot's sqlite database, taken when the breach is
+seen. A race found once in 300 cycles is then read, not guessed.
+
+Run: ``python benchmarks/chaos_soak.py [--cycles 300] [--seed 7]``, or several seeds in one run,
+``--seeds 11,23,31,41,53 [--jobs 2]``: one process per seed, each with its own simulator and bot, at most
+``--jobs`` at once (default: the machine's cores), one figures block per seed and a table at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
+import json
+import os
 import random
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +114,7 @@ class Figures:
     steps: collections.Counter = field(default_factory=collections.Counter)
     kill_points: collections.Counter = field(default_factory=collections.Counter)
     violations: list[str] = field(default_factory=list)
+    evidence: list[Path] = field(default_factory=list)
     wall_s: float = 0.0
 
     def report(self, seed: int) -> str:
@@ -107,6 +124,7 @@ class Figures:
         lines += [f"  {name:<48}{count}" for name, count in sorted(self.kill_points.items())]
         lines.append(f"invariant violations: {len(self.violations)}")
         lines += [f"  {v}" for v in self.violations]
+        lines += [f"evidence: {path}" for path in self.evidence]
         lines.append(f"wall time: {self.wall_s:.1f} s")
         return "\n".join(lines)
 
@@ -128,11 +146,32 @@ def bot_config(tmp: Path, sim: BingXSimulator, key: str = KEY, secret: str = SEC
                        rate_limit_ms=SIMULATOR_RATE_LIMIT_MS)
 
 
+def keep_evidence(folder: Path, text: str, sim: BingXSimulator, since: float, log: str, db_path: Path | None) -> Path:
+    """A breach's evidence in ``folder``: ``violation.txt``, the simulator's requests since ``since`` (its monotonic
+    clock) as ``requests.jsonl`` with ``t`` in seconds from then, the bot's ``log`` and a copy of its database."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "violation.txt").write_text(text)
+    with (folder / "requests.jsonl").open("w") as out:
+        for record in sim.requests:
+            if record.started >= since - 1.0:
+                row = dataclasses.asdict(record)
+                row["t"] = round(record.started - since, 4)
+                out.write(json.dumps(row, default=str) + "\n")
+    (folder / "bot.log").write_text(log)
+    if db_path is not None and db_path.exists():
+        # sqlite's online backup: a consistent copy even while the bot writes
+        with closing(sqlite3.connect(db_path)) as source, closing(sqlite3.connect(folder / "tradesv3.sqlite")) as copy:
+            source.backup(copy)
+    return folder
+
+
 class Chaos:
     """The run: one simulator, one bot home, the restarts; ``start(home)`` builds a bot on the home's database."""
 
-    def __init__(self, sim: BingXSimulator, start: Callable[[], Any], rng: random.Random, key: str, secret: str):
+    def __init__(self, sim: BingXSimulator, start: Callable[[], Any], rng: random.Random, key: str, secret: str,
+                 evidence: Path | None = None, bound_s: float = BOUND_S):
         self.sim, self.start, self.rng, self.key, self.secret = sim, start, rng, key, secret
+        self.evidence, self.bound_s = evidence, bound_s
         self.steps = list(STEPS)
         self.kill_points = sorted(KILL_POINTS)
         self.figures = Figures()
@@ -140,6 +179,11 @@ class Chaos:
         self.books = BooksInvariant(sim, self.bot, pairs=PAIRS)
         self.refresh_foreign()
         self.step = ""
+        # what this cycle's evidence starts from: the simulator's clock, and the bot logs of the cycle so far (a
+        # restart starts a new log file in the same home, so the earlier process's part is kept here)
+        self.cycle_started = time.monotonic()
+        self.cycle_logs: list[str] = []
+        self.log_offset = 0
 
     def refresh_foreign(self) -> None:
         """The position and stop the bot does not own, put back where an account-wide close took them (``/closeall``
@@ -218,6 +262,8 @@ class Chaos:
         self.restart()
 
     def restart(self) -> None:
+        self.cycle_logs.append(self.bot.output()[self.log_offset:])
+        self.log_offset = 0
         self.bot = self.start()
         self.books.bot = self.bot
         self.figures.restarts += 1
@@ -229,10 +275,17 @@ class Chaos:
     def violation(self, text: str) -> None:
         self.figures.violations.append(f"cycle {self.figures.cycles} ({self.step}): {text}")
         self.note("VIOLATION " + text)
+        if self.evidence is not None:
+            folder = keep_evidence(self.evidence / f"cycle-{self.figures.cycles:04d}",
+                                   f"cycle {self.figures.cycles} ({self.step})\n{text}\n", self.sim,
+                                   self.cycle_started, "".join(self.cycle_logs) + self.bot.output()[self.log_offset:],
+                                   self.bot.db_path)
+            self.figures.evidence.append(folder)
+            self.note(f"evidence: {folder}")
 
     def check(self, flattened: set[int]) -> None:
         try:
-            self.books.wait_holds(BOUND_S, flattened=flattened)
+            self.books.wait_holds(self.bound_s, flattened=flattened)
         except AssertionError as e:
             self.violation(str(e))
             self.make_flat()
@@ -251,6 +304,9 @@ class Chaos:
                                     acknowledged=self.books.acknowledged)
 
     def cycle(self) -> None:
+        self.cycle_started = time.monotonic()
+        self.cycle_logs = []
+        self.log_offset = len(self.bot.output())
         step = self.rng.choice(self.steps)
         if step != "enter" and not self.open_trades():
             step = "enter"  # every other step needs a trade to act on
@@ -285,9 +341,9 @@ class Chaos:
 
 
 def run(sim: BingXSimulator, start: Callable[[], Any], cycles: int, seed: int, key: str = KEY,
-        secret: str = SECRET) -> Figures:
+        secret: str = SECRET, evidence: Path | None = None) -> Figures:
     started = time.monotonic()
-    chaos = Chaos(sim, start, random.Random(seed), key, secret)
+    chaos = Chaos(sim, start, random.Random(seed), key, secret, evidence)
     try:
         for _ in range(cycles):
             chaos.cycle()
@@ -297,15 +353,12 @@ def run(sim: BingXSimulator, start: Callable[[], Any], cycles: int, seed: int, k
     return chaos.figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
+def soak_one(cycles: int, seed: int, evidence: Path) -> int:
+    """One seed: its own simulator, bot home and database; the figures printed, exit status 1 on a violation."""
     from freqtrade_bot import FreqtradeBot
 
     sim = BingXSimulator(api_key=KEY, api_secret=SECRET).start()
-    home = Path(tempfile.mkdtemp(prefix="chaos-soak-"))
+    home = Path(tempfile.mkdtemp(prefix=f"chaos-soak-{seed}-"))
     config = bot_config(home, sim)
     bots: list[Any] = []
 
@@ -313,13 +366,56 @@ def main(argv: list[str] | None = None) -> int:
         bots.append(FreqtradeBot(home, config).start())
         return bots[-1]
     try:
-        figures = run(sim, start, args.cycles, args.seed)
+        figures = run(sim, start, cycles, seed, evidence=evidence / f"seed-{seed}")
     finally:
         for bot in bots:
             bot.stop()
         sim.stop()
-    print(figures.report(args.seed))
+    print(figures.report(seed), flush=True)
     return 1 if figures.violations else 0
+
+
+def soak_many(cycles: int, seeds: list[int], jobs: int, evidence: Path) -> int:
+    """Every seed in its own process (a bot and a simulator each), at most ``jobs`` at once; a table at the end."""
+    timeout = cycles * 20.0  # far beyond a run's ~1.5 s a cycle: a hung seed is ended, not waited for
+
+    def one(seed: int) -> tuple[int, float, str]:
+        argv = [sys.executable, __file__, "--cycles", str(cycles), "--seed", str(seed), "--evidence", str(evidence)]
+        began = time.monotonic()
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+            code, out = done.returncode, done.stdout + done.stderr
+        except subprocess.TimeoutExpired as e:
+            code, out = -1, f"{e.stdout or ''}\nchaos soak: seed {seed} ended after {timeout:.0f} s"
+        print(f"--- seed {seed}\n{out.strip()}", flush=True)
+        return code, time.monotonic() - began, out
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = dict(zip(seeds, pool.map(one, seeds), strict=True))
+    print(f"\n{'seed':>6} {'cycles':>7} {'kills':>6} {'violations':>11} {'wall s':>8}")
+    for seed, (code, wall, out) in results.items():
+        said = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line and not line.startswith(" "))
+        cycles_run = said.get("cycles", "?").split()[0]
+        kills = said.get("kills", "?").split(";")[0]
+        status = "" if code in (0, 1) else f"  (exit {code})"
+        print(f"{seed:>6} {cycles_run:>7} {kills:>6} {said.get('invariant violations', '?'):>11} {wall:>8.1f}{status}")
+    print(f"evidence folder: {evidence}")
+    return 0 if all(code == 0 for code, _, _ in results.values()) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",") if s.strip()],
+                        help="several seeds in one run, comma-separated (e.g. 11,23,31,41,53)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="seeds run at once (--seeds)")
+    parser.add_argument("--evidence", type=Path, help="where violations leave their evidence (default: a new temp dir)")
+    args = parser.parse_args(argv)
+    evidence = args.evidence or Path(tempfile.mkdtemp(prefix="chaos-evidence-"))
+    if args.seeds:
+        return soak_many(args.cycles, args.seeds, max(1, args.jobs), evidence)
+    return soak_one(args.cycles, args.seed, evidence)
 
 
 if __name__ == "__main__":
