@@ -171,7 +171,8 @@ SHARED_BOTS = {"bot", "verbose_bot"}
 SHARED_BOT_MODULES = {
     "test_fault_matrix_bot.py", "test_fault_matrix_bot_more.py", "test_flatten_bot.py", "test_flatten_edges_bot.py",
     "test_freqtrade_bot.py", "test_guard_bot.py", "test_loop_reads_bot.py", "test_loop_reads_vanished_stop_bot.py",
-    "test_orders_racing_a_press_bot.py", "test_races_bot.py", "test_secrets_bot.py", "test_symbols_bot.py", "test_telegram_closeall.py",
+    "test_orders_racing_a_press_bot.py", "test_races_bot.py", "test_secrets_bot.py", "test_symbols_bot.py",
+    "test_telegram_closeall.py",
 }
 # The modules that drive the plugin's freqtrade layer in-process: one unit of work together, so one worker pays
 # for importing it (see the ``plugin`` fixture), not every worker that runs one of their tests.

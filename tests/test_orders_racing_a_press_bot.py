@@ -15,6 +15,7 @@ closeAllPositions per bot symbol, as in the soak. A held request must be release
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -229,3 +230,27 @@ def test_a_press_during_the_start_up_waits_for_the_books_to_agree_with_bingx(sim
     early = [r.path for r in sim.requests_to(CLOSE) if r.started < released]
     assert not early, f"the press closed while the start-up still compared the books with BingX: {early}"
     assert_nothing_left(restarted, sim, books, trades)
+
+
+def test_an_order_left_open_in_the_books_for_a_closed_trade_is_ended_by_the_loop(bot, sim):
+    """freqtrade's loop manages the orders of open trades only. A stop row saved open for a trade a press already
+    closed, its order resting at BingX (whoever saved it, whenever: the window the settle at the end of the press
+    cannot see), is cancelled there and ended in the books by the loop's sweep within a few iterations."""
+    trades = {t["trade_id"] for t in bot.force_enter([(DOGE, "long"), (ETH, "short")], sim)}
+    books = BooksInvariant(sim, bot)
+    assert bot.api("POST", "/forceexit", {"tradeid": "all"}, timeout=PRESS_BOUND_S)["status"] == "done"
+    books.wait_holds(SETTLE_BOUND_S, flattened=trades)
+    (doge,) = [t for t in bot.db("SELECT id, amount, pair FROM trades") if t["id"] in trades and t["pair"] == DOGE]
+    stop_id = str(sim.seed_order("DOGE-USDT", side="SELL", type="STOP_MARKET", quantity=doge["amount"],
+                                 stop_price=0.01, reduce_only=True))
+    with sqlite3.connect(bot.db_path) as db:  # the row a late writer saved: a copy of the trade's entry row
+        columns = [c[1] for c in db.execute("PRAGMA table_info(orders)") if c[1] != "id"]
+        values = {"ft_order_side": "'stoploss'", "ft_is_open": "1", "order_id": "?", "status": "'open'",
+                  "order_type": "'stop_market'", "filled": "0", "remaining": "amount"}
+        db.execute(f"INSERT INTO orders ({', '.join(columns)}) SELECT {', '.join(values.get(c, c) for c in columns)} "
+                   "FROM orders WHERE ft_trade_id = ? AND ft_order_side = 'buy' LIMIT 1", (stop_id, doge["id"]))
+
+    bot.wait_for(lambda: not bot.db("SELECT 1 FROM orders WHERE ft_is_open = 1"), timeout=SETTLE_BOUND_S,
+                 interval=0.2, what="the row ended")
+    assert stop_id not in {str(o["orderId"]) for o in sim.open_orders("DOGE-USDT")}, "the stop still rests"
+    assert_nothing_left(bot, sim, books, trades)

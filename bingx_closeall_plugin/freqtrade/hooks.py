@@ -32,6 +32,7 @@ def install_flatten_hooks() -> None:
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted, wallet_updates_deferred
     from .rest_api import router
+    from .settle import sweep
     from .startup_sync import sync_with_bingx
 
     targets = [
@@ -99,7 +100,11 @@ def install_flatten_hooks() -> None:
         if not isinstance(self.exchange, Bingx):
             return original_process(self)
         with self.exchange.loop_iteration():
-            return original_process(self)
+            original_process(self)
+        flattener = get_flattener(self)
+        if flattener.applies() and not flattener.busy():
+            sweep(self)  # an order left open in the books for a closed trade: ended at BingX (settle.sweep)
+        return None
 
     original_handle_stoploss = FreqtradeBot.handle_stoploss_on_exchange
 
@@ -195,7 +200,7 @@ def install_flatten_hooks() -> None:
                     "with what BingX did while the bot was down (startup_sync)")
     patch_attribute(FreqtradeBot, "process", process,
                     "one BingX open-orders read per loop iteration answers every order and stop query of that "
-                    "iteration")
+                    "iteration; after it, an order left open in the books for a closed trade is ended at BingX")
     patch_attribute(FreqtradeBot, "handle_stoploss_on_exchange", handle_stoploss_on_exchange,
                     "the loop leaves a trade alone while a flatten closes it: no stop re-placed after the "
                     "flatten's cancel, and the exit lock freed for the flatten's bookkeeping")

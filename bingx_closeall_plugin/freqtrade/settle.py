@@ -28,6 +28,11 @@ trade holds and BingX holds no position on:
 A pair that still holds a position is left alone here: the flatten's own leftover close deals with it, and a
 stop resting there protects it. A read BingX does not answer leaves the rows to freqtrade's own
 ``cancel_stoploss_on_exchange`` (what the database knows) and says what was not checked.
+
+freqtrade's loop manages the orders of open trades only: an order row left open for a closed trade, whoever saved
+it and whenever, would stay so, and its order rest at BingX, for good. :func:`sweep` is the loop's check for
+that, after every iteration (one query of the database, no request while nothing is found), and settles what it
+finds the same way, under the exit lock, unless a flatten is booking (its own settle comes at its end).
 """
 
 from __future__ import annotations
@@ -37,13 +42,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from freqtrade.persistence import Order, Trade
+from sqlalchemy import select
 
 from ..core.redaction import error_text
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["RESTING_EXITS", "STOP_TYPES", "Settled", "bingx_type", "cancel_unsaved_exits", "not_reduce_only",
-           "settle"]
+           "settle", "sweep"]
 
 STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})  # what freqtrade places as a stop on BingX
 RESTING_EXITS = STOP_TYPES | {"TAKE_PROFIT_MARKET", "TAKE_PROFIT"}
@@ -54,6 +60,7 @@ class Settled:
     rows_closed: dict[str, str] = field(default_factory=dict)  # order id -> its status now
     unsaved_cancelled: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)  # order rows left open: their position is still held, unowned
 
 
 def bingx_type(order: dict[str, Any]) -> str:
@@ -105,12 +112,18 @@ def settle(freqtrade: Any, trades: list[Trade]) -> Settled:
         Trade.commit()
         done.unknown.append("BingX's open orders could not be read after the flatten")
         return done
-    flat = {t.pair for t in closed} - {t.pair for t in Trade.get_open_trades()} - held
+    open_pairs = {t.pair for t in Trade.get_open_trades()}
+    flat = {t.pair for t in closed} - open_pairs - held
     on_bingx = {str(o["id"]): o for o in resting}
     for trade in closed:
-        if trade.pair in flat:
-            for order_obj in [o for o in trade.orders if o.ft_is_open]:
-                _end_row(exchange, trade, order_obj, str(order_obj.order_id) in on_bingx, done)
+        for order_obj in [o for o in trade.orders if o.ft_is_open]:
+            rests = str(order_obj.order_id) in on_bingx
+            if rests and trade.pair not in flat and trade.pair not in open_pairs:
+                # a position no trade owns: the flatten's leftover close deals with it; its stop protects it meanwhile
+                done.left.append(order_obj.id)
+                continue
+            # on a flat pair, or beside another open trade's own orders: a closed trade's order must not rest
+            _end_row(exchange, trade, order_obj, rests, done)
     cancelled, failed = cancel_unsaved_exits(exchange, flat, resting)
     done.unsaved_cancelled += cancelled
     done.unknown += failed
@@ -121,6 +134,27 @@ def settle(freqtrade: Any, trades: list[Trade]) -> Settled:
                        f"pairs ({', '.join(done.unsaved_cancelled) or '-'}).")
     for text in done.unknown:
         logger.warning(f"After the flatten: {text}.")
+    return done
+
+
+_left: set[int] = set()  # order rows the sweep left open (their position held, unowned): not read again for them
+
+
+def sweep(freqtrade: Any) -> Settled | None:
+    """After a loop iteration: settle the closed trades that still have an order row open (None: none has)."""
+    rows = Order.session.execute(
+        select(Order.id, Order.ft_trade_id).join(Trade, Trade.id == Order.ft_trade_id)
+        .filter(Order.ft_is_open.is_(True), Trade.is_open.is_(False))).all()
+    ids = {trade_id for row_id, trade_id in rows if row_id not in _left}
+    if not ids:
+        return None
+    with freqtrade._exit_lock:
+        Trade.session.expire_all()
+        trades = Trade.get_trades([Trade.id.in_(sorted(ids))]).all()
+        logger.warning(f"Closed trade(s) {[t.id for t in trades]} still have an order open in the books; "
+                       "ending it at BingX.")
+        done = settle(freqtrade, trades)
+    _left.update(done.left)
     return done
 
 
