@@ -28,3 +28,14 @@ def test_every_kill_point_row_names_a_test_that_exists():
             assert re.search(rf"^def {name}\(", TESTS, re.M), f"{name} is not a test any more"
         for point in ids:
             assert f'"{point}"' in TESTS, f"no kill point {point!r} in the tests"
+
+
+def test_every_row_of_the_orders_racing_a_press_table_names_a_test_that_exists():
+    section = DOC[DOC.index("## Orders racing a press"):DOC.index("## Out of scope (freqtrade)")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| interleaving")]
+    assert len(rows) >= 8, rows
+    for row in rows:
+        names = re.findall(r"`(test_\w+)`", row.rstrip(" |").rsplit("|", 1)[-1])
+        assert names, f"an interleaving without its test: {row}"
+        for name in names:
+            assert re.search(rf"^def {name}\(", TESTS, re.M), f"{name} is not a test any more"
