@@ -28,8 +28,8 @@ from .closeall import CloseAllResult, close_plan, exact_id
 from .errors import error_from_response
 from .methods import CLOSE_POSITION, implicit_methods
 from .plans import Call, Plan, run_sync
-from .symbols import unified_name
 from .redaction import mask_exception, secrets_of
+from .symbols import unified_name
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from .limits import CLOSE_ALL_LIMIT, Limit
 
-__all__ = ["BALANCE", "CANCEL_ALL", "CANCEL_ONE", "CLOSE_ALL", "CLOSE_POSITION", "ENDPOINTS", "OPEN_ORDERS", "ORDER", "ORDER_HISTORY",
+__all__ = ["BALANCE", "CANCEL_ALL", "CANCEL_ONE", "CLOSE_ALL", "CLOSE_POSITION", "ENDPOINTS", "OPEN_ORDERS", "ORDER",
+           "ORDER_HISTORY",
            "POSITIONS", "SERVER_TIME", "Endpoint", "implicit_methods"]
 
 
@@ -57,7 +58,8 @@ ORDER = Endpoint("POST /openApi/swap/v2/trade/order", "swapV2PrivatePostTradeOrd
 # the guard's equity read: one row per asset, wallet balance and unrealised PnL
 BALANCE = Endpoint("GET /openApi/swap/v3/user/balance", "swapV3PrivateGetUserBalance")
 
-ENDPOINTS = (CLOSE_ALL, CLOSE_POSITION, POSITIONS, SERVER_TIME, CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS, ORDER_HISTORY, ORDER, BALANCE)
+ENDPOINTS = (CLOSE_ALL, CLOSE_POSITION, POSITIONS, SERVER_TIME, CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS, ORDER_HISTORY,
+             ORDER, BALANCE)
 
 
 def implicit_methods() -> list[str]:
