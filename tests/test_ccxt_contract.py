@@ -39,7 +39,7 @@ def test_close_all_positions_is_a_list_of_ccxt_position_structures_carrying_ever
     assert isinstance(closed, list) and isinstance(closed, ClosedPositions) and len(closed) == 2
     for entry in closed:  # generic ccxt code: iterate, read each structure's info
         check_position(exchange, NOT_IN_A_CLOSE_ANSWER, "closeAllPositions", entry, None, exchange.milliseconds())
-        assert entry["info"]["orderId"] == entry["id"]
+        assert entry["info"] == {"positionId": int(entry["id"])}  # BingX's int id, as ccxt's own info keeps it
     assert [entry["id"] for entry in closed] == closed.success and all(i.isdigit() for i in closed.success)
     assert closed.failed == [] and isinstance(closed.raw, dict) and isinstance(closed.result, CloseAllResult)
     assert sim.positions() == []
@@ -104,3 +104,15 @@ def test_the_order_validator_is_not_vacuous(sim):
     with pytest.raises(AssertionError, match='"id" key is expected to have a value'):
         check_order(plain, {}, "closePosition", plain.close_position("BTC/USDT:USDT"), "BTC/USDT:USDT",
                     plain.milliseconds())
+
+
+def test_the_position_structures_equal_ccxts_own_info_included(sim, exchange):
+    """Field for field, info included, what ccxt's bingx makes of the same answer; the additions are beside."""
+    plain = make_client(ccxt.bingx, sim)
+    seed(sim)
+
+    ours = exchange.close_all_positions()
+
+    theirs = [plain.parse_position({"positionId": order_id}) for order_id in ours.raw["data"]["success"]]
+    assert list(ours) == theirs and [type(p["info"]["positionId"]) for p in ours] == [int, int]
+    assert ours.success == [p["id"] for p in theirs]

@@ -11,13 +11,18 @@ from typing import Any
 import ccxt
 import ccxt.async_support
 
+from .ccxt_params import CloseArgs
 from .closeall import CloseAllResult, close_plan
 from .exchange import (
     BingXCloseAllMixin,
     ClosedOrder,
     ClosedPositions,
-    _close_args,
     check_ccxt_shape,
+    close_all_args,
+    close_by_id_plan,
+    close_position_args,
+    closeall_args,
+    closed_by_id,
     closed_order,
     closed_positions,
 )
@@ -40,15 +45,20 @@ class AsyncBingX(BingXCloseAllMixin, ccxt.async_support.bingx):
 
     async def closeall(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:
         """The plugin's own, awaitable: see :meth:`bingx_closeall_plugin.BingX.closeall`."""
-        native, recv_window, inverse = _close_args(self, params, symbol)
-        return await run_async(self, close_plan(self, native, recv_window, inverse))
+        return await self._close(closeall_args(self, params, symbol))
+
+    async def _close(self, args: CloseArgs) -> CloseAllResult:
+        return await run_async(self, close_plan(self, args.symbol, args.recv_window, args.inverse))
 
     async def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:
-        return closed_positions(self, await self.closeall(None, params))
+        return closed_positions(self, await self._close(close_all_args(self, params)))
 
     async def close_position(self, symbol: str, side: str | None = None,
                              params: dict[str, Any] | None = None) -> ClosedOrder:
-        return closed_order(self, await self.closeall(symbol, params))
+        args = close_position_args(self, symbol, params)
+        if args.position_id is not None:
+            return closed_by_id(self, await run_async(self, close_by_id_plan(args)), args)
+        return closed_order(self, await self._close(args))
 
 
 check_ccxt_shape(AsyncBingX)

@@ -23,11 +23,13 @@ from typing import Any
 
 import ccxt
 
-from .closeall import CloseAllResult, check_arguments, close_plan
+from .ccxt_params import CLOSE_ALL_PARAMS, CLOSE_POSITION_PARAMS, CloseArgs, close_args
+from .closeall import CloseAllResult, close_plan, exact_id
 from .errors import error_from_response
-from .methods import implicit_methods
-from .plans import run_sync
+from .methods import CLOSE_POSITION, implicit_methods
+from .plans import Call, Plan, run_sync
 from .redaction import mask_exception, secrets_of
+from .symbols import unified_name
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +86,8 @@ class _CarriesResult:
 
 class ClosedPositions(_CarriesResult, list):
     """``close_all_positions()``'s answer: ccxt's list of position structures, one per close order BingX
-    created (``id`` and ``info['positionId']`` hold the order id, where ccxt files it; ``info['orderId']``
-    too), plus BingX's whole answer. Equal, as a list, to the structures."""
+    created, exactly as ccxt's bingx parses them (``id`` and ``info['positionId']`` hold the order id, where
+    ccxt files it), plus BingX's whole answer. Equal, as a list, to the structures."""
 
     def __init__(self, structures: list[dict[str, Any]], result: CloseAllResult) -> None:
         super().__init__(structures)
@@ -106,42 +108,62 @@ def _market_of(exchange: Any, result: CloseAllResult) -> Any:
         return None
     try:
         return exchange.market(result.unified_symbol)
-    except ccxt.BaseError:  # a name ccxt does not list: the structure goes without its market
+    except ccxt.BaseError:  # markets not loaded, or a name ccxt does not list: the structure goes without
         return None
 
 
 def closed_positions(exchange: Any, result: CloseAllResult) -> ClosedPositions:
-    market = _market_of(exchange, result)
-    structures = [exchange.parse_position({"positionId": order_id, "orderId": order_id,
-                                           **({"symbol": result.symbol} if result.symbol else {})}, market)
-                  for order_id in result.success]
-    return ClosedPositions(structures, result)
+    # ccxt's own: one parse_position({'positionId': id}) per id as BingX sent it (an int for USDT-M, a string
+    # for coin-M), no market; the exact decimal strings are on .success
+    data = (result.raw or {}).get("data") if isinstance(result.raw, dict) else None
+    sent = (data.get("success") if isinstance(data, dict) else None) or []
+    ids = sent if len(sent) == len(result.success) else result.success
+    return ClosedPositions([exchange.parse_position({"positionId": order_id}) for order_id in ids], result)
 
 
 def closed_order(exchange: Any, result: CloseAllResult) -> ClosedOrder:
+    # ccxt's own parse_order of BingX's data; the plugin fills only what ccxt leaves empty (the close order's
+    # id, its type and reduce-only flag, the symbol when markets are not loaded)
     market = _market_of(exchange, result)
-    data = dict((result.raw or {}).get("data") or {}) if isinstance((result.raw or {}).get("data"), dict) else {}
-    info = {**data, "success": list(result.success), "failed": list(result.failed)}
-    order = exchange.safe_order({
-        "info": info,
-        "id": result.success[0] if result.success else None,
-        "symbol": market["symbol"] if market else result.unified_symbol,
-        "type": "market",  # BingX closes at market
-        "reduceOnly": True,
-    }, market)
+    data = (result.raw or {}).get("data") if isinstance(result.raw, dict) else None
+    order = exchange.parse_order(data if isinstance(data, dict) else {}, market)
+    for key, value in (("id", result.success[0] if result.success else None), ("type", "market"),
+                       ("reduceOnly", True), ("symbol", result.unified_symbol)):
+        if order.get(key) is None:
+            order[key] = value
     return ClosedOrder(order, result)
 
 
-def _close_args(exchange: Any, params: dict[str, Any] | None,
-                symbol: str | None = None) -> tuple[str | None, int | None, bool]:
-    params = dict(params or {})
-    symbol = symbol if symbol is not None else params.pop("symbol", None)
-    recv_window = params.pop("recvWindow", None)
-    inverse = bool(params.pop("inverse", False))
-    if params:
-        raise ccxt.BadRequest(f"close_all_positions() takes symbol, recvWindow and inverse only; got {sorted(params)}")
-    native, inverse = check_arguments(symbol, recv_window, inverse, exchange)
-    return native, recv_window, inverse
+def close_by_id_plan(args: CloseArgs) -> Plan:
+    """ccxt's close_position with a positionId: ``POST /openApi/swap/v1/trade/closePosition``, one request."""
+    params: dict[str, Any] = {"positionId": args.position_id}
+    if args.recv_window is not None:
+        params["recvWindow"] = args.recv_window
+    return (yield Call(CLOSE_POSITION.method(), params))
+
+
+def closed_by_id(exchange: Any, response: Any, args: CloseArgs) -> ClosedOrder:
+    data = response.get("data") if isinstance(response, dict) else None
+    data = data if isinstance(data, dict) else {}
+    order_id = exact_id(data.get("orderId"))
+    result = CloseAllResult([order_id] if order_id is not None else [], [], args.symbol, response,
+                            unified_symbol=unified_name(args.symbol, exchange) if args.symbol else None)
+    return ClosedOrder(exchange.parse_order(data, _market_of(exchange, result)), result)
+
+
+def closeall_args(exchange: Any, params: dict[str, Any] | None, symbol: str | None = None) -> CloseArgs:
+    """The plugin's closeall(): symbol, recvWindow and inverse (and ccxt's type/subType), no default recvWindow."""
+    return close_args(exchange, params, method="closeall", accepted=("symbol", *CLOSE_ALL_PARAMS[1:]),
+                      symbol=symbol)
+
+
+def close_all_args(exchange: Any, params: dict[str, Any] | None) -> CloseArgs:
+    return close_args(exchange, params, method="close_all_positions", accepted=CLOSE_ALL_PARAMS,
+                      default_recv_window=True)
+
+
+def close_position_args(exchange: Any, symbol: str, params: dict[str, Any] | None) -> CloseArgs:
+    return close_args(exchange, params, method="close_position", accepted=CLOSE_POSITION_PARAMS, symbol=symbol)
 
 
 class BingX(BingXCloseAllMixin, ccxt.bingx):
@@ -158,21 +180,28 @@ class BingX(BingXCloseAllMixin, ccxt.bingx):
     def closeall(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> CloseAllResult:
         """The plugin's own: every position (or ``symbol``'s) closed in one request, BingX's answer lossless.
 
-        ``params`` takes ``recvWindow`` and ``inverse``; see :func:`bingx_closeall_plugin.close_all_positions`.
+        ``params`` takes ``recvWindow`` and ``inverse`` (and ccxt's ``type``/``subType``); see
+        :func:`bingx_closeall_plugin.close_all_positions`.
         """
-        native, recv_window, inverse = _close_args(self, params, symbol)
-        return run_sync(self, close_plan(self, native, recv_window, inverse))
+        return self._close(closeall_args(self, params, symbol))
+
+    def _close(self, args: CloseArgs) -> CloseAllResult:
+        return run_sync(self, close_plan(self, args.symbol, args.recv_window, args.inverse))
 
     def close_all_positions(self, params: dict[str, Any] | None = None) -> ClosedPositions:
-        """ccxt's unified method: a list of position structures (``params['symbol']`` limits it), also
-        carrying ``.success``/``.failed``/``.raw``/``.result``."""
-        return closed_positions(self, self.closeall(None, params))
+        """ccxt's unified method, params as ccxt documents them (:mod:`.ccxt_params`): a list of position
+        structures, also carrying ``.success``/``.failed``/``.raw``/``.result``."""
+        return closed_positions(self, self._close(close_all_args(self, params)))
 
     def close_position(self, symbol: str, side: str | None = None,
                        params: dict[str, Any] | None = None) -> ClosedOrder:
-        """ccxt's unified method: ``symbol``'s position(s) (both sides in hedge mode) closed in one request,
-        answered with an order structure also carrying ``.success``/``.failed``/``.raw``/``.result``."""
-        return closed_order(self, self.closeall(symbol, params))
+        """ccxt's unified method: ``symbol``'s position(s) (both sides in hedge mode) closed in one request, or
+        with ``params['positionId']`` that one position; an order structure also carrying
+        ``.success``/``.failed``/``.raw``/``.result``. ``side`` is unused, as in ccxt's bingx."""
+        args = close_position_args(self, symbol, params)
+        if args.position_id is not None:
+            return closed_by_id(self, run_sync(self, close_by_id_plan(args)), args)
+        return closed_order(self, self._close(args))
 
 
 check_ccxt_shape(BingX)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from .limits import CLOSE_ALL_LIMIT, Limit
 
-__all__ = ["BALANCE", "CANCEL_ALL", "CANCEL_ONE", "CLOSE_ALL", "ENDPOINTS", "OPEN_ORDERS", "ORDER", "ORDER_HISTORY",
+__all__ = ["BALANCE", "CANCEL_ALL", "CANCEL_ONE", "CLOSE_ALL", "CLOSE_POSITION", "ENDPOINTS", "OPEN_ORDERS", "ORDER",
+           "ORDER_HISTORY",
            "POSITIONS", "SERVER_TIME", "Endpoint", "implicit_methods"]
 
 
@@ -49,13 +50,16 @@ OPEN_ORDERS = Endpoint("GET /openApi/swap/v2/trade/openOrders", "swapV2PrivateGe
                        "cswapV1PrivateGetTradeOpenOrders")
 ORDER_HISTORY = Endpoint("GET /openApi/swap/v2/trade/allOrders", "swapV2PrivateGetTradeAllOrders",
                          "cswapV1PrivateGetTradeOrderHistory")
+# ccxt's close_position(symbol, params={"positionId": ...}): one position closed by its id (USDT-M only)
+CLOSE_POSITION = Endpoint("POST /openApi/swap/v1/trade/closePosition", "swapV1PrivatePostTradeClosePosition")
 # a reduce-only market order: the freqtrade flatten's exit for a position BingX's close-all refused
 ORDER = Endpoint("POST /openApi/swap/v2/trade/order", "swapV2PrivatePostTradeOrder")
 
 # the guard's equity read: one row per asset, wallet balance and unrealised PnL
 BALANCE = Endpoint("GET /openApi/swap/v3/user/balance", "swapV3PrivateGetUserBalance")
 
-ENDPOINTS = (CLOSE_ALL, POSITIONS, SERVER_TIME, CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS, ORDER_HISTORY, ORDER, BALANCE)
+ENDPOINTS = (CLOSE_ALL, CLOSE_POSITION, POSITIONS, SERVER_TIME, CANCEL_ALL, CANCEL_ONE, OPEN_ORDERS, ORDER_HISTORY,
+             ORDER, BALANCE)
 
 
 def implicit_methods() -> list[str]:
