@@ -5,7 +5,9 @@ what an operator with sub-accounts passes as ``--account`` (the tests of many ac
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bingx_closeall_plugin.simulator import BingXSimulator
 from bingx_closeall_plugin.simulator.markets import linear_contracts
@@ -42,15 +44,16 @@ class Fleet:
                            price=float(sim.account.prices[second["symbol"]]) * 2, reduce_only=False)
             sim.clear_requests()
 
-    def configs(self, directory: Path, wrong_secret: set[int] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    def configs(self, directory: Path, wrong_secret: set[int] = frozenset(),  # type: ignore[assignment]
+                more: Callable[[int], dict[str, Any]] | None = None) -> list[str]:
         """One freqtrade config per account (its key, its simulator's URL); ``wrong_secret``: those indexes' secret
-        is not the simulator's."""
+        is not the simulator's; ``more(index)``: further sections of that account's config (a bot's api_server)."""
         paths = []
         for index, (sim, (key, secret)) in enumerate(zip(self.sims, self.keys, strict=True)):
             path = directory / f"account-{index:03d}.json"
             exchange = {"name": "bingx", "key": key, "secret": secret + "-wrong" if index in wrong_secret else secret,
                         "ccxt_config": {"urls": {"api": sim.base_url}}}
-            path.write_text(json.dumps({"exchange": exchange}))
+            path.write_text(json.dumps({"exchange": exchange, **(more(index) if more else {})}))
             paths.append(str(path))
         return paths
 
