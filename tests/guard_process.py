@@ -8,6 +8,7 @@ JSON body POSTed to it.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import threading
@@ -128,3 +129,54 @@ class WebhookReceiver:
                         return body
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout}s waiting for webhook event {event!r}; got {self.events()}")
+
+
+class BotApiDouble:
+    """A freqtrade bot's REST API as the guard reads it, without the bot: ``GET /api/v1/health`` answers a loop
+    that ran just now (freqtrade's ``last_process_ts``, whole seconds), behind the basic-auth login; any other
+    path is 404. :meth:`kill` closes the port at once, as a bot killed with SIGKILL does."""
+
+    def __init__(self, user: str = "guard", password: str = "bot-pw-5d71c2") -> None:
+
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.user, self.password = user, password
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.headers.get("Authorization") != expected:
+                    self._answer(401, {"detail": "Unauthorized"})
+                elif self.path == "/api/v1/health":
+                    self._answer(200, {"last_process_ts": int(time.time())})
+                else:
+                    self._answer(404, {"detail": "Not Found"})
+
+            do_POST = do_GET  # noqa: N815 - /closeall: 404, the guard then flattens directly
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> BotApiDouble:
+        self.thread.start()
+        return self
+
+    def api_server(self) -> dict[str, Any]:
+        """The ``api_server`` section of the bot's config."""
+        return {"api_server": {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": self.port,
+                               "username": self.user, "password": self.password}}
+
+    def kill(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+        self.server.server_close()

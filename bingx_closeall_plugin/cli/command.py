@@ -31,8 +31,8 @@ from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
 from ..core.redaction import MaskingStream, SecretMasker
 from .accounts import Account, ConfigError, account_names, accounts_from, short_key, target_of
 from .config import ENV_OVERRIDES
-from .output import print_outcomes, print_positions
-from .run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, Outcome, run_account, run_all
+from .output import account_line, print_outcomes, print_positions
+from .run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, run_account, run_all
 
 # The accounts' names are re-exported: callers and tests reach them through the command's module too.
 __all__ = ["MAX_WAIT_LIMIT_S", "Account", "ConfigError", "build_parser", "entry", "main", "setup_logging", "short_key",
@@ -104,8 +104,11 @@ def confirm(accounts: list[Account], args: argparse.Namespace, native: str | Non
               file=sys.stderr)
         return EXIT_USAGE
     positions = orders = 0
+    dry = argparse.Namespace(**{**vars(args), "dry_run": True})
+    # Several accounts are read at once (each on its own thread), one line each unless -v.
+    reads = iter(run_all(accounts, dry, native, inverse, interrupts)) if len(accounts) > 1 else None
     for account in accounts:
-        outcome = _read_only(account, args, native, inverse)
+        outcome = next(reads) if reads is not None else run_account(account, dry, native, inverse)
         if interrupts.interrupted():
             return _interrupted()
         if outcome.code != EXIT_FLAT:
@@ -113,7 +116,10 @@ def confirm(accounts: list[Account], args: argparse.Namespace, native: str | Non
             return outcome.code
         positions += len(outcome.positions or [])
         orders += 0 if args.keep_orders else len(outcome.orders or [])
-        print_positions(outcome, sys.stderr)
+        if reads is not None and not args.verbose:
+            print(account_line(outcome, dry), file=sys.stderr)
+        else:
+            print_positions(outcome, sys.stderr)
     where = str(target_of(accounts[0])) if len(accounts) == 1 else f"{len(accounts)} accounts (listed above)"
     if positions == 0 and orders == 0:
         print(f"FLAT: nothing open on {where}{' (open orders kept: --keep-orders)' if args.keep_orders else ''}; "
@@ -151,11 +157,6 @@ def ask(prompt: str, interrupts: Interrupts) -> str | None:
 def _interrupted() -> int:
     print("\nbingx-closeall: interrupted; nothing was sent", file=sys.stderr)
     return EXIT_OPEN
-
-
-def _read_only(account: Account, args: argparse.Namespace, native: str | None, inverse: bool) -> Outcome:
-    dry = argparse.Namespace(**{**vars(args), "dry_run": True})
-    return run_account(account, dry, native, inverse)
 
 
 def setup_logging(verbose: bool, masker: SecretMasker, quiet_level: int = logging.ERROR) -> SecretMasker:

@@ -37,6 +37,10 @@ def print_outcomes(outcomes: list[Outcome], args: argparse.Namespace, elapsed: f
                         "exit_code": code}
         document.update(flat=code == EXIT_FLAT and not args.dry_run, elapsed_s=round(elapsed, 3), final=final)
         sys.stdout.write(json.dumps(document) + "\n")  # one write: the masking sees whole strings
+    elif len(outcomes) > 1 and not args.verbose:
+        # Many accounts: one line each, readable at 100; the tables behind -v, everything in --json.
+        for outcome in outcomes:
+            print(account_line(outcome, args), file=sys.stdout)
     else:
         for outcome in outcomes:
             if args.dry_run and outcome.positions is not None:
@@ -76,6 +80,19 @@ def final_line(outcomes: list[Outcome], args: argparse.Namespace, code: int, ela
     check = "; check with --dry-run" if not args.dry_run else ""
     return (f"NOT FLAT after {elapsed:.2f} s: {'; '.join(remains)}. "
             f"Next: {_NEXT_STEP.get(code, _NEXT_STEP[EXIT_OPEN])}{check}")
+
+
+def account_line(outcome: Outcome, args: argparse.Namespace) -> str:
+    """One account in one line: FLAT or NOT FLAT, what was closed and cancelled, or what remains."""
+    head = f"[{outcome.account.label}]"
+    if args.dry_run and outcome.positions is not None:
+        return f"{head} {len(outcome.positions)} position(s), {len(outcome.orders or [])} open order(s)"
+    report = outcome.report
+    done = ("" if report is None else f"{len(report.success)} close order(s) in {report.close_requests} request(s), "
+            f"{len(report.cancelled_orders or [])} order(s) cancelled")
+    if outcome.code == EXIT_FLAT:
+        return f"{head} FLAT: {done}"
+    return f"{head} NOT FLAT (exit {outcome.code}): {remains_of(outcome)}" + (f"; {done}" if done else "")
 
 
 def side_and_size(position: dict[str, Any]) -> str:

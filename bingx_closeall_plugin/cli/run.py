@@ -27,7 +27,8 @@ from ..core.flatten import FlattenReport, flatten, read_account
 from ..core.plans import Interrupted, StopSignal
 from ..core.redaction import error_text, mask
 from ..core.symbols import CurrencyMap, currency_map, display_name
-from .accounts import Account, ConfigError, make_exchange, target_of
+from .accounts import Account, ConfigError, account_names, make_exchange, target_of
+from .gate import AccountSignal, CloseGate
 
 # The exit codes, as bingx-closeall --help lists them (cli.EXIT_CODES_HELP).
 EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4, 5
@@ -76,6 +77,17 @@ def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
 
 def run_account(account: Account, args: argparse.Namespace, native: str | None, inverse: bool,
                 stop: StopSignal | None = None) -> Outcome:
+    """One account's flatten (or read, for ``--dry-run``); in a press, ``stop`` is its :class:`.gate.AccountSignal`
+    and its close waits for every account's client to be built, then goes out with theirs."""
+    try:
+        return _run_account(account, args, native, inverse, stop)
+    finally:
+        if isinstance(stop, AccountSignal):
+            stop.leave()  # ended without a close (refused, interrupted): the others' requests need not wait for it
+
+
+def _run_account(account: Account, args: argparse.Namespace, native: str | None, inverse: bool,
+                 stop: StopSignal | None) -> Outcome:
     exchange = make_exchange(account, args.verbose)
     secrets = (account.key, account.secret)
     try:
@@ -85,9 +97,8 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
         if args.dry_run:
             positions, orders = read_account(exchange, native, inverse=inverse)
             return Outcome(account, EXIT_FLAT, positions=positions, orders=orders, currencies=currency_map(exchange))
-        sys.stdout.flush()
-        target = f" for {display_name(native, exchange)}" if native else ""
-        print(f"[{account.label}] sending closeAllPositions{target} to {target_of(account).url}...", file=sys.stderr)
+        if isinstance(stop, AccountSignal):
+            stop.gate.built()
         report = flatten(exchange, native, recv_window=args.recv_window, inverse=inverse,
                          cancel_orders=not args.keep_orders, rate_limit_wait=args.max_wait,
                          on_wait=WaitDisplay(account.label, args.max_wait), stop=stop)
@@ -102,6 +113,21 @@ def run_account(account: Account, args: argparse.Namespace, native: str | None, 
             return Outcome(account, code, message=describe_error(e, secrets))
         return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, partial,
                        refused_message(e, partial, secrets, args.max_wait, host_of(account)))
+
+
+def announce(accounts: list[Account], args: argparse.Namespace, native: str | None) -> None:
+    """The line before the closes go out: per account for one (or with ``-v``), else one line for all."""
+    sys.stdout.flush()
+    target = f" for {display_name(native, account_names(accounts[0]))}" if native else ""
+    if len(accounts) == 1 or args.verbose:
+        for account in accounts:
+            print(f"[{account.label}] sending closeAllPositions{target} to {target_of(account).url}...",
+                  file=sys.stderr)
+    else:
+        where = sorted({target_of(account).url for account in accounts})
+        print(f"sending closeAllPositions{target} to {len(accounts)} accounts at "
+              f"{', '.join(where[:3])}{' and more' if len(where) > 3 else ''}...", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def host_of(account: Account) -> str:
@@ -234,14 +260,18 @@ class Interrupts:
 
 def run_all(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
             interrupts: Interrupts) -> list[Outcome]:
-    """Each account on its own thread (several bots' accounts flatten in about the time of one), watched
-    for Ctrl-C: daemon threads, so that a second Ctrl-C can leave without waiting for them."""
-    stops = [StopSignal() for _ in accounts]
+    """Each account on its own thread (several bots' accounts flatten in about the time of one), every close
+    released together and sent before any other request (:mod:`.gate`), watched for Ctrl-C: daemon threads, so
+    that a second Ctrl-C can leave without waiting for them."""
+    gate = CloseGate(len(accounts))
+    stops = [AccountSignal(gate) for _ in accounts]
     results: list[Outcome | None] = [None] * len(accounts)
 
     def work(i: int) -> None:
         results[i] = run_account(accounts[i], args, native, inverse, stops[i])
 
+    if not args.dry_run:
+        announce(accounts, args, native)
     threads = [threading.Thread(target=work, args=(i,), name=f"flatten-{i}", daemon=True) for i in range(len(accounts))]
     if interrupts.interrupted():  # pressed after the operator's "y": nothing goes out
         for stop in stops:

@@ -80,6 +80,12 @@ class StopSignal:
         with self._lock:
             self.requests_sent += 1
 
+    def sending(self, method: str) -> None:
+        """Called by the drivers just before a request (ccxt's implicit ``method``) goes to the exchange: counts
+        it. A subclass may also hold it there (the CLI sends every account's close before any other request);
+        with :func:`run_async`, such a hold blocks the event loop, so it belongs to the sync driver."""
+        self.count()
+
 
 # ---- drivers -------------------------------------------------------------------------------------
 def _stopped(effect: Any, stop: StopSignal | None) -> bool:
@@ -115,7 +121,7 @@ def run_sync(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
                 value = _together_sync(exchange, effect.plans, stop)
             else:
                 if stop is not None:
-                    stop.count()
+                    stop.sending(effect.method)
                 value = getattr(exchange, effect.method)(dict(effect.params))
         except ccxt.BaseError as e:
             # Masked before the plan (or the caller) sees it: ccxt's network errors carry the signed URL.
@@ -124,19 +130,25 @@ def run_sync(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
 
 def _together_sync(exchange: Any, plans: tuple[Plan, ...],
                    stop: StopSignal | None) -> list[tuple[Any, BaseException | None]]:
-    from concurrent.futures import ThreadPoolExecutor
+    """The first plan on the calling thread, each other one on a thread of its own: the first (the close, in a
+    flatten) never waits for a thread to start, and a press of many accounts starts half as many threads."""
+    results: list[tuple[Any, BaseException | None]] = [(None, None)] * len(plans)
 
-    if not plans:
-        return []
-
-    def one(plan: Plan) -> tuple[Any, BaseException | None]:
+    def one(index: int) -> None:
         try:
-            return run_sync(exchange, plan, stop), None
+            results[index] = run_sync(exchange, plans[index], stop), None
         except Exception as e:  # noqa: BLE001 - handed back to the plan, which decides
-            return None, e
+            results[index] = None, e
 
-    with ThreadPoolExecutor(max_workers=len(plans)) as pool:
-        return list(pool.map(one, plans))
+    others = [threading.Thread(target=one, args=(i,), name=f"{threading.current_thread().name}-{i}", daemon=True)
+              for i in range(1, len(plans))]
+    for thread in others:
+        thread.start()
+    if plans:
+        one(0)
+    for thread in others:
+        thread.join()
+    return results
 
 
 async def run_async(exchange: Any, plan: Plan, stop: StopSignal | None = None) -> Any:
@@ -163,7 +175,7 @@ async def run_async(exchange: Any, plan: Plan, stop: StopSignal | None = None) -
                 value = await _together_async(exchange, effect.plans, stop)
             else:
                 if stop is not None:
-                    stop.count()
+                    stop.sending(effect.method)
                 value = await getattr(exchange, effect.method)(dict(effect.params))
         except ccxt.BaseError as e:
             # Masked before the plan (or the caller) sees it: ccxt's network errors carry the signed URL.

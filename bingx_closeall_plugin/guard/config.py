@@ -4,7 +4,7 @@ Bots come from ``--bot URL`` (login from ``--bot-user`` and ``BINGX_GUARD_BOT_PA
 ``--bot-config FILE`` (a freqtrade config: its ``api_server`` section gives the address and the login, its
 ``exchange`` section the BingX account). The BingX account is read by the CLI's own helpers: ``--config``,
 else the bot configs, else ``BINGX_API_KEY``/``BINGX_API_SECRET``; ``--base-url``/``BINGX_BASE_URL`` as in
-the CLI. One guard watches one BingX account.
+the CLI. Each bot config's own account is watched on its own (:func:`guard_accounts`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from ..cli.command import MAX_WAIT_LIMIT_S
 from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
 from .notify import DEFAULT_TELEGRAM_API
 
-__all__ = ["Bot", "Limit", "bot_from_config", "bots_from", "build_parser", "check_options", "guard_account",
-           "parse_limit"]
+__all__ = ["Bot", "Limit", "Watched", "bot_from_config", "bots_from", "build_parser", "check_options",
+           "guard_accounts", "parse_limit"]
 
 BOT_PASSWORD_ENV = "BINGX_GUARD_BOT_PASSWORD"  # noqa: S105 - an environment variable's name, not a password
 TELEGRAM_TOKEN_ENV = "BINGX_GUARD_TELEGRAM_TOKEN"  # noqa: S105 - an environment variable's name, not a token
@@ -35,6 +35,7 @@ class Bot:
     api_url: str  # .../api/v1
     user: str
     password: str
+    config: str | None = None  # the bot's freqtrade config (--bot-config): its BingX account is that config's
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="trip and report as usual; send nothing that trades")
     run.add_argument("--once", action="store_true", help="one check, then exit (0 armed, 1 tripped)")
     run.add_argument("--rearm", action="store_true", help="re-arm a tripped guard (the running one, or the state file)")
-    run.add_argument("--status", action="store_true", help="print the state file; exit 0 armed, 1 tripped")
+    run.add_argument("--status", action="store_true",
+                     help="each account armed or tripped, why, the flatten, each bot's last loop; exit 0 armed, "
+                          "1 any tripped")
+    run.add_argument("--json", action="store_true", help="with --status: the raw state file as JSON")
     run.add_argument("-v", "--verbose", action="store_true", help="debug log, HTTP trace included (secrets masked)")
     return p
 
@@ -189,7 +193,7 @@ def bot_from_config(path: str) -> Bot:
     if not isinstance(user, str) or not user or not isinstance(password, str) or not password:
         raise ConfigError(f"config {path!r}: api_server.username and password are needed for the guard's login")
     host = f"[{host}]" if ":" in host else host
-    return Bot(path, f"http://{host}:{port}/api/v1", user, password)
+    return Bot(path, f"http://{host}:{port}/api/v1", user, password, path)
 
 
 def bots_from(args: argparse.Namespace) -> list[Bot]:
@@ -208,13 +212,41 @@ def bots_from(args: argparse.Namespace) -> list[Bot]:
     return bots
 
 
-def guard_account(args: argparse.Namespace) -> Account:
-    """The one BingX account: --config, else the bot configs' (all the same key), else the environment."""
-    # --config is the account (freqtrade's files merged); several bot configs are one account each, to compare keys
-    own, per_bot = ([args.config], []) if args.config else ([], list(args.bot_config))
-    accounts = accounts_from(argparse.Namespace(base_url=args.base_url, sandbox=args.sandbox, config=own,
+@dataclass(frozen=True)
+class Watched:
+    """One BingX account and the bots that trade on it: watched, tripped and flattened on its own."""
+
+    account: Account
+    bots: list[Bot]
+
+    @property
+    def name(self) -> str:
+        return self.account.label
+
+
+def guard_accounts(args: argparse.Namespace, bots: list[Bot]) -> list[Watched]:
+    """Each BingX account with its bots: ``--config`` (one account for every bot), else each bot config's own
+    account (bots whose configs name the same key share one, and trip together), ``--bot`` URLs with the
+    environment's account; with no bot config, the environment's account for every bot."""
+    def read(config: list[str], per_bot: list[str]) -> list[Account]:
+        return accounts_from(argparse.Namespace(base_url=args.base_url, sandbox=args.sandbox, config=config,
                                                 account=per_bot))
-    if len({account.key for account in accounts}) > 1:
-        raise ConfigError("the bot configs name different BingX API keys: one guard watches one account; "
-                          "run one guard per account, or pass --config for the account to watch")
-    return accounts[0]
+
+    if args.config:
+        return [Watched(read([args.config], [])[0], bots)]
+    configured = [bot for bot in bots if bot.config]
+    if not configured:
+        return [Watched(read([], [])[0], bots)]
+    groups: dict[str, Watched] = {}
+    for bot, account in zip(configured, read([], [str(bot.config) for bot in configured]), strict=True):
+        watched = groups.setdefault(account.key, Watched(account, []))
+        watched.bots.append(bot)
+    by_url = [bot for bot in bots if not bot.config]
+    if by_url:
+        try:
+            account = read([], [])[0]
+        except ConfigError:
+            raise ConfigError("--bot URLs beside --bot-config need their account: --config, or BINGX_API_KEY and "
+                              "BINGX_API_SECRET") from None
+        groups.setdefault(account.key, Watched(account, [])).bots.extend(by_url)
+    return list(groups.values())

@@ -15,15 +15,18 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["StateError", "StateFile", "fresh_state", "rearm"]
+__all__ = ["AccountState", "AccountStates", "StateError", "StateFile", "accounts_of", "fresh_state", "rearm"]
 
 STATE_VERSION = 1
+# A guard of several accounts: {"version": 2, "tripped": any account tripped, "accounts": {name: version-1 state}}
+ACCOUNTS_VERSION = 2
 
 
 class StateError(Exception):
@@ -102,6 +105,9 @@ class StateFile:
         except ValueError as e:
             raise StateError(f"state file {str(self.path)!r} is not valid JSON ({e}); fix it, or delete it to start "
                              "over (deleting re-arms the guard and forgets its high-water mark)") from None
+        if (isinstance(data, dict) and data.get("version") == ACCOUNTS_VERSION
+                and isinstance(data.get("accounts"), dict)):
+            return data  # a guard of several accounts: :class:`AccountStates`
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise StateError(f"state file {str(self.path)!r} is not a version {STATE_VERSION} guard state")
         return {**fresh_state(), **data}
@@ -160,3 +166,60 @@ def rearm(state: dict[str, Any], now: float) -> dict[str, Any]:
                  high_water_mark=None, start_equity=None, rearmed_at=now, equity_failures=0)
     state["bots"] = {name: {**bot, "alive_at": now} for name, bot in (state.get("bots") or {}).items()}
     return state
+
+
+def accounts_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each account's state in a loaded document, by name; a one-account file's under the name ``""``."""
+    if document.get("version") == ACCOUNTS_VERSION:
+        return {name: {**fresh_state(), **state} for name, state in document["accounts"].items()}
+    return {"": document}
+
+
+class AccountStates:
+    """One state file for several accounts, each guard its :class:`AccountState`; every save writes the whole
+    document (atomically, under one lock), so each account's trip is on disk before its flatten starts."""
+
+    def __init__(self, state_file: StateFile, names: list[str]) -> None:
+        self.file = state_file
+        document = state_file.load()
+        known = accounts_of(document) if document.get("version") == ACCOUNTS_VERSION else {}
+        if document.get("version") == STATE_VERSION and document.get("tripped"):
+            raise StateError(f"state file {str(state_file.path)!r} holds a tripped guard of one account: re-arm it "
+                             "(--rearm) or give this guard of several accounts its own --state")
+        self._states = {name: known.get(name, fresh_state()) for name in names}
+        self._lock = threading.Lock()
+        self._rearm: dict[str, dict[str, Any]] = {}
+
+    def section(self, name: str) -> AccountState:
+        return AccountState(self, name)
+
+    def _save(self, name: str, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._states[name] = state
+            self.file.save({"version": ACCOUNTS_VERSION, "tripped": any(s["tripped"] for s in self._states.values()),
+                            "accounts": self._states})
+
+    def _take_rearm(self, name: str) -> dict[str, Any] | None:
+        """One re-arm request re-arms every account: taken from the file once, handed to each account's guard."""
+        with self._lock:
+            request = self.file.take_rearm_request()
+            if request is not None:
+                self._rearm = dict.fromkeys(self._states, request)
+            return self._rearm.pop(name, None)
+
+
+class AccountState:
+    """One account's part of :class:`AccountStates`, with :class:`StateFile`'s interface for its guard."""
+
+    def __init__(self, states: AccountStates, name: str) -> None:
+        self._states, self.name = states, name
+        self.path = states.file.path
+
+    def load(self) -> dict[str, Any]:
+        return dict(self._states._states[self.name])
+
+    def save(self, state: dict[str, Any]) -> None:
+        self._states._save(self.name, state)
+
+    def take_rearm_request(self) -> dict[str, Any] | None:
+        return self._states._take_rearm(self.name)

@@ -22,7 +22,7 @@ from ..core.methods import BALANCE
 from . import respond
 from .config import Bot
 from .notify import Notifier
-from .state import StateFile, rearm
+from .state import AccountState, StateFile, rearm
 
 logger = logging.getLogger("bingx_closeall_plugin.guard")
 
@@ -46,14 +46,25 @@ class Health:
     auth_failed: bool = False  # answered, but refused the guard's login: the guard's fault, not the bot's
 
 
+class _Named(logging.LoggerAdapter[logging.Logger]):
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        name = (self.extra or {}).get("account")
+        return (f"[{name}] {msg}" if name else msg), kwargs
+
+
 def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "never"
 
 
 class Guard:
-    def __init__(self, args: argparse.Namespace, bots: list[Bot], exchange: Any, state_file: StateFile,
-                 notifier: Notifier, secrets: tuple[str, ...]) -> None:
-        self.args, self.bots, self.exchange = args, bots, exchange
+    """One BingX account's watch: its bots, its equity, its trip and its flatten (a guard of several accounts
+    runs one per account, each on its own thread: :func:`.command.run`)."""
+
+    def __init__(self, args: argparse.Namespace, bots: list[Bot], exchange: Any, state_file: StateFile | AccountState,
+                 notifier: Notifier, secrets: tuple[str, ...], name: str = "") -> None:
+        self.args, self.bots, self.exchange, self.name = args, bots, exchange, name
+        # Several accounts: every line names its account.
+        self.log: logging.LoggerAdapter[logging.Logger] = _Named(logger, {"account": name})
         self.state_file, self.notifier, self.secrets = state_file, notifier, secrets
         self.state = state_file.load()
         self.started_at = time.time()
@@ -108,7 +119,7 @@ class Guard:
             self._say_tripped()
             if s["flattened"] is not True and not s["dry_run"]:
                 # A flatten that failed, or one a killed guard never finished: until the account is flat.
-                logger.warning("the account was not seen flat after the trip: flattening again")
+                self.log.warning("the account was not seen flat after the trip: flattening again")
                 self._act()
         elif reasons:
             self._trip(reasons, now)
@@ -131,7 +142,7 @@ class Guard:
             parts.append(f"bot {bot.name}: {seen}" + (f", {health.error}" if health.error else ""))
             alerted, record["auth_failed"] = record.get("auth_failed"), health.auth_failed
             if health.auth_failed:
-                logger.error("bot %s refused the guard's login: its heartbeat is not judged until it accepts it",
+                self.log.error("bot %s refused the guard's login: its heartbeat is not judged until it accepts it",
                              bot.name)
                 if not alerted:  # once per refusal streak, not every check
                     self.notifier.send("alert",
@@ -169,14 +180,14 @@ class Guard:
         if a.loss is not None and start is not None and equity.equity < start - a.loss.of(start):
             reasons.append(f"{figures}: loss {start - equity.equity:.2f} from the start value exceeds "
                            f"--max-loss {a.loss} (floor {start - a.loss.of(start):.2f})")
-        logger.info("check: %s; %s", figures, self._bot_line or "no bot watched")
+        self.log.info("check: %s; %s", figures, self._bot_line or "no bot watched")
         return reasons
 
     def _equity_failed(self, error: BaseException, now: float) -> None:
         s, a = self.state, self.args
         s["equity_failures"] += 1
         text = describe_error(error, self.secrets)
-        logger.warning("check: equity read failed (%d in a row): %s; not a drawdown, no rule judged on it; %s",
+        self.log.warning("check: equity read failed (%d in a row): %s; not a drawdown, no rule judged on it; %s",
                        s["equity_failures"], text, self._bot_line or "no bot watched")
         if s["equity_failures"] == a.alert_after:
             self.notifier.send("alert", f"{a.alert_after} equity reads in a row failed; last: {text}")
@@ -186,7 +197,7 @@ class Guard:
             text = (f"BingX has not answered for {now - last_ok:.0f} s "
                     f"(> --unreachable-alert {a.unreachable_alert:g} s): "
                     "the guard cannot close anything while this lasts")
-            logger.error(text)
+            self.log.error(text)
             self.notifier.send("alert", text)
 
     # ------------------------------------------------------------------ tripping
@@ -196,7 +207,7 @@ class Guard:
                  flattened=None, flatten=None)
         self.state_file.save(s)  # tripped before anything is sent: a crash from here on restarts tripped
         text = f"TRIPPED: {s['reason']}"
-        logger.error(text)
+        self.log.error(text)
         self.notifier.send("tripped", text, {"reason": s["reason"], "last": s["last"]})
         self._act()
 
@@ -206,7 +217,7 @@ class Guard:
         if a.dry_run:
             text = (f"DRY RUN: would ask {', '.join(b.name for b in self.bots) or 'no bot'} to POST /api/v1/closeall, "
                     f"then flatten the account directly if not flat within {a.bot_deadline:g} s; nothing sent")
-            logger.warning(text)
+            self.log.warning(text)
             s["flatten"] = {"via": "dry-run", "at": time.time(), "detail": text}
             self.notifier.send("dry_run", text)
             return
@@ -230,7 +241,7 @@ class Guard:
         s["flatten"] = {"via": via, "at": time.time(), "seconds": round(elapsed, 3), "bots": detail, "detail": text}
         message = (f"flatten via {via} in {elapsed:.2f} s: {text}; bots: "
                    + ("; ".join(f"{n}: {d}" for n, d in detail.items()) or "none"))
-        (logger.warning if flat else logger.error)(message)
+        (self.log.warning if flat else self.log.error)(message)
         self.notifier.send("flattened" if flat else "flatten_failed", message, {"flat": flat, "via": via})
         self.state_file.save(s)
 
@@ -239,7 +250,7 @@ class Guard:
         outcome = {None: "no flatten yet", True: "account flattened", False: "FLATTEN FAILED"}[s["flattened"]]
         if s["dry_run"]:
             outcome = "dry run: nothing was sent"
-        logger.error("STILL TRIPPED since %s (%s); %s via %s. Not watching. "
+        self.log.error("STILL TRIPPED since %s (%s); %s via %s. Not watching. "
                      "Re-arm: bingx-closeall guard --rearm --state %s",
                      _when(s["tripped_at"]), s["reason"], outcome, (s["flatten"] or {}).get("via", "-"),
                      self.state_file.path)
@@ -249,12 +260,12 @@ class Guard:
         if request is None:
             return
         if not self.state["tripped"]:
-            logger.info("re-arm request taken: the guard was not tripped")
+            self.log.info("re-arm request taken: the guard was not tripped")
             return
         self.state = rearm(self.state, now)
         self.started_at = now
         text = f"re-armed by the operator ({request.get('by', 'unknown')}); watching again"
-        logger.warning(text)
+        self.log.warning(text)
         self.notifier.send("rearmed", text)
 
     def close(self) -> None:

@@ -1,0 +1,222 @@
+"""How the panic button scales: one table per dimension, each row against the N = 1 row of its own run.
+
+- **accounts**: ``bingx-closeall --yes --json`` with N ``--account`` configs, each account its own key and its own
+  simulator (5 positions, a stop and an entry order resting), every simulator ``--latency-ms`` late on each answer.
+  Time to flat: the CLI's start to the last account's closeAllPositions executed (the simulator's record of it).
+  Time to books: the CLI's start to its exit, every account verified flat with its orders cancelled. The spread:
+  first to last close arriving at the simulators.
+- **bots**: one ``bingx-closeall guard`` over N real freqtrade-bingx bots, each on its own account (its own key,
+  its own simulator), one trade each. One bot is killed with SIGKILL. Time to flat: kill to its account flat;
+  time to books: its restart to its books closed (freqtrade's start-up check books the guard's close). Requests:
+  the guard's own requests to BingX per check while all is well, and those of the trip.
+
+Peak memory is the measured process's maximum RSS (the CLI; the guard). A trades-per-bot dimension is another
+function in ``DIMENSIONS``. Prints figures; asserts nothing. Run:
+``.venv/bin/python benchmarks/scale.py [--latency-ms 50] [--accounts 1 10 50 100] [--bots 1 5 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS))
+
+from fleet import Fleet  # noqa: E402 - tests/ holds the fleet of simulators the suite uses too
+
+WAIT_S = 120.0
+Row = dict[str, Any]
+
+
+def environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("BINGX_", "FREQTRADE__"))}
+
+
+def counted(sims: list[Any], since: float = 0.0) -> tuple[int, int]:
+    """(signed, public) requests the simulators saw since ``since``."""
+    public = signed = 0
+    for sim in sims:
+        for record in sim.requests:
+            if record.started >= since:
+                if "/market/" in record.path or "/quote/" in record.path:
+                    public += 1
+                else:
+                    signed += 1
+    return signed, public
+
+
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """(start, exit, peak RSS in kB, stdout) of one child, its own rusage (os.wait4)."""
+    with tempfile.TemporaryFile() as out:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        ended = time.monotonic()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return started, ended, usage.ru_maxrss, out.read().decode()
+
+
+def accounts(sizes: list[int], args: argparse.Namespace) -> list[Row]:
+    rows = []
+    fleet = Fleet(max(sizes), latency_ms=args.latency_ms)
+    try:
+        with tempfile.TemporaryDirectory(prefix="scale-accounts-") as tmp:
+            paths = fleet.configs(Path(tmp))
+            for size in sizes:
+                runs = []
+                for _ in range(args.repeat):
+                    fleet.seed()
+                    sims = fleet.sims[:size]
+                    argv = [sys.executable, "-m", "bingx_closeall_plugin.cli", "--yes", "--json",
+                            *[a for p in paths[:size] for a in ("--account", p)]]
+                    started, ended, rss, out = run_measured(argv, environment())
+                    document = json.loads(out)
+                    closes = [next(r for r in sim.requests if r.path.endswith("closeAllPositions")) for sim in sims]
+                    if document.get("flat") is not True or any(sim.positions() or sim.open_orders() for sim in sims):
+                        raise RuntimeError(f"{size} accounts: not flat: {document.get('final')}")
+                    signed, public = counted(sims)
+                    runs.append({"N": size, "flat_s": max(c.finished or 0 for c in closes) - started,
+                                 "books_s": ended - started,
+                                 "spread_s": max(c.started for c in closes) - min(c.started for c in closes),
+                                 "signed": signed, "public": public, "rss_mb": rss / 1024})
+                rows.append(median_row(runs))
+    finally:
+        fleet.stop()
+    return rows
+
+
+def bots(sizes: list[int], args: argparse.Namespace) -> list[Row]:
+    from freqtrade_bot import FreqtradeBot, make_config
+
+    rows = []
+    for size in sizes:
+        fleet = Fleet(size, latency_ms=args.latency_ms)
+        started_bots: list[Any] = []
+        with tempfile.TemporaryDirectory(prefix="scale-bots-") as tmp:
+            work = Path(tmp)
+            try:
+                for index, (sim, (key, secret)) in enumerate(zip(fleet.sims, fleet.keys, strict=True)):
+                    directory = work / f"bot-{index:02d}"
+                    directory.mkdir()
+                    bot = FreqtradeBot(directory, make_config(directory, sim.base_url, key=key, secret=secret,
+                                                              pairs=["BTC/USDT:USDT"]))
+                    started_bots.append(bot.start())
+                for bot, sim in zip(started_bots, fleet.sims, strict=True):
+                    bot.force_enter([("BTC/USDT:USDT", "long")], sim)
+                row = guard_round(started_bots, fleet, work, args)
+                row["N"] = size
+                rows.append(row)
+            finally:
+                for bot in started_bots:
+                    bot.stop()
+                fleet.stop()
+    return rows
+
+
+def guard_round(started_bots: list[Any], fleet: Fleet, work: Path, args: argparse.Namespace) -> Row:
+    state = work / "state.json"
+    argv = [sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state", str(state), "--interval",
+            str(args.interval), "--max-silence", str(args.max_silence),
+            *[a for bot in started_bots for a in ("--bot-config", str(bot.config_path))]]
+    with open(work / "guard.log", "wb") as log:
+        guard = subprocess.Popen(argv, env=environment(), stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    try:
+        def document() -> dict[str, Any]:
+            try:
+                return json.loads(state.read_text())
+            except (FileNotFoundError, ValueError):
+                return {}
+
+        def accounts_seen() -> list[dict[str, Any]]:
+            data = document()
+            return list(data["accounts"].values()) if "accounts" in data else [data] if data else []
+
+        wait(lambda: len([a for a in accounts_seen() if a.get("last")]) == len(started_bots), "first checks")
+        quiet_from = time.monotonic()
+        time.sleep(args.interval * 5)
+        quiet = counted(fleet.sims, quiet_from)[0] / 5
+        victim, sim = started_bots[-1], fleet.sims[-1]
+        trip_from = time.monotonic()
+        killed = time.time()
+        victim.kill()
+        flat = wait(lambda: not sim.positions(), "the killed bot's account flat")
+        others = [s for s in fleet.sims[:-1] if s.positions() == [] or any(
+            r.method != "GET" for r in s.requests if r.started >= trip_from)]
+        if others:
+            raise RuntimeError(f"{len(others)} other account(s) touched")
+        trip_requests = counted([sim], trip_from)[0]
+    finally:
+        os.killpg(guard.pid, signal.SIGTERM)
+        _, _, usage = os.wait4(guard.pid, 0)
+    launched = time.time()
+    victim.start()
+    books = wait(lambda: not victim.api("GET", "/status"), "its books closed at restart", interval=0.05)
+    return {"flat_s": flat - killed, "books_s": books - launched, "signed": trip_requests, "public": 0,
+            "quiet_per_check": quiet, "rss_mb": usage.ru_maxrss / 1024}
+
+
+def wait(predicate: Callable[[], Any], what: str, interval: float = 0.005) -> float:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.time()
+        time.sleep(interval)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def median_row(runs: list[Row]) -> Row:
+    import statistics
+
+    return {key: statistics.median(run[key] for run in runs) if isinstance(runs[0][key], float) else runs[0][key]
+            for key in runs[0]}
+
+
+DIMENSIONS: dict[str, tuple[str, Callable[[list[int], argparse.Namespace], list[Row]], list[str]]] = {
+    "accounts": ("accounts per press", accounts, ["flat_s", "books_s", "spread_s", "signed", "public", "rss_mb"]),
+    "bots": ("bots per guard (one killed)", bots, ["flat_s", "books_s", "signed", "quiet_per_check", "rss_mb"]),
+}
+
+
+def print_table(title: str, rows: list[Row], columns: list[str]) -> None:
+    base = rows[0]
+    print(f"\n{title}\n")
+    print("| N | " + " | ".join(columns) + " | flat / N=1 | books / N=1 | memory / N=1 |")
+    print("|---:|" + "---:|" * (len(columns) + 3))
+    for row in rows:
+        cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        ratios = [row[c] / base[c] if base[c] else float("nan") for c in ("flat_s", "books_s", "rss_mb")]
+        print(f"| {row['N']} | " + " | ".join(cells) + " | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per accounts row (the median is printed)")
+    parser.add_argument("--accounts", type=int, nargs="*", default=[1, 10, 50, 100])
+    parser.add_argument("--bots", type=int, nargs="*", default=[1, 5, 20])
+    parser.add_argument("--interval", type=float, default=1.0, help="the guard's --interval")
+    parser.add_argument("--max-silence", type=float, default=5.0, help="the guard's --max-silence")
+    args = parser.parse_args()
+    print(f"scale benchmark: simulated latency {args.latency_ms:g} ms per answer; machine {platform.machine()}, "
+          f"{os.cpu_count()} CPU(s), Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    for name, (title, measure, columns) in DIMENSIONS.items():
+        sizes = getattr(args, name)
+        if sizes:
+            print_table(title, measure(sorted(sizes), args), columns)
+
+
+if __name__ == "__main__":
+    main()
