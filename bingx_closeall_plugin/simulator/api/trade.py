@@ -159,6 +159,8 @@ for _inverse, _prefix in FAMILIES:
 
 @ROUTES.private("POST", "swap/v1/trade/closePosition")
 def close_position(p: Params, s: Venue) -> Any:
+    # BingX documents this answer's data only as "Data", with no example, and no recorded answer is known
+    # (tests/fixtures/bingx/close_position.json): these fields are a guess after closeAllPositions' orders.
     acc = s.account
     pid = p.get("positionId")
     with acc.lock:
