@@ -55,8 +55,10 @@ def test_a_hundred_accounts_flatten_in_one_press_and_the_one_with_a_bad_key_is_n
     assert len(bad.positions()) == POSITIONS and len(bad.open_orders()) == ORDERS  # refused: nothing touched
     for index, sim in enumerate(fleet.sims):
         paths = [r.path for r in sim.requests]
-        # its own close, sent first with the order read beside it, and no market data: markets are never loaded
-        assert sorted(p.rsplit("/", 1)[-1] for p in paths[:2]) == ["closeAllPositions", "openOrders"], index
+        # one close each and no market data: markets are never loaded. (That every close is handed out before any
+        # other request is the handoff test below; the order requests *arrive* in is the scheduler's on a busy
+        # machine: 100 threads on 2 cores, one account's read and cancel once reached its double before its close.)
+        assert sum(p.endswith("/closeAllPositions") for p in paths) == 1, index
         assert not any("/market/" in p or "/quote/" in p for p in paths), index
         assert all(r.api_key_ok for r in sim.requests)  # each account's own key, at its own BingX
     assert len(document["accounts"][0]["success"]) == POSITIONS
