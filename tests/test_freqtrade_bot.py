@@ -78,5 +78,7 @@ def test_the_bot_log_says_once_that_the_plugin_is_active(bot):
 
     assert len(lines) == 1, bot.output()[-3000:]
     (level, versions), = lines
-    assert level == "INFO" and "freqtrade 2026.9" in versions and "ccxt 4.5" in versions
+    import freqtrade
+
+    assert level == "INFO" and f"freqtrade {freqtrade.__version__}" in versions and "ccxt 4.5" in versions
     assert "patches applied: freqtrade.exchange.Bingx, RPC._rpc_force_exit, FreqtradeBot.startup" in unwrapped

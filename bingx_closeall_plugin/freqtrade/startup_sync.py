@@ -44,6 +44,7 @@ from freqtrade.enums import ExitType, RPCMessageType
 from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.persistence import Order, Trade
 
+from . import releases
 from .order_tags import is_ours
 from .reconcile import HISTORY_MARGIN_MS, exit_orders_for, loaded_between_commits, one_wallet_sync, read_history
 
@@ -152,7 +153,7 @@ def _adopt_entries(freqtrade: Any, pairs: set[str], positions: dict[str, Any], h
     for order in reversed(entries):  # newest first: one trade per pair, as freqtrade keeps
         pair = order["symbol"]
         position = positions.get(pair)
-        if (pair in owned or position is None or Order.order_by_id(str(order["id"]), pair) is not None
+        if (pair in owned or position is None or releases.order_by_id(str(order["id"]), pair) is not None
                 or position.get("side") != ("long" if order.get("side") == "buy" else "short")):
             continue
         trade = _trade_from_entry(freqtrade, order, position)
@@ -196,8 +197,8 @@ def _trade_from_entry(freqtrade: Any, order: dict[str, Any], position: dict[str,
 def _settle_stops(freqtrade: Any, pairs: set[str], positions: dict[str, Any], resting: list[dict[str, Any]],
                   report: SyncReport) -> None:
     trades = {t.pair: t for t in Trade.get_open_trades()}
-    unsaved = [o for o in resting if o.get("symbol") in pairs and Order.order_by_id(str(o["id"]), o["symbol"]) is None
-               and _bingx_type(o) in RESTING_EXITS]
+    unsaved = [o for o in resting if o.get("symbol") in pairs
+               and releases.order_by_id(str(o["id"]), o["symbol"]) is None and _bingx_type(o) in RESTING_EXITS]
     for order in sorted(unsaved, key=_timestamp, reverse=True):  # the newest is the one the killed bot saved last
         pair = order["symbol"]
         trade = trades.get(pair)
