@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("freqtrade")
 
 
-pytestmark = pytest.mark.freqtrade
+pytestmark = [pytest.mark.freqtrade, pytest.mark.contract]  # the release matrix runs both tests
 
 
 @pytest.fixture(scope="module")
