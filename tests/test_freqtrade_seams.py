@@ -35,7 +35,14 @@ def _home(cls: type, attribute: str) -> str:
                 return klass.__name__
         except (OSError, TypeError):
             continue
-    return cls.__name__
+    return ""  # not on this release (releases.CHANGES lists a seam a supported release lacks): matched by name
+
+
+def _absent_here() -> set[str]:
+    """The seams releases.CHANGES says the installed release does not have (nor the plugin use there)."""
+    from bingx_closeall_plugin.freqtrade import releases
+
+    return {c.qualname.rsplit(".", 1)[1] for c in releases.CHANGES if c.parameters(releases.installed_line()) is None}
 
 
 def _listed() -> set[tuple[str, str]]:
@@ -114,8 +121,8 @@ def _exists(cls: type, attribute: str) -> bool:
 def test_every_name_found_exists_on_the_installed_freqtrade():
     """The analysis's conventions (``ft`` is the bot, ``trade`` a trade) hold: nothing it reads as freqtrade's
     is something else's."""
-    wrong = [use for use in used_names()
-             if use.owner in CLASSES and use.name and not _exists(freqtrade_class(use.owner), use.name)]
+    wrong = [use for use in used_names() if use.owner in CLASSES and use.name and use.name not in _absent_here()
+             and not _exists(freqtrade_class(use.owner), use.name)]
 
     assert wrong == []
 

@@ -61,10 +61,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     python = venv / "bin" / "python"
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    (site / "zz-suite-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
                            "--no-compile", str(wheel)], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+    # after the install, so pip sees an empty venv (the suite's environment may hold the package, as in the matrix)
+    (site / "zz-suite-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTEST_VERSION")}
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
     return venv / "bin", env
@@ -82,7 +83,11 @@ def test_the_wheel_carries_every_package_file_and_the_sdist_builds(tmp_path):
     data = package_data()
     assert {"bingx_closeall_plugin/py.typed", "bingx_closeall_plugin/freqtrade/bingx_leverage_tiers.json"} <= set(data)
     assert [name for name in data if name not in names] == [], "package files the wheel lacks"
-    assert any(name.endswith("entry_points.txt") for name in names)
+    # nothing loads the plugin into a plain `freqtrade` (docs/freqtrade.md): no .pth, console scripts only
+    assert not [name for name in names if name.endswith(".pth")]
+    with zipfile.ZipFile(wheel) as archive:
+        entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert [line for line in entry_points.splitlines() if line.startswith("[")] == ["[console_scripts]"]
 
     sdist = _build("sdist", tmp_path / "sdist")
     assert sdist.name.endswith(".tar.gz") and sdist.stat().st_size > 0

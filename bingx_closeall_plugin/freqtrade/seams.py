@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 from . import releases
@@ -276,15 +277,13 @@ def expected_parameters(module: str, qualname: str, line: tuple[int, int] | None
     raise KeyError(f"{module}.{qualname} is not a listed seam")
 
 
-def _resolve(module_name: str, dotted: str) -> Any:
-    """``module.dotted``; freqtrade's own method where the plugin's hook replaced it (checked after install too)."""
-    from .patches import PATCHES  # below this module in the import order; loaded by the time anyone checks
-
+def _resolve(module_name: str, dotted: str, originals: Mapping[tuple[int, str], Any] | None = None) -> Any:
+    """``module.dotted``; with ``originals`` ((id(owner), name) -> what was there), freqtrade's own method where a
+    hook of the plugin replaced it (:func:`.install.signature_problems` passes them: checked after install too)."""
     target: Any = importlib.import_module(module_name)
     for part in dotted.split("."):
         owner, target = target, getattr(target, part)
-        target = next((p.original for p in PATCHES if p.target is owner and p.attribute == part
-                       and p.replacement is target), target)
+        target = (originals or {}).get((id(owner), part), target)
     return target
 
 
@@ -307,7 +306,8 @@ def _has_class_attribute(cls: type, attribute: str) -> bool:
     return hasattr(cls, attribute) or any(attribute in getattr(k, "__annotations__", {}) for k in inspect.getmro(cls))
 
 
-def signature_problems(line: tuple[int, int] | None = None) -> list[str]:
+def signature_problems(line: tuple[int, int] | None = None,
+                       originals: Mapping[tuple[int, str], Any] | None = None) -> list[str]:
     """Every listed seam missing or shaped differently from what release ``line`` should have (empty: all fit)."""
     line = releases.installed_line() if line is None else line
     problems = []
@@ -317,7 +317,7 @@ def signature_problems(line: tuple[int, int] | None = None) -> list[str]:
         if expected is None:
             continue  # not used on this release
         try:
-            found = tuple(inspect.signature(_resolve(module_name, qualname)).parameters)
+            found = tuple(inspect.signature(_resolve(module_name, qualname, originals)).parameters)
         except (ImportError, AttributeError, TypeError, ValueError) as e:
             problems.append(f"{module_name}.{qualname}: missing ({type(e).__name__})")
             continue
