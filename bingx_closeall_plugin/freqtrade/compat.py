@@ -119,7 +119,11 @@ def check_signature(function: Any, module: str, qualname: str) -> None:
     """A method about to be hooked still has the parameters :mod:`.seams` lists for the installed release."""
     import inspect
 
-    expected = expected_parameters(module, qualname)
+    try:
+        expected = expected_parameters(module, qualname)
+    except KeyError:  # freqtrade moved the class to another module: the seam list names it where it was
+        raise IncompatibleFreqtrade(f"cannot hook {qualname}: {module} is not where the plugin expects it "
+                                    f"({versions()})") from None
     if not callable(function):
         raise IncompatibleFreqtrade(f"cannot hook {qualname}: it is not callable ({versions()})")
     found = tuple(inspect.signature(function).parameters)
