@@ -61,6 +61,7 @@ def assert_closed_with_bingx_fills(bot, sim, trade_ids):
         assert exit_order["filled"] == pytest.approx(abs(float(fill["executedQty"])))
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("count", [1, 5, 20])
 def test_forceexit_all_is_one_close_request_and_no_per_trade_order(bot, sim, count):
     trades = enter(bot, PAIRS[:count], side="long" if count != 5 else "short", sim=sim)
@@ -170,6 +171,7 @@ def test_closeall_rejects_a_bad_symbol_before_anything(bot, sim):
     assert bot.api("GET", "/show_config")["state"] == "running"
 
 
+@pytest.mark.contract
 def test_closeall_flattens_the_whole_account_pauses_entries_and_reports_per_symbol(bot, sim):
     trades = enter(bot, PAIRS[:2], side="short", sim=sim)
     sim.seed_position("DOT-USDT", "LONG", 10)

@@ -108,11 +108,35 @@ def test_install_patches_the_resolver_seam_once_and_undoes(plugin):
     assert ft_exchange.Bingx is Bingx
 
 
-@pytest.mark.parametrize("version", ["2026.8", "2026.10", "2025.9.1", "develop"])
-def test_other_freqtrade_versions_are_refused(version, plugin, install_mod):
-    with pytest.raises(plugin.IncompatibleFreqtrade, match=f"found freqtrade {version}"):
-        install_mod.check_freqtrade_version(version)
-    install_mod.check_freqtrade_version("2026.9.1")
+@pytest.mark.parametrize("version", ["2026.2", "2026.10", "2025.9.1", "develop"])
+def test_versions_outside_the_supported_range_are_refused_naming_it(version, plugin, install_mod):
+    with pytest.raises(plugin.IncompatibleFreqtrade, match=f"supports freqtrade 2026.3 to 2026.9; found freqtrade "
+                                                           f"{version}"):
+        install_mod.check_freqtrade_version(version, allow_untested=False)
+
+
+def test_every_supported_release_is_accepted_without_an_opt_in(install_mod):
+    from bingx_closeall_plugin.freqtrade.releases import SUPPORTED
+
+    assert SUPPORTED[0] == "2026.3" and SUPPORTED[-1] == "2026.9"
+    assert all(install_mod.check_freqtrade_version(v, allow_untested=False) is True for v in (*SUPPORTED, "2026.9.1"))
+    assert install_mod.check_freqtrade_version("2026.10", allow_untested=True) is False  # runs, with a warning
+
+
+@pytest.mark.contract
+def test_an_older_release_is_refused_before_anything_is_patched(mocker, plugin):
+    import freqtrade
+
+    plugin.uninstall()
+    try:
+        mocker.patch.object(freqtrade, "__version__", "2026.2")
+        with pytest.raises(plugin.IncompatibleFreqtrade, match="supports freqtrade 2026.3 to 2026.9; found freqtrade "
+                                                               "2026.2, an older release"):
+            plugin.install()
+        assert plugin.PATCHES == [] and not plugin.is_installed()
+    finally:
+        mocker.stopall()
+        plugin.install()
 
 
 def test_launcher_refuses_an_untested_freqtrade(mocker, capsys, plugin, install_mod):

@@ -63,11 +63,31 @@ CHANGED = ("import freqtrade.freqtradebot as m\n"
 
 
 @pytest.mark.freqtrade  # a freqtrade process: the freqtrade lane, not the core's fast lane
-def test_the_tested_release_starts():
+@pytest.mark.contract
+def test_the_installed_release_starts_naming_every_version():
+    """Any supported release: no opt-in, no warning; --version names the plugin's, freqtrade's and ccxt's."""
+    import ccxt
+    import freqtrade
+
+    from bingx_closeall_plugin.freqtrade.compat import plugin_version
+
     done = run_launcher("", ["--version"])
 
     assert done.returncode == 0, done.stderr
-    assert "freqtrade 2026.9" in done.stdout.lower() or "2026.9" in done.stdout
+    assert f"freqtrade {freqtrade.__version__}" in done.stdout.lower()
+    assert f"bingx-closeall-plugin {plugin_version()}" in done.stdout and f"ccxt {ccxt.__version__}" in done.stdout
+    assert "newer than" not in done.stdout + done.stderr and "BINGX_FREQTRADE_UNTESTED" not in done.stderr
+
+
+@pytest.mark.freqtrade
+@pytest.mark.contract
+def test_an_older_release_is_refused_naming_the_range_and_the_version_found():
+    done = run_launcher("import freqtrade; freqtrade.__version__ = '2026.2'", ["trade"])
+
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
+    assert "supports freqtrade 2026.3 to 2026.9; found freqtrade 2026.2, an older release" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.freqtrade  # a freqtrade process: the freqtrade lane, not the core's fast lane

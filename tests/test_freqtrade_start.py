@@ -60,6 +60,7 @@ def test_dry_run_bot_sends_no_order_to_the_exchange(tmp_path, sim):
     assert sent == [], sent
 
 
+@pytest.mark.contract
 def test_download_data_then_backtesting_without_keys(tmp_path, sim):
     import json
     import time

@@ -78,7 +78,11 @@ POINTS = [
     Point("books-halfway", None),
     Point("fallback-exit", ORDER, "after", refused_close=True),
 ]
-CASES = [pytest.param(front, point, id=f"{front}-{point.name}") for front in FRONT_ENDS for point in POINTS
+# the release matrix's contract lane: a kill -9 between the close and the books, then the restart
+CONTRACT = ("forceexit", "books-not-written")
+CASES = [pytest.param(front, point, id=f"{front}-{point.name}",
+                      marks=[pytest.mark.contract] if (front, point.name) == CONTRACT else [])
+         for front in FRONT_ENDS for point in POINTS
          # /closeall has no per-trade fallback: a refused close-all is reported and nothing is exited
          if not (front == "closeall" and point.refused_close)]
 

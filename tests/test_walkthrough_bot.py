@@ -8,17 +8,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("freqtrade")
 
-from conftest import run_cli
+import zygote
 from freqtrade_bot import (
     API_PASSWORD,
     API_USER,
+    LAUNCHER,
     FreqtradeBot,
     free_port,
     launcher_command,
@@ -42,10 +43,20 @@ def sim():
 
 
 def test_the_walkthrough_from_create_userdir_to_the_panic_button(sim, tmp_path):
-    env = dict(os.environ, NO_COLOR="1")
-    env.pop("PYTEST_VERSION", None)
+    walkthrough(sim, tmp_path, Path(launcher_command()[0]).parent)
 
-    made = subprocess.run(launcher_command() + ["create-userdir", "--userdir", str(tmp_path / "user_data")],
+
+def walkthrough(sim: Any, tmp_path: Path, bin_dir: Path, env: dict[str, str] | None = None,
+                client: Path | None = None) -> None:
+    """The walkthrough with the plugin's commands of the environment in ``bin_dir`` (the suite's, or an installed
+    wheel's in tests/test_wheel.py), run in ``tmp_path``; ``client``: freqtrade's freqtrade-client (default: in
+    ``bin_dir``)."""
+    env = dict(env or os.environ, NO_COLOR="1")
+    env.pop("PYTEST_VERSION", None)
+    launcher = [str(bin_dir / "freqtrade-bingx")]
+    kind = zygote.Kind(("script", LAUNCHER), lambda: launcher, [], environment=lambda: env)
+
+    made = subprocess.run(launcher + ["create-userdir", "--userdir", str(tmp_path / "user_data")],
                           check=False, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert made.returncode == 0, made.stdout + made.stderr
     strategies = tmp_path / "user_data" / "strategies"
@@ -61,7 +72,7 @@ def test_the_walkthrough_from_create_userdir_to_the_panic_button(sim, tmp_path):
              "internals": {"process_throttle_secs": 1}}
     args = ["trade", "--userdir", str(tmp_path / "user_data"), "-c", str(EXAMPLES / "freqtrade-config.json"),
             "-c", str(overlay), "-c", str(tmp_path / "config.json"), "--strategy", "BingxFuturesSample"]
-    bot = FreqtradeBot(tmp_path, local, args=args, fork=False)  # the installed console script itself, exec'd
+    bot = FreqtradeBot(tmp_path, local, args=args, fork=False, kind=kind)  # the console script itself, exec'd
     try:
         bot.start()
         bot.api("POST", "/forceenter", {"pair": "BTC/USDT:USDT", "side": "long"})
@@ -70,7 +81,7 @@ def test_the_walkthrough_from_create_userdir_to_the_panic_button(sim, tmp_path):
         rest = json.loads((EXAMPLES / "rest.json").read_text())
         rest["api_server"].update(local["api_server"])
         (tmp_path / "rest.json").write_text(json.dumps(rest))
-        client = Path(sys.executable).with_name("freqtrade-client")
+        client = client or bin_dir / "freqtrade-client"
         exited = subprocess.run([str(client), "--config", str(tmp_path / "rest.json"), "forceexit", "all"],
                                 check=False, capture_output=True, text=True, timeout=120)
         assert exited.returncode == 0, exited.stdout + exited.stderr
@@ -79,7 +90,8 @@ def test_the_walkthrough_from_create_userdir_to_the_panic_button(sim, tmp_path):
     finally:
         bot.stop()
 
-    seen = run_cli(["--dry-run", "-c", str(EXAMPLES / "freqtrade-config.json"), "-c", str(overlay)],
-                   {k: v for k, v in os.environ.items() if not k.startswith(("BINGX_", "FREQTRADE__"))})
+    seen = subprocess.run([str(bin_dir / "bingx-closeall"), "--dry-run", "-c", str(EXAMPLES / "freqtrade-config.json"),
+                           "-c", str(overlay)], check=False, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={k: v for k, v in env.items() if not k.startswith(("BINGX_", "FREQTRADE__"))})
     assert seen.returncode == 0, seen.stderr
     assert f"custom endpoint {sim.base_url}" in seen.stdout and "0 open position(s)" in seen.stdout

@@ -1,23 +1,26 @@
-"""Which freqtrade the plugin runs on: the version policy and the shape of every seam it hooks.
+"""Which freqtrade the plugin runs on: the version policy, and the checks of the seams it hooks.
 
-:func:`~.install.install` refuses, before anything is patched, a freqtrade outside the tested release line
-(unless the operator opted into a newer one) and any release where a method the plugin overrides, wraps or
-calls changed its parameters (:data:`SIGNATURES`), so the plugin never runs half-fitting on a freqtrade
-whose seams moved. Every refusal is an :class:`IncompatibleFreqtrade` naming the versions found.
+:func:`~.install.install` refuses, before anything is patched, a freqtrade outside the supported releases
+(:data:`.releases.SUPPORTED`, 2026.3 to 2026.9; a newer one only if the operator opted in) and any release where
+a freqtrade name the plugin uses is gone or a method changed its parameters (:mod:`.seams`), so the plugin never
+runs half-fitting on a freqtrade whose seams moved. Every refusal is an :class:`IncompatibleFreqtrade` naming
+the versions found.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
+
+from .releases import NEWEST, OLDEST, release_line, supported_range
+from .seams import INSTANCE_ATTRIBUTES, SIGNATURES, expected_parameters, signature_problems
 
 __all__ = ["INSTANCE_ATTRIBUTES", "SIGNATURES", "TESTED_FREQTRADE", "UNTESTED_OPT_IN", "IncompatibleFreqtrade",
            "check_freqtrade_version", "check_resolver_shape", "check_signature", "freqtrade_version",
            "plugin_version", "signature_problems", "untested_opt_in", "versions"]
 
-# The freqtrade release line the plugin is tested against (pyproject's [freqtrade] extra pins the same).
-TESTED_FREQTRADE = (2026, 9)
+# The newest freqtrade release line the plugin is tested against; every line from releases.OLDEST up to it is.
+TESTED_FREQTRADE = NEWEST
 
 
 class IncompatibleFreqtrade(ImportError):
@@ -46,83 +49,8 @@ def plugin_version() -> str:
         return "unknown (not installed)"
 
 
-# The operator's opt-in to a freqtrade newer than the tested line (see check_freqtrade_version).
+# The operator's opt-in to a freqtrade newer than the supported range (see check_freqtrade_version).
 UNTESTED_OPT_IN = "BINGX_FREQTRADE_UNTESTED"
-
-# Every freqtrade and ccxt method the plugin overrides, wraps or calls, with its parameters in the tested
-# releases (freqtrade 2026.9, ccxt 4.5): (module, Class.method, parameter names). A release that renames,
-# adds or drops a parameter of any of them is refused at install, before anything is patched.
-SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    # freqtrade.exchange.Bingx, subclassed by the plugin's futures class (freqtrade's methods it overrides)
-    ("freqtrade.exchange.bingx", "Bingx.__init__",
-     ("self", "config", "exchange_config", "validate", "load_leverage_tiers")),
-    ("freqtrade.exchange.bingx", "Bingx._init_ccxt", ("self", "exchange_config", "sync", "ccxt_kwargs")),
-    ("freqtrade.exchange.bingx", "Bingx.additional_exchange_init", ("self",)),
-    ("freqtrade.exchange.bingx", "Bingx._lev_prep", ("self", "pair", "leverage", "side", "accept_fail")),
-    ("freqtrade.exchange.bingx", "Bingx._set_leverage", ("self", "leverage", "pair", "accept_fail")),
-    ("freqtrade.exchange.bingx", "Bingx.set_margin_mode", ("self", "pair", "margin_mode", "accept_fail", "params")),
-    ("freqtrade.exchange.bingx", "Bingx.get_max_leverage", ("self", "pair", "stake_amount")),
-    ("freqtrade.exchange.bingx", "Bingx.cancel_order", ("self", "order_id", "pair", "params")),
-    ("freqtrade.exchange.bingx", "Bingx.fetch_positions", ("self", "pair", "params")),
-    ("freqtrade.exchange.bingx", "Bingx._get_funding_fees_from_exchange", ("self", "pair", "since")),
-    ("freqtrade.exchange.bingx", "Bingx.load_leverage_tiers", ("self",)),
-    ("freqtrade.exchange.bingx", "Bingx.parse_leverage_tier", ("self", "tier")),
-    ("freqtrade.exchange.bingx", "Bingx.dry_run_liquidation_price",
-     ("self", "pair", "open_rate", "is_short", "amount", "stake_amount", "leverage", "wallet_balance", "open_trades")),
-    # FreqtradeBot's methods the flatten and the recovery call
-    # (handle_onexchange_order is also wrapped, as is manage_open_orders: the loop leaves a flatten's trades to it)
-    ("freqtrade.freqtradebot", "FreqtradeBot.handle_onexchange_order", ("self", "trade")),
-    ("freqtrade.freqtradebot", "FreqtradeBot.manage_open_orders", ("self",)),
-    ("freqtrade.freqtradebot", "FreqtradeBot.update_trade_state",
-     ("self", "trade", "order_id", "action_order", "stoploss_order", "send_msg")),
-    ("freqtrade.freqtradebot", "FreqtradeBot._notify_exit",
-     ("self", "trade", "order_type", "fill", "sub_trade", "order")),
-    # what the flatten does itself with a stop it cancelled unfilled (freqtrade's Trade.update_order, one commit)
-    ("freqtrade.exchange.exchange", "Exchange.check_order_canceled_empty", ("self", "order")),
-    ("freqtrade.persistence.trade_model", "Order.update_from_ccxt_object", ("self", "order")),
-    # ccxt's bingx, subclassed (sync and async): what the subclasses override
-    *((module, f"bingx.{name}", params) for module in ("ccxt", "ccxt.async_support") for name, params in (
-        ("fetch2", ("self", "path", "api", "method", "params", "config")),
-        ("fetch", ("self", "url", "method", "headers", "body")),
-        ("handle_errors", ("self", "httpCode", "reason", "url", "method", "headers", "body", "response",
-                           "requestHeaders", "requestBody")),
-        ("nonce", ("self",)),
-        ("close_all_positions", ("self", "params")),
-        ("close_position", ("self", "symbol", "side", "params")),
-    )),
-)
-# Instance attributes the plugin uses, set in a constructor (no signature to compare): (module, Class, attribute).
-INSTANCE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
-    ("freqtrade.freqtradebot", "FreqtradeBot", "_exit_lock"),  # the flatten holds it so no exit runs beside it
-)
-
-
-def signature_problems() -> list[str]:
-    """Every checked method whose parameters differ from the tested releases' (empty: all match)."""
-    import importlib
-    import inspect
-
-    problems = []
-    for module_name, qualname, expected in SIGNATURES:
-        try:
-            target: Any = importlib.import_module(module_name)
-            for part in qualname.split("."):
-                target = getattr(target, part)
-            found = tuple(inspect.signature(target).parameters)
-        except (ImportError, AttributeError, TypeError, ValueError) as e:
-            problems.append(f"{module_name}.{qualname}: missing ({type(e).__name__})")
-            continue
-        if found != expected:
-            problems.append(f"{module_name}.{qualname}: expected parameters {expected}, found {found}")
-    for module_name, class_name, attribute in INSTANCE_ATTRIBUTES:
-        try:
-            source = inspect.getsource(getattr(importlib.import_module(module_name), class_name).__init__)
-        except (ImportError, AttributeError, OSError, TypeError) as e:
-            problems.append(f"{module_name}.{class_name}.{attribute}: cannot check ({type(e).__name__})")
-            continue
-        if f"self.{attribute} =" not in source:
-            problems.append(f"{module_name}.{class_name}.__init__ no longer sets self.{attribute}")
-    return problems
 
 
 def untested_opt_in(environ: Any = None) -> bool:
@@ -131,8 +59,8 @@ def untested_opt_in(environ: Any = None) -> bool:
 
 
 def check_freqtrade_version(version: str | None = None, allow_untested: bool | None = None) -> bool:
-    """The version policy. Returns True for the tested line (2026.9.x), False for a newer release the operator
-    opted into (``BINGX_FREQTRADE_UNTESTED=1``); raises IncompatibleFreqtrade for anything else.
+    """The version policy. Returns True for a supported release (2026.3 to 2026.9), False for a newer release the
+    operator opted into (``BINGX_FREQTRADE_UNTESTED=1``); raises IncompatibleFreqtrade for anything else.
 
     An opted-in newer release still has to pass :func:`signature_problems` (install() checks it for every
     release), so the opt-in never runs the plugin on a freqtrade whose seams moved.
@@ -143,23 +71,23 @@ def check_freqtrade_version(version: str | None = None, allow_untested: bool | N
         version = freqtrade.__version__
     if allow_untested is None:
         allow_untested = untested_opt_in()
-    tested = f"{TESTED_FREQTRADE[0]}.{TESTED_FREQTRADE[1]}.x"
-    match = re.match(r"^(\d+)\.(\d+)", version)
-    line = (int(match.group(1)), int(match.group(2))) if match else None
-    if line == TESTED_FREQTRADE:
+    line = release_line(version)
+    supported = f"bingx-closeall-plugin's freqtrade layer supports freqtrade {supported_range()}"
+    if line is not None and OLDEST <= line <= NEWEST:
         return True
-    if line is not None and line > TESTED_FREQTRADE and allow_untested:
-        return False
-    if line is not None and line > TESTED_FREQTRADE:
+    if line is not None and line > NEWEST:
+        if allow_untested:
+            return False
         raise IncompatibleFreqtrade(
-            f"bingx-closeall-plugin's freqtrade layer is tested with freqtrade {tested}; found freqtrade {version}, "
-            f"a newer release. Either install a tested freqtrade (pip install 'freqtrade=={tested[:-2]}.*', or the "
-            f"plugin's [freqtrade] extra), or set {UNTESTED_OPT_IN}=1 to run it if every method the plugin hooks "
-            "still has its tested signature (checked at start-up; it refuses otherwise)."
+            f"{supported}; found freqtrade {version}, a newer release. Either install a supported freqtrade (pip "
+            f"install 'freqtrade=={NEWEST[0]}.{NEWEST[1]}.*', or the plugin's [freqtrade] extra), or set "
+            f"{UNTESTED_OPT_IN}=1 to run it if every freqtrade name the plugin uses still has its tested shape "
+            "(checked at start-up; it refuses otherwise)."
         )
     raise IncompatibleFreqtrade(
-        f"bingx-closeall-plugin's freqtrade layer is tested with freqtrade {tested}; found freqtrade {version}. "
-        f"Install `bingx-closeall-plugin[freqtrade]` to get a matching freqtrade."
+        f"{supported}; found freqtrade {version}{', an older release' if line is not None else ''}. Install a "
+        f"supported one: pip install 'freqtrade>={OLDEST[0]}.{OLDEST[1]},<{NEWEST[0]}.{NEWEST[1] + 1}' (or the "
+        "plugin's [freqtrade] extra)."
     )
 
 
@@ -187,14 +115,19 @@ def check_resolver_shape() -> None:
         )
 
 
-def check_signature(function: Any, expected: tuple[str, ...], where: str) -> None:
-    """A method about to be hooked still has its tested parameters; else the install is refused."""
+def check_signature(function: Any, module: str, qualname: str) -> None:
+    """A method about to be hooked still has the parameters :mod:`.seams` lists for the installed release."""
     import inspect
 
+    try:
+        expected = expected_parameters(module, qualname)
+    except KeyError:  # freqtrade moved the class to another module: the seam list names it where it was
+        raise IncompatibleFreqtrade(f"cannot hook {qualname}: {module} is not where the plugin expects it "
+                                    f"({versions()})") from None
     if not callable(function):
-        raise IncompatibleFreqtrade(f"cannot hook {where}: it is not callable ({versions()})")
+        raise IncompatibleFreqtrade(f"cannot hook {qualname}: it is not callable ({versions()})")
     found = tuple(inspect.signature(function).parameters)
     if found != expected:
         raise IncompatibleFreqtrade(
-            f"cannot hook {where}: expected parameters {expected}, found {found} ({versions()})"
+            f"cannot hook {qualname}: expected parameters {expected}, found {found} ({versions()})"
         )

@@ -65,7 +65,7 @@ from .compat import (
     check_resolver_shape,
     freqtrade_version as _freqtrade_version,
     plugin_version,
-    signature_problems,
+    signature_problems as _seam_problems,
     untested_opt_in,
     versions as _versions,
 )
@@ -92,6 +92,14 @@ __all__ = ["INSTANCE_ATTRIBUTES", "MISSING", "PATCHES", "SIGNATURES", "TESTED_FR
            "uninstall", "untested_opt_in"]
 
 _installed = False
+
+
+def signature_problems() -> list[str]:
+    """:func:`.seams.signature_problems` for the installed release, with freqtrade's own method wherever a hook of
+    the plugin replaced it (so it holds after install too)."""
+    with LOCK:
+        originals = {(id(p.target), p.attribute): p.original for p in PATCHES if p.undo is None}
+    return _seam_problems(originals=originals)
 
 
 def is_installed() -> bool:

@@ -68,12 +68,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from freqtrade.main import main as freqtrade_main
 
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] in (["--version"], ["-V"]):  # freqtrade's own lines follow: the OS, Python, ccxt and freqtrade
+        from .compat import plugin_version, versions
+
+        print(f"bingx-closeall-plugin {plugin_version()} ({versions()})")
+
     watcher = _ConfigurationErrorSeen()
     freqtrade_logger = logging.getLogger("freqtrade")  # the logger freqtrade.main reports errors on
     watch = add_log_filter(freqtrade_logger, watcher,
                            "freqtrade exits 0 on a configuration error; the launcher exits 2")
     try:
-        freqtrade_main(sys.argv[1:] if argv is None else list(argv))
+        freqtrade_main(args)
         code = 0  # pragma: no cover - freqtrade's main always ends in sys.exit()
     except SystemExit as e:
         code = _exit_code(e.code)

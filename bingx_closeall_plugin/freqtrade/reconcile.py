@@ -30,6 +30,7 @@ from freqtrade.persistence import Order, Trade
 
 from ..core.methods import ORDER_HISTORY
 from ..core.symbols import to_native
+from . import releases
 from .patches import is_patched
 from .settle import settle
 
@@ -92,7 +93,7 @@ def persist_intent(trades: list[Trade], api: Any) -> Intent:
 
 def clear_intent(trades: list[Trade]) -> None:
     for trade in trades:
-        trade.delete_custom_data(INTENT_KEY)
+        releases.delete_custom_data(trade, INTENT_KEY)
     Trade.commit()
 
 
@@ -143,7 +144,7 @@ def exit_orders_for(trade: Trade, history: list[dict[str, Any]], since_ms: int, 
             and order.get("status") == "closed"
             and float(order.get("filled") or 0) > 0
             and int(order.get("timestamp") or 0) >= max(since_ms - HISTORY_MARGIN_MS, opened_ms)
-            and Order.order_by_id(str(order["id"]), trade.pair) is None
+            and releases.order_by_id(str(order["id"]), trade.pair) is None
         ):
             found.append(order)
             covered += float(order["filled"])

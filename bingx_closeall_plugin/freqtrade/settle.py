@@ -45,6 +45,7 @@ from freqtrade.persistence import Order, Trade
 from sqlalchemy import select
 
 from ..core.redaction import error_text
+from . import releases
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def cancel_unsaved_exits(exchange: Any, flat_pairs: set[str], resting: list[dict
     for order in resting:
         pair = order.get("symbol")
         if (pair not in flat_pairs or bingx_type(order) not in RESTING_EXITS or not_reduce_only(order)
-                or Order.order_by_id(str(order["id"]), pair) is not None):
+                or releases.order_by_id(str(order["id"]), pair) is not None):
             continue
         try:
             exchange.cancel_order(str(order["id"]), pair)

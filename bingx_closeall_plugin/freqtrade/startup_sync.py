@@ -44,6 +44,7 @@ from freqtrade.enums import ExitType, RPCMessageType
 from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.persistence import Order, Trade
 
+from . import releases
 from .order_tags import is_ours
 from .reconcile import HISTORY_MARGIN_MS, exit_orders_for, loaded_between_commits, one_wallet_sync, read_history
 from .settle import RESTING_EXITS, STOP_TYPES, bingx_type, cancel_unsaved_exits
@@ -151,7 +152,7 @@ def _adopt_entries(freqtrade: Any, pairs: set[str], positions: dict[str, Any], h
     for order in reversed(entries):  # newest first: one trade per pair, as freqtrade keeps
         pair = order["symbol"]
         position = positions.get(pair)
-        if (pair in owned or position is None or Order.order_by_id(str(order["id"]), pair) is not None
+        if (pair in owned or position is None or releases.order_by_id(str(order["id"]), pair) is not None
                 or position.get("side") != ("long" if order.get("side") == "buy" else "short")):
             continue
         trade = _trade_from_entry(freqtrade, order, position)
@@ -196,7 +197,7 @@ def _settle_stops(freqtrade: Any, pairs: set[str], positions: dict[str, Any], re
                   report: SyncReport) -> None:
     trades = {t.pair: t for t in Trade.get_open_trades()}
     unsaved = [o for o in resting if o.get("symbol") in pairs and o.get("symbol") in trades
-               and Order.order_by_id(str(o["id"]), o["symbol"]) is None and bingx_type(o) in RESTING_EXITS]
+               and releases.order_by_id(str(o["id"]), o["symbol"]) is None and bingx_type(o) in RESTING_EXITS]
     for order in sorted(unsaved, key=_timestamp, reverse=True):  # the newest is the one the killed bot saved last
         pair = order["symbol"]
         trade = trades[pair]
