@@ -129,6 +129,8 @@ ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ('freqtrade.exchange.bingx', 'Bingx.precision_mode_price'),
     ('freqtrade.strategy.interface', 'IStrategy.stoploss'),
     ('freqtrade.persistence.trade_model', 'Order.ft_is_open'),
+    ('freqtrade.persistence.trade_model', 'Order.ft_trade_id'),  # settle.sweep: closed trades' open rows
+    ('freqtrade.persistence.trade_model', 'Order.id'),
     ('freqtrade.persistence.trade_model', 'Order.ft_order_side'),
     ('freqtrade.persistence.trade_model', 'Order.ft_order_tag'),
     ('freqtrade.persistence.trade_model', 'Order.ft_pair'),  # releases.order_by_id before 2026.8
@@ -136,6 +138,7 @@ ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ('freqtrade.persistence.trade_model', 'Order.order_date_utc'),
     ('freqtrade.persistence.trade_model', 'Order.order_id'),
     ('freqtrade.persistence.trade_model', 'Order.session'),
+    ('freqtrade.persistence.trade_model', 'Order.status'),  # settle: a cancelled order's row ended
     ('freqtrade.persistence.trade_model', 'Trade.amount'),
     ('freqtrade.persistence.trade_model', 'Trade.amount_precision'),
     ('freqtrade.persistence.trade_model', 'Trade.amount_requested'),
