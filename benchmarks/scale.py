@@ -35,6 +35,14 @@ sys.path.insert(0, str(TESTS))
 
 from fleet import Fleet  # noqa: E402 - tests/ holds the fleet of simulators the suite uses too
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guard_benchmark import wait as _wait  # noqa: E402 - the benchmarks' one bounded wait for an event
+
+
+def wait(predicate: Callable[[], Any], what: str, interval: float = 0.005) -> float:
+    """Epoch time at which ``predicate`` was first seen true (at most WAIT_S)."""
+    return _wait(predicate, what, timeout=WAIT_S, interval=interval)
+
 WAIT_S = 120.0
 Row = dict[str, Any]
 
@@ -166,15 +174,6 @@ def guard_round(started_bots: list[Any], fleet: Fleet, work: Path, args: argpars
     books = wait(lambda: not victim.api("GET", "/status"), "its books closed at restart", interval=0.05)
     return {"flat_s": flat - killed, "books_s": books - launched, "signed": trip_requests, "public": 0,
             "quiet_per_check": quiet, "rss_mb": usage.ru_maxrss / 1024}
-
-
-def wait(predicate: Callable[[], Any], what: str, interval: float = 0.005) -> float:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if predicate():
-            return time.time()
-        time.sleep(interval)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def median_row(runs: list[Row]) -> Row:
