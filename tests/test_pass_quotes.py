@@ -151,3 +151,18 @@ def test_the_rate_caches_hold_every_pair_the_bot_trades(simulator: BingXSimulato
     for pair in PAIRS:
         assert exchange.get_rate(pair, refresh=False, side="exit", is_short=False)
     assert len(PAIRS) > 200 and simulator.requests == []
+
+
+def test_a_flatten_prices_a_trade_the_caches_lack_from_the_last_pass(simulator: BingXSimulator,
+                                                                  exchange: Bingx) -> None:
+    with exchange.loop_iteration():
+        exit_rates(exchange, PAIRS[:1])  # a pass read every contract's ticker
+    exchange._exit_rate_cache.clear()  # e.g. past freqtrade's 300 s
+    simulator.clear_requests()
+    with exchange.flatten_running():  # confirm_trade_exit's rate, on the flatten's thread
+        rates = {pair: exchange.get_rate(pair, refresh=False, side="exit", is_short=False) for pair in PAIRS}
+    assert simulator.requests == [] and all(rates.values())
+
+    exchange._exit_rate_cache.clear()
+    exchange.get_rate(PAIRS[0], refresh=False, side="exit", is_short=False)  # any other caller: freqtrade's read
+    assert len(simulator.requests_to(DEPTH)) == 1
