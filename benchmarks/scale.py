@@ -10,9 +10,18 @@
   time to books: its restart to its books closed (freqtrade's start-up check books the guard's close). Requests:
   the guard's own requests to BingX per check while all is well, and those of the trip.
 
-Peak memory is the measured process's maximum RSS (the CLI; the guard). A trades-per-bot dimension is another
-function in ``DIMENSIONS``. Prints figures; asserts nothing. Run:
-``.venv/bin/python benchmarks/scale.py [--latency-ms 50] [--accounts 1 10 50 100] [--bots 1 5 20]``.
+- **trades**: one real freqtrade-bingx bot (stoploss on the exchange, freqtrade's sample pricing: order book on,
+  top 1) with N open trades on one simulator (made-up contracts beyond its 71 when N is larger), the trades entered
+  without latency, then every answer ``--latency-ms`` late. Requests: one idle loop pass's (signed, public), cut
+  where the bot's ``last_process`` changes, candle refreshes (klines, at each new 5m candle) left out. Then
+  ``POST /forceexit {"tradeid": "all"}``: time to flat (the POST to no position at the simulator), time to books
+  (to no open trade in the bot's database), and the requests BingX saw from the POST to the books closed (signed,
+  public: the flatten's and any the bot's loop sent meanwhile).
+
+Peak memory is the measured process's maximum RSS (the CLI; the guard; the bot, its peak so far, the rows run in
+ascending N on one bot). Prints figures; asserts nothing. Run:
+``.venv/bin/python benchmarks/scale.py [--latency-ms 50] [--accounts 1 10 50 100] [--bots 1 5 20]
+[--trades 1 10 50 100 200]``.
 """
 
 from __future__ import annotations
@@ -133,6 +142,75 @@ def bots(sizes: list[int], args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+CANDLES = ("quote/klines", "market/markPriceKlines")
+KEY, SECRET = "bench-key", "bench-secret"
+
+
+def trades(sizes: list[int], args: argparse.Namespace) -> list[Row]:
+    import sqlite3
+    import threading
+
+    from bingx_closeall_plugin import to_unified
+    from bingx_closeall_plugin.simulator import BingXSimulator
+    from bingx_closeall_plugin.simulator.markets import linear_contracts
+
+    from freqtrade_bot import FreqtradeBot, make_config
+
+    # freqtrade's pair names must start with a letter or digit: ccxt's "$NAP/USDT:USDT" is dropped from the whitelist
+    tradable = [p for p in (to_unified(c["symbol"]) for c in linear_contracts()) if p[0].isalnum()]
+    extra = max(0, max(sizes) - len(tradable))
+    pairs = (tradable + [to_unified(c["symbol"]) for c in linear_contracts(extra)[len(linear_contracts()):]])
+    pairs = pairs[: max(sizes)]
+    rows = []
+    with BingXSimulator(api_key=KEY, api_secret=SECRET, extra_contracts=extra) as sim, \
+            tempfile.TemporaryDirectory(prefix="scale-trades-") as tmp:
+        sim.set_balance("USDT", 1_000_000)
+        home = Path(tmp)
+        bot = FreqtradeBot(home, make_config(home, sim.base_url, key=KEY, secret=SECRET, pairs=pairs,
+                                             max_open_trades=len(pairs), stake_amount=20))
+
+        def open_in_db() -> int:
+            with sqlite3.connect(bot.db_path) as db:
+                return db.execute("SELECT COUNT(*) FROM trades WHERE is_open = 1").fetchone()[0]
+
+        try:
+            bot.start(timeout=WAIT_S * 5)
+            for size in sizes:
+                sim.latency_ms = 0
+                bot.force_enter([(pair, "long") for pair in pairs[:size]], sim, timeout=WAIT_S * 20)
+                sim.latency_ms = args.latency_ms
+                (idle,) = bot.loop_iterations(sim, 1, timeout=WAIT_S * 5)
+                idle = [r for r in idle if not r.path.endswith(CANDLES)]
+                before = time.monotonic()
+                press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}),
+                                         kwargs={"timeout": WAIT_S})
+                started = time.time()
+                press.start()
+                flat = wait(lambda: not sim.positions(), "flat")
+                books = wait(lambda: open_in_db() == 0, "the books closed")
+                books_at = time.monotonic()
+                press.join(WAIT_S)
+                during = [r for r in sim.requests if before <= r.started <= books_at]
+                signed = len([r for r in during if r.api_key_ok])
+                public = len(during) - signed
+                idle_signed = len([r for r in idle if r.api_key_ok])
+                rows.append({"N": size, "flat_s": flat - started, "books_s": books - started,
+                             "idle_signed": idle_signed, "idle_public": len(idle) - idle_signed,
+                             "signed": signed, "public": public, "rss_mb": peak_rss_kb(bot) / 1024})
+                print(f"trades {size}: {rows[-1]}", file=sys.stderr)
+        finally:
+            bot.stop()
+    return rows
+
+
+def peak_rss_kb(bot: Any) -> int:
+    """The bot process's peak resident set so far (VmHWM)."""
+    for line in Path(f"/proc/{bot.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
 def guard_round(started_bots: list[Any], fleet: Fleet, work: Path, args: argparse.Namespace) -> Row:
     state = work / "state.json"
     argv = [sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state", str(state), "--interval",
@@ -186,6 +264,8 @@ def median_row(runs: list[Row]) -> Row:
 DIMENSIONS: dict[str, tuple[str, Callable[[list[int], argparse.Namespace], list[Row]], list[str]]] = {
     "accounts": ("accounts per press", accounts, ["flat_s", "books_s", "spread_s", "signed", "public", "rss_mb"]),
     "bots": ("bots per guard (one killed)", bots, ["flat_s", "books_s", "signed", "quiet_per_check", "rss_mb"]),
+    "trades": ("trades per bot (/forceexit all)", trades,
+               ["flat_s", "books_s", "idle_signed", "idle_public", "signed", "public", "rss_mb"]),
 }
 
 
@@ -206,6 +286,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per accounts row (the median is printed)")
     parser.add_argument("--accounts", type=int, nargs="*", default=[1, 10, 50, 100])
     parser.add_argument("--bots", type=int, nargs="*", default=[1, 5, 20])
+    parser.add_argument("--trades", type=int, nargs="*", default=[1, 10, 50, 100, 200])
     parser.add_argument("--interval", type=float, default=1.0, help="the guard's --interval")
     parser.add_argument("--max-silence", type=float, default=5.0, help="the guard's --max-silence")
     args = parser.parse_args()

@@ -342,6 +342,7 @@ def _simulator_answers(sim: BingXSimulator, hedge: bool) -> dict[str, dict]:
         "server_time": client.swapV2PublicGetServerTime({}),
         "contracts": client.swapV2PublicGetQuoteContracts({}),
         "contracts/cswap": client.cswapV1PublicGetMarketContracts({}),
+        "ticker": client.swapV2PublicGetQuoteTicker({}),
         "leverage": client.swapV2PrivateGetTradeLeverage({"symbol": "BTC-USDT"}),
         "margin_type": client.swapV2PrivateGetTradeMarginType({"symbol": "BTC-USDT"}),
         "margin_type/cswap": client.cswapV1PrivateGetTradeMarginType({"symbol": "BTC-USD"}),

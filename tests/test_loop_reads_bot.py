@@ -2,7 +2,8 @@
 
 One real freqtrade-bingx bot (stoploss on exchange) trades on this module's simulator. Its requests are cut
 into loop iterations (``FreqtradeBot.loop_iterations``: where ``last_process`` changes) and counted from the
-simulator's request log: an idle iteration sends the same number of signed requests for 1 trade and for 10.
+simulator's request log: an idle iteration sends the same requests, signed and public, for 1 trade and for 10 (one
+open-orders read, one ticker read pricing every trade; tests/test_pass_quotes.py prices 221 pairs from that read).
 A stop that fills between two reads and a stop cancelled by hand at BingX are each acted on by the first whole
 iteration after the event, as freqtrade's own per-order queries would. A stop BingX no longer lists anywhere
 has a module and a bot of its own (tests/test_loop_reads_vanished_stop_bot.py): freqtrade's retries for it cost
@@ -19,7 +20,7 @@ from bingx_closeall_plugin import to_native, to_unified
 from bingx_closeall_plugin.simulator import Fault
 from bingx_closeall_plugin.simulator.markets import linear_contracts
 
-from freqtrade_bot import resting_stops as stops, signed
+from freqtrade_bot import resting_stops as stops
 
 pytestmark = pytest.mark.freqtrade
 
@@ -55,10 +56,14 @@ def order_queries(requests) -> list[str]:
     return [r.params.get("orderId") for r in requests if r.path.endswith("trade/order") and r.method == "GET"]
 
 
+CANDLES = ("quote/klines", "market/markPriceKlines")
+
+
 def idle(iteration) -> Counter:
-    """The signed requests of one loop iteration, by method and path. freqtrade's hourly funding-fee job
-    (hh:00:01, one income read per trade) is a schedule of its own, not part of an idle iteration."""
-    return Counter((r.method, r.path) for r in signed(iteration) if not r.path.endswith("user/income"))
+    """The requests of one loop iteration, signed and public, by method and path. freqtrade's hourly funding-fee
+    job (hh:00:01, one income read per trade) and its candle refresh (one klines read per whitelisted pair at each
+    new 5m candle, whatever the trades) are schedules of their own, not part of an idle iteration."""
+    return Counter((r.method, r.path) for r in iteration if not r.path.endswith(("user/income", *CANDLES)))
 
 
 def trade(bot, trade_id: int) -> dict:
@@ -66,7 +71,7 @@ def trade(bot, trade_id: int) -> dict:
     return row
 
 
-def test_an_idle_iteration_sends_the_same_signed_requests_for_1_and_for_10_trades(bot, sim):
+def test_an_idle_iteration_sends_the_same_requests_for_1_and_for_10_trades(bot, sim):
     bot.force_enter([(PAIRS[0], "long")], sim)
     one = [idle(it) for it in bot.loop_iterations(sim, 2)]
     bot.force_enter([(pair, "long") for pair in PAIRS[1:]], sim)
@@ -74,7 +79,8 @@ def test_an_idle_iteration_sends_the_same_signed_requests_for_1_and_for_10_trade
     ten = [idle(it) for it in bot.loop_iterations(sim, 2)]
 
     for iteration in one + ten:
-        assert iteration == Counter({("GET", "/openApi/swap/v2/trade/openOrders"): 1}), iteration
+        assert iteration == Counter({("GET", "/openApi/swap/v2/trade/openOrders"): 1,
+                                     ("GET", "/openApi/swap/v2/quote/ticker"): 1}), iteration
         assert sim.requests_to(OPEN_ORDERS)[-1].params.get("symbol") is None  # account-wide, one request
 
 
@@ -118,8 +124,8 @@ def test_a_stop_cancelled_by_hand_at_bingx_is_replaced_in_the_next_iteration(bot
 
 def test_a_flatten_does_not_wait_for_the_loop_to_price_every_trade(bot, sim):
     trades = bot.force_enter([(pair, "long") for pair in PAIRS], sim)
-    # Hold the loop inside its exit-lock section: the first trade's order-book request answers late.
-    sim.inject("quote/depth", Fault.delay(2.0))
+    # Hold the loop inside its exit-lock section: the pass's one price read (pricing every trade) answers late.
+    sim.inject("quote/ticker", Fault.delay(2.0))
     bot.wait_for(lambda: not sim.pending_faults(), timeout=30, interval=0.05, what="the loop reaching its exits")
 
     answer = bot.api("POST", "/forceexit", {"tradeid": "all"})
@@ -129,5 +135,5 @@ def test_a_flatten_does_not_wait_for_the_loop_to_price_every_trade(bot, sim):
     close = max(i for i, r in enumerate(log) if r.path.endswith("trade/closeAllPositions"))
     after = log[close:]
     # The loop went through its other trades without a request per trade: no order book, no order query.
-    assert [r.path for r in after if r.path.endswith("quote/depth")] == []
+    assert [r.path for r in after if r.path.endswith(("quote/depth", "quote/ticker"))] == []
     assert order_queries(after) == []

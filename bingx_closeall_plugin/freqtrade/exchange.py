@@ -23,13 +23,13 @@ from freqtrade.enums import MarginMode, PriceType, RunMode, TradingMode
 from freqtrade.exceptions import InvalidOrderException, OperationalException, TemporaryError
 from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
-from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas
+from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas, OrderBook, Ticker
 from freqtrade.misc import deep_merge_dicts
-from freqtrade.util import dt_ts
+from freqtrade.util import FtTTLCache, dt_ts
 
 from ..core.errors import AlreadySubmitted, InvalidParameter, OrderMissing
 from ..core.redaction import mask_root_handlers
-from . import open_orders, order_tags
+from . import open_orders, order_tags, quotes
 from .ccxt_clients import (
     CREDENTIALS,
     FreqtradeBingXAsync,
@@ -141,11 +141,41 @@ class Bingx(BingxLeverage):
         self._flatten_api_lock = threading.Lock()
         # freqtrade's per-trade order and stop queries, from one open-orders read per loop iteration
         self._open_orders = open_orders.OpenOrderReads(self._read_open_orders)
+        # and its per-pair price reads, from one read of every contract's ticker per loop pass
+        self._quotes = quotes.PassQuotes(self._read_tickers, self._open_orders.in_iteration)
         self._flattens = 0  # flattens under way in this process (see get_rate)
+        self._flatten_threads: set[int] = set()  # the threads running them (see fetch_l2_order_book)
         self._flattens_lock = threading.Lock()
         # this bot's clientOrderID prefix (order_tags): the restart tells its unsaved entries from others' orders
         self.order_tag_prefix = order_tags.tag_prefix(config if isinstance(config, dict) else {})
         super().__init__(config, *args, **kwargs)
+        self._size_rate_caches()
+        if self._one_read_loop():
+            for setting in quotes.per_pair_settings(self._config):
+                logger.warning(f"{setting}: freqtrade reads that pair's order book on its own for every trade, every "
+                               "loop pass (one request each). With order_book_top 1 one BingX ticker read per pass "
+                               "prices every trade.")
+
+    def _size_rate_caches(self) -> None:
+        """freqtrade's exit and entry rate caches, sized to the pairs the bot can trade (freqtrade's: 100 pairs).
+
+        Past 100 open trades freqtrade's caches drop rates the bot still needs: every ``get_rate(refresh=False)``
+        (a force exit's ``confirm_trade_exit`` rate, the REST API's profit) became one order-book read per trade
+        behind the bot's throttle, 200 trades about 10 s. Same time to live (300 s) as freqtrade's.
+        """
+        whitelist = self._config.get("exchange", {}).get("pair_whitelist") or []
+        max_trades = self._config.get("max_open_trades")
+        size = max(100, len(self.markets or {}), len(whitelist),
+                   int(max_trades) if isinstance(max_trades, int) and max_trades > 0 else 0)
+        with self._cache_lock:
+            for name in ("_exit_rate_cache", "_entry_rate_cache"):
+                old = getattr(self, name)
+                if not isinstance(old, FtTTLCache):
+                    raise OperationalException(f"freqtrade's Exchange.{name} is not a FtTTLCache: unsupported")
+                if old.maxsize < size:
+                    new = FtTTLCache(maxsize=size, ttl=old.ttl)
+                    new.update(old)
+                    setattr(self, name, new)
 
     # ------------------------------------------------------------------ ccxt objects
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict[str, Any]) -> ccxt.Exchange:
@@ -196,14 +226,52 @@ class Bingx(BingxLeverage):
             return client
 
     # ------------------------------------------------------------------ one read per loop iteration
+    def _one_read_loop(self) -> bool:
+        return self.trading_mode == TradingMode.FUTURES and not self._config["dry_run"] and open_orders.enabled()
+
     def loop_iteration(self) -> Any:
-        """Around one ``FreqtradeBot.process()`` (install.PATCHES): its order queries share one open-orders read.
+        """Around one ``FreqtradeBot.process()`` (install.PATCHES): its order queries share one open-orders read,
+        its price reads one ticker read (:mod:`.quotes`).
 
         Live futures only, and not with ``BINGX_ONE_READ_LOOP=0``; otherwise freqtrade's own queries.
         """
-        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"] or not open_orders.enabled():
+        if not self._one_read_loop():
             return nullcontext()
-        return self._open_orders.iteration()
+        return self._pass()
+
+    @contextmanager
+    def _pass(self) -> Iterator[None]:
+        self._quotes.new_pass()
+        try:
+            with self._open_orders.iteration():
+                yield
+        finally:
+            self._quotes.new_pass()
+
+    def _read_tickers(self) -> dict[str, Any]:
+        """Every USDT-M contract's ticker: one public ``GET swap/v2/quote/ticker``, no symbol (ccxt's fetch_tickers)."""
+        return self._api.fetch_tickers(None, {"type": "swap", "subType": "linear"})
+
+    def _pass_ticker(self, pair: str) -> Ticker | None:
+        if not self._one_read_loop():
+            return None
+        ticker = self._quotes.ticker(pair, flattening=threading.get_ident() in self._flatten_threads)
+        return ticker if ticker is not None and ticker.get("bid") and ticker.get("ask") else None
+
+    def fetch_l2_order_book(self, pair: str, limit: int = 100) -> OrderBook:
+        """The top of ``pair``'s book from the pass's one ticker read when only the top is asked for
+        (``order_book_top`` 1); any deeper book, or a pair the read lacks, from BingX as freqtrade reads it."""
+        if limit == 1:
+            ticker = self._pass_ticker(pair)
+            book = quotes.book_top(ticker) if ticker is not None else None
+            if book is not None:
+                return book
+        return super().fetch_l2_order_book(pair, limit)
+
+    def fetch_ticker(self, pair: str) -> Ticker:
+        """``pair``'s ticker from the pass's one ticker read; a pair the read lacks: from BingX, as freqtrade."""
+        ticker = self._pass_ticker(pair)
+        return ticker if ticker is not None else super().fetch_ticker(pair)
 
     def _read_open_orders(self) -> list[CcxtOrder]:
         """Every open USDT-M order of the account: one signed ``GET swap/v2/trade/openOrders``, no symbol."""
@@ -224,11 +292,13 @@ class Bingx(BingxLeverage):
         """Around a flatten (:class:`~.flatten.Flattener`): the loop stops refreshing prices per trade meanwhile."""
         with self._flattens_lock:
             self._flattens += 1
+            self._flatten_threads.add(threading.get_ident())
         try:
             yield
         finally:
             with self._flattens_lock:
                 self._flattens -= 1
+                self._flatten_threads.discard(threading.get_ident())
 
     def get_rate(self, pair: str, refresh: bool, side: Any, is_short: bool, order_book: Any = None,
                  ticker: Any = None) -> float:

@@ -12,7 +12,8 @@ What it models
   ``timestamp`` checked against ``recvWindow`` (default 5000 ms, capped at 60000) on a server clock
   that can be skewed (``clock_offset_ms``). Codes 100413 / 100001 / 100421, checked in that order.
 * USDT-M (71 contracts, among them coins ccxt renames: TRUMPSOL-USDT is ccxt's TRUMP/USDT:USDT,
-  TRUMP-USDT its TRUMPMAGA, OMNI OmniCat, SNOW Snowman, NAP $NAP) and coin-M (BTC-USD, ETH-USD)
+  TRUMP-USDT its TRUMPMAGA, OMNI OmniCat, SNOW Snowman, NAP $NAP; ``extra_contracts=N`` / ``--extra-contracts N``
+  lists N made-up ones more, X001-USDT ..., for bots of more pairs) and coin-M (BTC-USD, ETH-USD)
   perpetuals: balances, positions (one-way by default, hedge mode optional), leverage and margin type
   per symbol, MARKET / LIMIT / STOP_MARKET / TAKE_PROFIT_MARKET / STOP / TAKE_PROFIT / TRIGGER_MARKET /
   TRIGGER_LIMIT orders,

@@ -73,10 +73,12 @@ def main(argv: list[str] | None = None) -> int:
                              "LIMIT entries at PRICE, e.g. BTC-USDT:SELL:STOP_MARKET:0.01:60000 or "
                              "ETH-USDT:BUY:LIMIT:0.1:2000")
     parser.add_argument("--hedge", action="store_true", help="start in hedge (dual-side) position mode")
+    parser.add_argument("--extra-contracts", type=int, default=0, metavar="N",
+                        help="list N made-up USDT-M contracts (X001-USDT ...) after the default 71")
     args = parser.parse_args(argv)
 
     sim = BingXSimulator(api_key=args.api_key, api_secret=args.api_secret, latency_ms=args.latency_ms,
-                         hedge_mode=args.hedge, host=args.host, port=args.port)
+                         hedge_mode=args.hedge, host=args.host, port=args.port, extra_contracts=args.extra_contracts)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:

@@ -1,5 +1,9 @@
 """Default market table of the simulator: 71 linear USDT-M perpetuals plus two coin-M contracts.
 
+``extra`` (``BingXSimulator(extra_contracts=N)``, ``--extra-contracts N``) lists N more made-up USDT-M contracts,
+``X001-USDT`` to ``XNNN-USDT``, for a bot trading more pairs than the table has (the trades-per-bot benchmark's
+200 trades); they are not BingX's listings.
+
 Shapes copy BingX's ``GET /openApi/swap/v2/quote/contracts`` (linear) and
 ``GET /openApi/cswap/v1/market/contracts`` (coin-M). Prices are realistic-looking
 starting values, not live data. :func:`notional` and :func:`pnl` are a contract's value and profit,
@@ -94,6 +98,30 @@ _INVERSE: list[tuple[str, float, int, int, int]] = [
 ]
 
 TAKER_FEE = 0.0005
+EXTRA_PREFIX = "X"
+
+
+def _linear(extra: int = 0) -> list[tuple[str, float, int, int, int]]:
+    """The table, and ``extra`` made-up contracts after it (prices 1.01 to about 10, 1 amount and 4 price decimals)."""
+    if extra < 0:
+        raise ValueError(f"extra contracts must be 0 or more, not {extra}")
+    return _LINEAR + [(f"{EXTRA_PREFIX}{i:03d}", _extra_price(i), 1, 4, 50) for i in range(1, extra + 1)]
+
+
+def _extra_price(index: int) -> float:
+    return round(1 + 0.01 * index, 2)
+
+
+def start_price(symbol: str) -> float:
+    """A contract's start price, the made-up ones' included (``X007-USDT``: 1.07)."""
+    prices = _DEFAULT_PRICES
+    if symbol in prices:
+        return prices[symbol]
+    asset = symbol.split("-", 1)[0]
+    if not (asset.startswith(EXTRA_PREFIX) and asset[len(EXTRA_PREFIX):].isdigit()):
+        raise KeyError(symbol)
+    return _extra_price(int(asset[len(EXTRA_PREFIX):]))
+
 MAKER_FEE = 0.0002
 
 
@@ -101,10 +129,10 @@ def _fmt_step(precision: int) -> str:
     return "1" if precision == 0 else "0." + "0" * (precision - 1) + "1"
 
 
-def linear_contracts() -> list[dict[str, Any]]:
+def linear_contracts(extra: int = 0) -> list[dict[str, Any]]:
     """Rows as ``/openApi/swap/v2/quote/contracts`` returns them (strings, like BingX)."""
     rows = []
-    for i, (asset, price, qp, pp, lev) in enumerate(_LINEAR):
+    for i, (asset, price, qp, pp, lev) in enumerate(_linear(extra)):
         min_qty = 10 ** -qp
         rows.append({
             "contractId": str(100 + i),
@@ -151,16 +179,19 @@ def inverse_contracts() -> list[dict[str, Any]]:
     ]
 
 
-def default_prices() -> dict[str, float]:
-    prices = {f"{a}-USDT": p for a, p, *_ in _LINEAR}
+def default_prices(extra: int = 0) -> dict[str, float]:
+    prices = {f"{a}-USDT": p for a, p, *_ in _linear(extra)}
     prices.update({f"{a}-USD": p for a, p, *_ in _INVERSE})
     return prices
 
 
-def contract_info() -> dict[str, dict[str, Any]]:
+_DEFAULT_PRICES = default_prices()
+
+
+def contract_info(extra: int = 0) -> dict[str, dict[str, Any]]:
     """Internal per-symbol facts: inverse flag, precisions, min qty, contract size, max leverage, settle asset."""
     info: dict[str, dict[str, Any]] = {}
-    for asset, _p, qp, pp, lev in _LINEAR:
+    for asset, _p, qp, pp, lev in _linear(extra):
         info[f"{asset}-USDT"] = {
             "inverse": False, "qty_prec": qp, "price_prec": pp, "min_qty": 10 ** -qp,
             "contract_size": 1.0, "max_leverage": lev, "settle": "USDT", "asset": asset,

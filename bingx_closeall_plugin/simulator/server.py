@@ -52,7 +52,8 @@ class BingXSimulator:
 
     def __init__(self, api_key: str = "sim-key", api_secret: str = "sim-secret",  # noqa: S107 - a double's
                  latency_ms: float = 0,
-                 hedge_mode: bool = False, clock_offset_ms: int = 0, host: str = "127.0.0.1", port: int = 0):
+                 hedge_mode: bool = False, clock_offset_ms: int = 0, host: str = "127.0.0.1", port: int = 0,
+                 extra_contracts: int = 0):
         self.api_key = api_key
         self._api_secret = api_secret
         self.latency_ms = self._initial_latency_ms = latency_ms
@@ -60,7 +61,7 @@ class BingXSimulator:
         self.host = host
         self.port = port
         self._initial_hedge = hedge_mode
-        self.account = Account(now_ms=self.server_time_ms, hedge_mode=hedge_mode)
+        self.account = Account(now_ms=self.server_time_ms, hedge_mode=hedge_mode, extra_contracts=extra_contracts)
         self._faults = FaultTable()
         self._holds = HoldTable()
         self._log: list[RequestRecord] = []

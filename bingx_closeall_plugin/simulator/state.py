@@ -27,17 +27,18 @@ class AccountState:
 
     now_ms: Callable[[], int]
     hedge_mode: bool = False
+    extra_contracts: int = 0  # made-up USDT-M contracts after the table (markets.py)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
-        self.info = _markets.contract_info()
+        self.info = _markets.contract_info(self.extra_contracts)
         self.reset(hedge_mode=self.hedge_mode)
 
     def reset(self, hedge_mode: bool | None = None) -> None:
         with self.lock:
             if hedge_mode is not None:
                 self.hedge_mode = hedge_mode
-            self.prices: dict[str, float] = _markets.default_prices()
+            self.prices: dict[str, float] = _markets.default_prices(self.extra_contracts)
             self.balances: dict[str, float] = dict(DEFAULT_BALANCES)
             self.realised: dict[str, float] = dict.fromkeys(self.balances, 0.0)
             self.positions: dict[tuple[str, str], Position] = {}

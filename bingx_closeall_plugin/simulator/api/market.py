@@ -20,13 +20,12 @@ INTERVALS_MS = {
     "12h": 43_200_000, "1d": 86_400_000, "3d": 259_200_000, "1w": 604_800_000, "1M": 2_592_000_000,
 }
 FUNDING_INTERVAL_MS = 8 * 3_600_000
-BASE_PRICES = _markets.default_prices()  # the centre of each contract's synthetic price path
 
 
 # ---- the synthetic market -------------------------------------------------------------------------
 def synthetic(symbol: str, t: int) -> float:
     """Deterministic synthetic price path of ``symbol`` at ``t`` (ms) around its default price."""
-    base = BASE_PRICES[symbol]
+    base = _markets.start_price(symbol)
     phase = hash01(symbol) * 2 * math.pi
     hours = t / 3_600_000.0
     return base * (1.0 + 0.03 * math.sin(hours / 37.0 + phase) + 0.01 * math.sin(hours / 3.1 + 2 * phase)
@@ -121,7 +120,7 @@ def server_time(p: Params, s: Venue) -> Any:
 
 @ROUTES.public("GET", "swap/v2/quote/contracts")
 def contracts(p: Params, s: Venue) -> Any:
-    rows = _markets.linear_contracts()
+    rows = _markets.linear_contracts(s.account.extra_contracts)
     if p.get("symbol"):
         rows = [r for r in rows if r["symbol"] == p["symbol"]]
         if not rows:
