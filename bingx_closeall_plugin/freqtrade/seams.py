@@ -59,6 +59,9 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ('freqtrade.exchange.bingx', 'Bingx.get_pair_base_currency', ('self', 'pair')),
     ('freqtrade.exchange.bingx', 'Bingx.get_precision_amount', ('self', 'pair')),
     ('freqtrade.exchange.bingx', 'Bingx.get_precision_price', ('self', 'pair')),
+    # quotes.py: a loop pass's one ticker read answers freqtrade's top-of-book and ticker asks
+    ('freqtrade.exchange.bingx', 'Bingx.fetch_l2_order_book', ('self', 'pair', 'limit')),
+    ('freqtrade.exchange.bingx', 'Bingx.fetch_ticker', ('self', 'pair')),
     ('freqtrade.exchange.bingx', 'Bingx.get_rate',
      ('self', 'pair', 'refresh', 'side', 'is_short', 'order_book', 'ticker')),
     ('freqtrade.exchange.bingx', 'Bingx.load_cached_leverage_tiers', ('self', 'stake_currency', 'cache_time')),
@@ -179,6 +182,9 @@ ATTRIBUTES: tuple[tuple[str, str], ...] = (
 # (module, Class, attribute): attributes freqtrade's constructors set on the instance (no class attribute to check).
 INSTANCE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
     ('freqtrade.exchange.bingx', 'Bingx', '_api'),
+    ('freqtrade.exchange.bingx', 'Bingx', '_cache_lock'),  # the rate caches resized under freqtrade's own lock
+    ('freqtrade.exchange.bingx', 'Bingx', '_entry_rate_cache'),
+    ('freqtrade.exchange.bingx', 'Bingx', '_exit_rate_cache'),
     ('freqtrade.exchange.bingx', 'Bingx', '_config'),
     ('freqtrade.exchange.bingx', 'Bingx', 'margin_mode'),
     ('freqtrade.exchange.bingx', 'Bingx', 'trading_mode'),
@@ -240,6 +246,8 @@ NAMES: tuple[tuple[str, str], ...] = (
     ('freqtrade.exchange.exchange_types', 'CcxtOrder'),
     ('freqtrade.exchange.exchange_types', 'CcxtPosition'),
     ('freqtrade.exchange.exchange_types', 'FtHas'),
+    ('freqtrade.exchange.exchange_types', 'OrderBook'),
+    ('freqtrade.exchange.exchange_types', 'Ticker'),
     ('freqtrade.freqtradebot', 'FreqtradeBot'),
     ('freqtrade.main', 'main'),
     ('freqtrade.misc', 'deep_merge_dicts'),
@@ -262,6 +270,7 @@ NAMES: tuple[tuple[str, str], ...] = (
     ('freqtrade.rpc.telegram', 'authorized_only'),
     ('freqtrade.rpc.telegram', 'safe_async_db'),
     ('freqtrade.strategy.strategy_wrapper', 'strategy_safe_wrapper'),
+    ('freqtrade.util', 'FtTTLCache'),
     ('freqtrade.util', 'dt_ts'),
     ('freqtrade.wallets', 'Wallets'),
 )
