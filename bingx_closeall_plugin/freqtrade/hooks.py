@@ -27,7 +27,7 @@ def install_flatten_hooks() -> None:
     from freqtrade.rpc.telegram import Telegram
     from freqtrade.wallets import Wallets
 
-    from ..core.redaction import mask, mask_root_handlers, secrets_of
+    from ..core.redaction import error_text, mask, mask_root_handlers, secrets_of
     from . import telegram as tg
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted, wallet_updates_deferred
@@ -94,7 +94,12 @@ def install_flatten_hooks() -> None:
             original_process(self)
         flattener = get_flattener(self)
         if flattener.applies() and not flattener.busy():
-            sweep(self)  # an order left open in the books for a closed trade: ended at BingX (settle.sweep)
+            try:
+                sweep(self)  # an order left open in the books for a closed trade: ended at BingX (settle.sweep)
+            except Exception as e:  # noqa: BLE001 - a check after the iteration must never stop the bot's loop
+                Trade.rollback()
+                logger.warning(f"The check for orders left open for closed trades failed ({error_text(e)}); "
+                               "the next loop iteration tries again.")
         return None
 
     original_handle_stoploss = FreqtradeBot.handle_stoploss_on_exchange
