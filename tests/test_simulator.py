@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 
 import ccxt
@@ -345,3 +346,28 @@ def test_hold_times_out_by_itself_and_reset_drops_what_is_parked(sim, ex):
     assert isinstance(outcome[0], ccxt.NetworkError) and sim.positions() == []
     with pytest.raises(TimeoutError, match="closeAllPositions"):
         sim.hold("trade/closeAllPositions").wait_reached(0.1)
+
+
+def test_a_request_still_in_its_latency_at_a_reset_never_executes_on_the_new_account(sim):
+    """reset() is a new account: a close that arrived before it, whose client gave up (a test's Ctrl-C, a killed
+    bot), must not land on the next test's positions, nor take the fault that test armed for its own close."""
+    def until_idle() -> None:
+        deadline = time.monotonic() + 10
+        while sim.in_flight():
+            assert time.monotonic() < deadline, "a request was never answered nor dropped"
+            time.sleep(0.02)
+
+    until_idle()  # what earlier tests left in flight (a delayed answer) is done
+    sim.seed_position("BTC-USDT", "LONG", 0.01)
+    sim.latency_ms = 400
+    impatient = _client(sim, timeout=100)
+    with pytest.raises(ccxt.RequestTimeout):
+        impatient.swapV2PrivatePostTradeCloseAllPositions({})
+    assert sim.in_flight() == 1  # still in its latency at BingX's side
+    sim.reset()
+    sim.seed_position("ETH-USDT", "SHORT", 0.2)
+    sim.inject("trade/closeAllPositions", Fault.error(100410, "rate limited"))
+    until_idle()
+
+    assert [p["symbol"] for p in sim.positions()] == ["ETH-USDT"]
+    assert sim.pending_faults() and sim.requests == []

@@ -66,6 +66,10 @@ class BingXSimulator:
         self._holds = HoldTable()
         self._log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
+        # reset() starts a new account: a request that arrived before it (still in its latency, or answered to a
+        # client that gave up) must not execute on the new one, as a test's late close would on the next test's
+        self._generation = 0
+        self._in_flight = 0  # requests being handled now (in their latency, parked in a hold, executing)
         self._rate: dict[str, collections.deque[float]] = {}
         self._rate_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -151,10 +155,13 @@ class BingXSimulator:
 
     def reset(self) -> None:
         """Clean account, no faults, empty request log and rate-limit windows, the latency and clock
-        offset given at construction; key/secret/port kept."""
+        offset given at construction; key/secret/port kept. A request that arrived before the reset and is still
+        being handled (in its latency) is dropped, never executed on the new account."""
         self.account.reset(hedge_mode=self._initial_hedge)
         self.latency_ms = self._initial_latency_ms
         self.clock_offset_ms = self._initial_clock_offset_ms
+        with self._log_lock:
+            self._generation += 1
         self._faults.clear()
         self._holds.clear()
         self.clear_requests()
@@ -262,7 +269,21 @@ class BingXSimulator:
                                          f"period and will be unblocked after {unblock}")
             window.append(now)
 
+    def in_flight(self) -> int:
+        """How many requests the simulator is handling right now (answered or dropped ones are not counted)."""
+        with self._log_lock:
+            return self._in_flight
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        with self._log_lock:
+            self._in_flight += 1
+        try:
+            return await self._handle(request)
+        finally:
+            with self._log_lock:
+                self._in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
         path = request.path
         method = request.method.upper()
@@ -271,6 +292,7 @@ class BingXSimulator:
         except Exception:  # noqa: BLE001 - malformed input: answered as a request without parameters
             params, signature, signed = {}, None, ""
         key_ok = auth.key_matches(request, self.api_key)
+        generation = self._generation
         record = RequestRecord(method=method, path=path, params=dict(params), api_key_ok=key_ok,
                                http_status=None, code=None, started=started, finished=None)
         with self._log_lock:
@@ -287,6 +309,8 @@ class BingXSimulator:
 
         if self.latency_ms:
             await asyncio.sleep(float(self.latency_ms) / 1000.0)
+        if generation != self._generation:
+            return done(None, None)  # the account it was sent to was reset meanwhile: dropped, never executed
 
         if path.startswith("/_sim/"):
             own = control.ROUTES.routes.get((method, path[len("/_sim/"):]))
