@@ -31,7 +31,7 @@ from bingx_closeall_plugin.simulator import Fault
 
 from books_invariant import assert_books_agree, native
 from conftest import API_KEY, API_SECRET, make_client
-from freqtrade_bot import FreqtradeBot, make_config
+from freqtrade_bot import FreqtradeBot, make_config, resting_stops
 
 pytestmark = pytest.mark.freqtrade
 
@@ -180,6 +180,29 @@ def tidy_foreign(sim) -> None:
 def resume(bot) -> None:
     if bot.api("GET", "/show_config")["state"] != "running":
         bot.api("POST", "/start")
+
+
+# ---------------------------------------------------------------------------------------------------- a kept trade
+def test_a_trade_the_strategy_keeps_stays_open_with_its_stop_and_the_others_close(bot, sim):
+    """``confirm_trade_exit`` is asked per trade while the account is read; a denied exit keeps its trade, its
+    position and its stop, and the rest close one symbol at a time (the kept position is on the account)."""
+    ids, _ = open_trades(bot, sim, PAIRS)
+    kept_pair = PAIRS[1]
+    kept = Path(bot.config["user_data_dir"]) / "exit.kept"
+    kept.write_text(kept_pair)
+    try:
+        answer = assert_answered([forceexit(bot)])[0]
+    finally:
+        kept.unlink()
+    kept_id = bot.open_trade(kept_pair)["trade_id"]
+    assert answer["vetoed"] == [kept_id], answer
+    assert sorted(c["trade_id"] for c in answer["closed"]) == sorted(set(ids) - {kept_id}), answer
+    assert sorted(r.params.get("symbol") for r in sim.requests_to(CLOSE)) == sorted(native(p) for p in PAIRS
+                                                                                    if p != kept_pair)
+    assert_books_agree(sim, bot, set(ids) - {kept_id})
+    assert [p["symbol"] for p in sim.positions()] == [native(kept_pair)]
+    assert list(resting_stops(sim)) == [native(kept_pair)], resting_stops(sim)
+    assert [t["trade_id"] for t in bot.api("GET", "/status")] == [kept_id]
 
 
 # ---------------------------------------------------------------------------------------------------- the races

@@ -6,7 +6,7 @@ each; one exception ends the loop). On the plugin's BingX futures exchange, live
 the entry points), and the paths it runs are their own modules:
 
 ``/forceexit all`` (bot-owned positions only): :mod:`.force_exit_all`
-    ask ``confirm_trade_exit`` per trade -> read positions and open orders (one round trip) -> persist the
+    ask ``confirm_trade_exit`` per trade while positions and open orders are read (one round trip) -> persist the
     intent -> at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else
     one per bot symbol (:mod:`.exits`: within BingX's 5/s, reduce-only market orders beyond it), and the cancel
     of the bot's entry orders -> read positions -> cancel the stoplosses of the positions that are flat ->

@@ -1,7 +1,7 @@
 """``/forceexit all`` on BingX: the bot's positions, one closeAllPositions when the account holds only them.
 
-ask ``confirm_trade_exit`` per trade -> read positions and open orders (one round trip) -> persist the intent ->
-at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else one per bot
+ask ``confirm_trade_exit`` per trade while positions and open orders are read (one round trip) -> persist the
+intent -> at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else one per bot
 symbol (:mod:`.exits`: within BingX's 5/s, reduce-only market orders beyond it), and the cancel of the bot's
 entry orders -> read positions -> cancel the stoplosses of the positions that are flat -> attach BingX's fills
 to the trades (:mod:`.books`, :mod:`.reconcile`) -> per-trade force exit, freqtrade's own, for anything BingX
@@ -40,12 +40,16 @@ def run(flattener: RunningFlatten) -> dict[str, Any]:
     trades = Trade.get_open_trades()
     if not trades:
         return answer("No open trades to exit.", status="done")
-    confirmed, vetoed = _confirm(flattener.ft, trades)
-    if not confirmed:
-        return answer(f"Every open trade's exit was denied by the strategy ({len(vetoed)}).",
-                      vetoed=[t.id for t in vetoed], status="done")
+    # The account is read while the strategy confirms each exit: the read sends nothing that trades, and at 200
+    # trades the confirmations are about as long as its round trip, which the press then no longer waits for.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-read") as pool:
+        account = pool.submit(_read_account, flattener)
+        confirmed, vetoed = _confirm(flattener.ft, trades)
+        if not confirmed:
+            return answer(f"Every open trade's exit was denied by the strategy ({len(vetoed)}).",
+                          vetoed=[t.id for t in vetoed], status="done")
     try:
-        positions, orders = _read_account(flattener)
+        positions, orders = account.result()
     except ccxt.BaseError as e:
         text = failure_text("Reading BingX positions and open orders", e,
                             "Nothing was sent; every trade stays open with its stoploss.")

@@ -2,7 +2,8 @@
 
 A test writes ``flatten.request`` (``forceexit`` or ``closeall``) in the bot's user data directory; the bot's next
 loop iteration takes the file away and calls ``request_flatten`` as a drawdown kill switch would, and writes the
-Future's answer (its ``status``, or the exception's type) to ``flatten.answer`` when it is done.
+Future's answer (its ``status``, or the exception's type) to ``flatten.answer`` when it is done. The pairs a test
+lists in ``exit.kept`` (one per line) are kept: ``confirm_trade_exit`` denies their exits.
 """
 
 import json
@@ -62,3 +63,11 @@ class RacesKillSwitch(IStrategy):
             answer.with_suffix(".tmp").replace(answer)
 
         future.add_done_callback(done)
+
+    def confirm_trade_exit(self, pair: str, trade, order_type: str, amount: float, rate: float, time_in_force: str,
+                           exit_reason: str, current_time: datetime, **kwargs) -> bool:
+        try:
+            kept = (Path(self.config["user_data_dir"]) / "exit.kept").read_text().split()
+        except FileNotFoundError:
+            return True
+        return pair not in kept
