@@ -7,7 +7,11 @@ simulator's request log and the bot's database.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import requests
@@ -24,10 +28,62 @@ CLOSE = "trade/closeAllPositions"
 PAIRS = [to_unified(c["symbol"]) for c in linear_contracts()[:22]]  # ccxt's names, as the bot's whitelist has them
 
 
+class Webhook:
+    """freqtrade's webhook RPC pointed at 127.0.0.1: every ``exit`` and ``exit_fill`` notification the bot sends,
+    in arrival order, each with the trades still open in the bot's database at the moment it arrived."""
+
+    def __init__(self) -> None:
+        self.db_path: Any = None
+        self.received: list[dict[str, Any]] = []
+        self.changed = threading.Condition()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with sqlite3.connect(hook.db_path) as db:
+                    body["open_in_db"] = {row[0] for row in db.execute("SELECT id FROM trades WHERE is_open = 1")}
+                with hook.changed:
+                    hook.received.append(body)
+                    hook.changed.notify_all()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def config(self) -> dict[str, Any]:
+        fields = {"trade_id": "{trade_id}", "exit_reason": "{exit_reason}"}
+        return {"enabled": True, "url": self.url, "format": "json", "timeout": 5,
+                "exit": {"type": "exit", **fields}, "exit_fill": {"type": "exit_fill", **fields}}
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.received) >= count, timeout), self.received
+            return list(self.received)
+
+
 @pytest.fixture(scope="module")
-def bot(simulator, start_bot):
+def webhook():
+    hook = Webhook()
+    try:
+        yield hook
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def bot(simulator, start_bot, webhook):
     simulator.reset()
-    return start_bot(simulator.base_url, name="flatten-bot", pairs=PAIRS, max_open_trades=len(PAIRS))
+    bot = start_bot(simulator.base_url, name="flatten-bot", pairs=PAIRS, max_open_trades=len(PAIRS),
+                    webhook=webhook.config())
+    webhook.db_path = bot.db_path
+    return bot
 
 
 @pytest.fixture
@@ -85,6 +141,27 @@ def test_forceexit_all_is_one_close_request_and_no_per_trade_order(bot, sim, cou
     assert bot.api("GET", "/status") == []
     # freqtrade refreshes its wallets after every fill; the flatten holds that back and refreshes once
     assert len(sim.requests_to("user/balance")) <= 2, [r.path for r in sim.requests_to("user/balance")]
+
+
+@pytest.mark.contract
+def test_each_trades_notifications_arrive_once_every_trade_is_closed_in_the_database(bot, sim, webhook):
+    """freqtrade's exit and exit_fill notifications are sent once the books are written, not between trades
+    (notices.py): none lost, none twice, each trade's exit before its fill."""
+    ids = [t["trade_id"] for t in enter(bot, PAIRS[:5], sim=sim)]
+    with webhook.changed:
+        webhook.received.clear()
+
+    bot.api("POST", "/forceexit", {"tradeid": "all"})
+
+    received = webhook.wait_for(2 * len(ids))
+    assert sorted((int(m["trade_id"]), m["type"]) for m in received) == sorted(
+        (i, kind) for i in ids for kind in ("exit", "exit_fill")), received
+    for trade_id in ids:
+        assert [m["type"] for m in received if int(m["trade_id"]) == trade_id] == ["exit", "exit_fill"]
+    assert {m["exit_reason"] for m in received} == {"force_exit"}
+    still_open = [(m["type"], m["trade_id"], sorted(m["open_in_db"] & set(ids))) for m in received
+                  if m["open_in_db"] & set(ids)]
+    assert still_open == [], f"notified while the flatten's trades were still open in the database: {still_open}"
 
 
 def test_mixed_account_leaves_positions_the_bot_does_not_own(bot, sim):

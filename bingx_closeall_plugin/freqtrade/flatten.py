@@ -55,7 +55,7 @@ from freqtrade.persistence import Trade
 from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
 from ..core.redaction import error_text
 from ..core.symbols import to_native
-from . import close_all_command, force_exit_all, reconcile
+from . import close_all_command, force_exit_all, notices, reconcile
 from .patches import attach
 from .settle import settle
 
@@ -354,6 +354,7 @@ class Flattener:
                 self._holding_exit_lock = False
                 self.ft._exit_lock.release()
             self._resume_entries()
+            notices.release()  # the books' notifications, held by bookkeeping(): the exit lock is free now
 
     def wait_for_claim(self, trade_id: Any) -> dict[str, Any] | None:
         """For a per-trade force exit: None when no flatten closes ``trade_id``, else the running flatten's answer
@@ -383,9 +384,11 @@ class Flattener:
         are reduce-only), so nothing it does can reverse a position; what it closed on its own is read back here
         and left alone. On the way out, still under the lock, :func:`.settle.settle` ends whatever of the closed
         trades still rests at BingX or stays open in the books (a stop the loop placed meanwhile, a row the books
-        imported): the one place a flatten's leftovers are cancelled.
+        imported): the one place a flatten's leftovers are cancelled. freqtrade's notifications of the trades it
+        closes are held meanwhile and sent once the lock is let go (:mod:`.notices`).
         """
         ids = [trade.id for trade in trades]
+        notices.hold()  # freqtrade's per-trade notifications wait until the lock is let go (notices)
         if self._holding_exit_lock:
             with reconcile.loaded_between_commits():
                 yield trades

@@ -28,7 +28,7 @@ def install_flatten_hooks() -> None:
     from freqtrade.wallets import Wallets
 
     from ..core.redaction import error_text, mask, mask_root_handlers, secrets_of
-    from . import telegram as tg
+    from . import notices, telegram as tg
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted, wallet_updates_deferred
     from .rest_api import router
@@ -174,6 +174,9 @@ def install_flatten_hooks() -> None:
         if isinstance(msg, dict):
             # Plain strings only: enum members (the message type, order types) keep their type.
             msg = {key: mask(value, secrets) if type(value) is str else value for key, value in msg.items()}
+        if notices.holding():  # a flatten writing its books on this thread: sent once the exit lock is free
+            notices.keep(self, msg)
+            return
         original_rpc_send_msg(self, msg)
 
     original_force_exit_action = Telegram._force_exit_action
@@ -221,7 +224,7 @@ def install_flatten_hooks() -> None:
                     "every chat message masked: freqtrade forwards exception texts (signed URLs) to the chat")
     patch_attribute(RPCManager, "send_msg", send_msg,
                     "every RPC message's texts masked before Telegram, Discord, webhooks or the message stream "
-                    "get them")
+                    "get them; a flatten's trade notifications sent once its books are written (notices)")
 
 
 def install_clock_hook() -> None:
