@@ -6,8 +6,8 @@ each; one exception ends the loop). On the plugin's BingX futures exchange, live
 the entry points), and the paths it runs are their own modules:
 
 ``/forceexit all`` (bot-owned positions only): :mod:`.force_exit_all`
-    ask ``confirm_trade_exit`` per trade while positions and open orders are read (one round trip) -> persist the
-    intent -> at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else
+    ask ``confirm_trade_exit`` per trade and persist the intent, while positions and open orders are read (one
+    round trip) -> at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else
     one per bot symbol (:mod:`.exits`: within BingX's 5/s, reduce-only market orders beyond it), and the cancel
     of the bot's entry orders -> read positions -> cancel the stoplosses of the positions that are flat ->
     attach BingX's fills to the trades (:mod:`.reconcile`) -> per-trade force exit, freqtrade's own, for

@@ -1,8 +1,8 @@
 """``/forceexit all`` on BingX: the bot's positions, one closeAllPositions when the account holds only them.
 
-ask ``confirm_trade_exit`` per trade while positions and open orders are read (one round trip) -> persist the
-intent -> at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else one per bot
-symbol (:mod:`.exits`: within BingX's 5/s, reduce-only market orders beyond it), and the cancel of the bot's
+ask ``confirm_trade_exit`` per trade and persist the intent, while positions and open orders are read (one round
+trip) -> at the same moment: ONE closeAllPositions when the account holds only the bot's positions, else one per
+bot symbol (:mod:`.exits`: within BingX's 5/s, reduce-only market orders beyond it), and the cancel of the bot's
 entry orders -> read positions -> cancel the stoplosses of the positions that are flat -> attach BingX's fills
 to the trades (:mod:`.books`, :mod:`.reconcile`) -> per-trade force exit, freqtrade's own, for anything BingX
 could not close. Run by :meth:`.flatten.Flattener.force_exit_all`, which makes it the only flatten running.
@@ -37,20 +37,24 @@ __all__ = ["run"]
 def run(flattener: RunningFlatten) -> dict[str, Any]:
     """Close the bot's confirmed trades at BingX, then book what BingX did; the answer says both."""
     api = flattener.api
-    trades = Trade.get_open_trades()
-    if not trades:
-        return answer("No open trades to exit.", status="done")
-    # The account is read while the strategy confirms each exit: the read sends nothing that trades, and at 200
-    # trades the confirmations are about as long as its round trip, which the press then no longer waits for.
+    # The account is read while the trades are read, confirmed by the strategy and marked with the intent: the
+    # read sends nothing that trades, and at 200 trades that work is longer than its round trip, which the press
+    # then no longer waits for.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bingx-read") as pool:
         account = pool.submit(_read_account, flattener)
+        trades = Trade.get_open_trades()
+        if not trades:
+            return answer("No open trades to exit.", status="done")
         confirmed, vetoed = _confirm(flattener.ft, trades)
         if not confirmed:
             return answer(f"Every open trade's exit was denied by the strategy ({len(vetoed)}).",
                           vetoed=[t.id for t in vetoed], status="done")
+        flattener.claim(confirmed)  # from here until the books are written, nobody else books or touches them
+        intent = reconcile.persist_intent(confirmed, api)
     try:
         positions, orders = account.result()
     except ccxt.BaseError as e:
+        reconcile.clear_intent(confirmed)  # nothing was sent: no flatten for a start-up to finish
         text = failure_text("Reading BingX positions and open orders", e,
                             "Nothing was sent; every trade stays open with its stoploss.")
         logger.error(f"BingX /forceexit all: {text}")
@@ -59,8 +63,6 @@ def run(flattener: RunningFlatten) -> dict[str, Any]:
     account_symbols = {p["symbol"] for p in positions}
     # One request only when it cannot touch anything the bot does not own (or a trade the strategy kept).
     single = account_symbols <= bot_symbols
-    flattener.claim(confirmed)  # from here until the books are written, nobody else books or touches them
-    intent = reconcile.persist_intent(confirmed, api)
     symbols: list[str | None] = [None] if single else [*sorted(bot_symbols & account_symbols)]
     # The close and the cancel of the bot's entries go out at the same moment; its stoplosses stay until
     # their position is flat (a refused close must not leave a position without its stop).
