@@ -138,7 +138,7 @@ def telegram_config(double: Any) -> dict[str, Any]:
 def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Start real ``freqtrade-bingx trade`` processes for this module; every one is stopped at its end.
 
-    ``start_bot(base_url, name="bot", wait=True, **config_overrides)`` returns a running
+    ``start_bot(base_url, name="bot", wait=True, env=None, **config_overrides)`` returns a running
     :class:`freqtrade_bot.FreqtradeBot` (REST API up, state running), with this suite's key and secret and
     ccxt's throttle at the simulator's spacing (``rate_limit_ms=None`` for ccxt's own).
     """
@@ -148,14 +148,14 @@ def start_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     started: list[Any] = []
 
     def start(base_url: str, name: str = "bot", wait: bool = True, tmp: Path | None = None,
-              strategy: str | None = None, **overrides: Any) -> Any:
+              strategy: str | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Any:
         directory = tmp or tmp_path_factory.mktemp(name)
         overrides.setdefault("rate_limit_ms", SIMULATOR_RATE_LIMIT_MS)
         # A loop every 2 s, not make_config's 1 s (the benchmarks'): an idle iteration costs a bot and the simulator
         # CPU, which the suite's ~70 bots on 2 cores are short of; every wait on the loop is for an event, bounded.
         overrides.setdefault("internals", {"process_throttle_secs": 2, "heartbeat_interval": 0})
         config = make_config(directory, base_url, key=API_KEY, secret=API_SECRET, **overrides)
-        bot = FreqtradeBot(directory, config, **({"strategy": strategy} if strategy else {}))
+        bot = FreqtradeBot(directory, config, env=env, **({"strategy": strategy} if strategy else {}))
         started.append(bot)
         return bot.start() if wait else bot.launch()
 

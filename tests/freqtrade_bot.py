@@ -147,8 +147,10 @@ class FreqtradeBot:
     """One ``freqtrade-bingx`` process with its config, log file and REST API."""
 
     def __init__(self, tmp: Path, config: dict[str, Any], args: list[str] | None = None,
-                 strategy: str = STRATEGY, fork: bool = True, kind: zygote.Kind | None = None) -> None:
+                 strategy: str = STRATEGY, fork: bool = True, kind: zygote.Kind | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.tmp = tmp
+        self.env = env or {}  # added to the bot's environment (a switch, docs/performance.md)
         self.kind = kind or BOT  # another kind: another freqtrade-bingx (tests/test_wheel.py: an installed wheel's)
         self.fork = fork  # False: the console script itself, exec'd (tests/zygote.py forks a preloaded one)
         self.config = config
@@ -168,7 +170,7 @@ class FreqtradeBot:
         self.config_path.write_text(json.dumps(self.config, indent=2))
         args = self.args or ["trade", "-c", str(self.config_path), "--strategy", self.strategy,
                              "--strategy-path", str(STRATEGY_DIR)]
-        self.proc = self.kind.start(args, env=bot_environment(), cwd=self.tmp, log=self.log_path, fork=self.fork)
+        self.proc = self.kind.start(args, env={**bot_environment(), **self.env}, cwd=self.tmp, log=self.log_path, fork=self.fork)
         return self
 
     def start(self, timeout: float = START_TIMEOUT) -> FreqtradeBot:

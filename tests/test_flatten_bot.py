@@ -39,7 +39,7 @@ class Webhook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with sqlite3.connect(hook.db_path) as db:
                     body["open_in_db"] = {row[0] for row in db.execute("SELECT id FROM trades WHERE is_open = 1")}

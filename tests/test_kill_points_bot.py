@@ -10,7 +10,8 @@ close-not-sent      the close is held before BingX executes it (and is never exe
 close-unanswered    BingX executed the close; its answer is never read
 books-not-written   the close's answer was read; the order-history read that starts the books is held
 books-halfway       the first trade is closed in the database (freqtrade's exit_fill message, sent right after
-                    its commit, is held); the others are not
+                    its commit, is held: the bot runs with BINGX_NOTIFY_AFTER_BOOKS=0, freqtrade's own timing of
+                    the notifications, which the plugin otherwise sends after the books); the others are not
 fallback-exit       the close was refused; freqtrade's own per-trade market exit of the first trade executed,
                     its answer never read
 """
@@ -99,11 +100,13 @@ def test_flatten_killed_at_a_kill_point(sim, start_bot, tmp_path_factory, webhoo
     fe = FRONT_ENDS[front]
     home = tmp_path_factory.mktemp(f"kill-{front}-{point.name}")
     config: dict[str, Any] = {"pairs": PAIRS}
+    env = None
     if point.path is None:
         config["webhook"] = webhook.config  # only where the kill point is the webhook: it parks one message
+        env = {"BINGX_NOTIFY_AFTER_BOOKS": "0"}  # sent as each trade is booked, not after the books (notices.py)
     if fe.strategy:
         config["strategy"] = fe.strategy
-    bot = start_bot(sim.base_url, tmp=home, **config)
+    bot = start_bot(sim.base_url, tmp=home, env=env, **config)
     if not fe.account_wide:
         foreign(sim)
     trades = bot.force_enter([(pair, "long") for pair in PAIRS], sim)
@@ -123,6 +126,8 @@ def test_flatten_killed_at_a_kill_point(sim, start_bot, tmp_path_factory, webhoo
     press_and_kill(bot, hold, lambda: fe.press(bot, sim, entry_prices),
                    count=closes if point.per_symbol_closes else 1)
 
+    if point.name == "books-halfway":  # the kill landed halfway: one trade closed in the database, the other open
+        assert sorted(row["is_open"] for row in bot.db("SELECT is_open FROM trades")) == [0, 1]
     sim.clear_faults()
     for symbol, price in entry_prices.items():
         sim.set_price(symbol, price)  # the kill switch's drawdown is over: the restart has no reason to flatten
@@ -130,7 +135,7 @@ def test_flatten_killed_at_a_kill_point(sim, start_bot, tmp_path_factory, webhoo
     sim.clear_requests()
     killed_log = bot.log_path.with_name("killed.log")
     bot.log_path.rename(killed_log)  # the restart writes its own
-    restarted = start_bot(sim.base_url, tmp=home, **config)
+    restarted = start_bot(sim.base_url, tmp=home, env=env, **config)
     books.bot = restarted
     try:
         books.wait_holds(flattened={t["trade_id"] for t in trades})

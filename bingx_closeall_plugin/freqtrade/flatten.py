@@ -38,7 +38,6 @@ freqtrade's own.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -55,7 +54,7 @@ from freqtrade.persistence import Trade
 from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
 from ..core.redaction import error_text
 from ..core.symbols import to_native
-from . import close_all_command, force_exit_all, notices, reconcile
+from . import close_all_command, force_exit_all, notices, reconcile, switches
 from .patches import attach
 from .settle import settle
 
@@ -140,7 +139,7 @@ class Flattener:
         from .exchange import Bingx
 
         return (
-            os.environ.get("BINGX_ONE_REQUEST_FLATTEN", "1").strip().lower() not in ("0", "false", "no", "off")
+            switches.on(switches.ONE_REQUEST_FLATTEN)
             and isinstance(self.ft.exchange, Bingx)
             and self.ft.trading_mode == TradingMode.FUTURES
             and not self.ft.config.get("dry_run", True)
@@ -388,7 +387,8 @@ class Flattener:
         closes are held meanwhile and sent once the lock is let go (:mod:`.notices`).
         """
         ids = [trade.id for trade in trades]
-        notices.hold()  # freqtrade's per-trade notifications wait until the lock is let go (notices)
+        if switches.on(switches.NOTIFY_AFTER_BOOKS):
+            notices.hold()  # freqtrade's per-trade notifications wait until the lock is let go (notices)
         if self._holding_exit_lock:
             with reconcile.loaded_between_commits():
                 yield trades

@@ -53,8 +53,8 @@ change is made and undone) and :mod:`.hooks` (the hooks themselves).
 from __future__ import annotations
 
 import logging
-import os
 
+from . import switches
 from .compat import (
     INSTANCE_ATTRIBUTES,
     SIGNATURES,
@@ -117,7 +117,7 @@ def install() -> list[Patch]:
     with LOCK:
         if _installed:
             return list(PATCHES)
-        if os.environ.get("BINGX_FREQTRADE_PLUGIN", "1").strip().lower() in ("0", "false", "no", "off"):
+        if not switches.on(switches.FREQTRADE_PLUGIN):
             logger.warning("BINGX_FREQTRADE_PLUGIN is off: freqtrade's own (spot-only) Bingx class stays in use")
             return []
         tested = check_freqtrade_version()

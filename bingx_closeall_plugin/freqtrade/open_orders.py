@@ -24,7 +24,6 @@ flatten) asks BingX directly. ``BINGX_ONE_READ_LOOP=0`` in the bot's environment
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,17 +33,18 @@ from typing import Any
 import ccxt
 
 from ..core.redaction import error_text
+from . import switches
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ENV_SWITCH", "OpenOrderReads", "enabled"]
 
-ENV_SWITCH = "BINGX_ONE_READ_LOOP"
+ENV_SWITCH = switches.ONE_READ_LOOP
 
 
 def enabled() -> bool:
     """False when ``BINGX_ONE_READ_LOOP`` is 0/false/no/off: freqtrade's own per-order queries, e.g. to compare."""
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+    return switches.on(ENV_SWITCH)
 
 
 class OpenOrderReads:
