@@ -170,7 +170,8 @@ class FreqtradeBot:
         self.config_path.write_text(json.dumps(self.config, indent=2))
         args = self.args or ["trade", "-c", str(self.config_path), "--strategy", self.strategy,
                              "--strategy-path", str(STRATEGY_DIR)]
-        self.proc = self.kind.start(args, env={**bot_environment(), **self.env}, cwd=self.tmp, log=self.log_path, fork=self.fork)
+        self.proc = self.kind.start(args, env={**bot_environment(), **self.env}, cwd=self.tmp, log=self.log_path,
+                                    fork=self.fork)
         return self
 
     def start(self, timeout: float = START_TIMEOUT) -> FreqtradeBot:
