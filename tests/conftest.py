@@ -176,8 +176,8 @@ SHARED_BOT_MODULES = {
 }
 # The modules that drive the plugin's freqtrade layer in-process: one unit of work together, so one worker pays
 # for importing it (see the ``plugin`` fixture), not every worker that runs one of their tests.
-IN_PROCESS_FREQTRADE_MODULES = {"test_corpus_freqtrade.py", "test_freqtrade_exchange.py", "test_order_tags.py",
-                                "test_patches.py", "test_startup_sync.py"}
+IN_PROCESS_FREQTRADE_MODULES = {"test_corpus_freqtrade.py", "test_freqtrade_exchange.py", "test_loop_pass_waits.py",
+                                "test_order_tags.py", "test_patches.py", "test_startup_sync.py"}
 
 # Outside the bot tests, the modules whose tests take longest (real freqtrade processes, the in-process soak,
 # waits for rate limits and ctrl-c): handed out next, so none of them is the last to start.

@@ -30,7 +30,7 @@ PAIRS = [to_unified(c["symbol"]) for c in linear_contracts()[:22]]  # ccxt's nam
 
 class Webhook:
     """freqtrade's webhook RPC pointed at 127.0.0.1: every ``exit`` and ``exit_fill`` notification the bot sends,
-    in arrival order, each with the trades still open in the bot's database at the moment it arrived."""
+    in arrival order, each with the trades still open and the pairs locked in the bot's database as it arrived."""
 
     def __init__(self) -> None:
         self.db_path: Any = None
@@ -43,6 +43,7 @@ class Webhook:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with sqlite3.connect(hook.db_path) as db:
                     body["open_in_db"] = {row[0] for row in db.execute("SELECT id FROM trades WHERE is_open = 1")}
+                    body["locked"] = {row[0] for row in db.execute("SELECT pair FROM pairlocks WHERE active = 1")}
                 with hook.changed:
                     hook.received.append(body)
                     hook.changed.notify_all()
@@ -144,9 +145,12 @@ def test_forceexit_all_is_one_close_request_and_no_per_trade_order(bot, sim, cou
 
 
 @pytest.mark.contract
-def test_each_trades_notifications_arrive_once_every_trade_is_closed_in_the_database(bot, sim, webhook):
-    """freqtrade's exit and exit_fill notifications are sent once the books are written, not between trades
-    (notices.py): none lost, none twice, each trade's exit before its fill."""
+def test_each_trades_notifications_and_pair_lock_come_once_every_trade_is_closed_in_the_database(bot, sim, webhook):
+    """freqtrade's exit and exit_fill notifications and its one-candle pair lock are done once the books are
+    written, not between trades (after_books.py): none lost, none twice, each trade's exit before its fill, every
+    pair locked before the first notification."""
+    for lock in bot.api("GET", "/locks")["locks"]:  # earlier tests' flattens locked their pairs for a candle
+        bot.api("DELETE", f"/locks/{lock['id']}")
     ids = [t["trade_id"] for t in enter(bot, PAIRS[:5], sim=sim)]
     with webhook.changed:
         webhook.received.clear()
@@ -162,6 +166,7 @@ def test_each_trades_notifications_arrive_once_every_trade_is_closed_in_the_data
     still_open = [(m["type"], m["trade_id"], sorted(m["open_in_db"] & set(ids))) for m in received
                   if m["open_in_db"] & set(ids)]
     assert still_open == [], f"notified while the flatten's trades were still open in the database: {still_open}"
+    assert set(PAIRS[:5]) <= received[0]["locked"], "a pair was not locked yet when the first notification came"
 
 
 def test_mixed_account_leaves_positions_the_bot_does_not_own(bot, sim):

@@ -10,7 +10,7 @@ close-not-sent      the close is held before BingX executes it (and is never exe
 close-unanswered    BingX executed the close; its answer is never read
 books-not-written   the close's answer was read; the order-history read that starts the books is held
 books-halfway       the first trade is closed in the database (freqtrade's exit_fill message, sent right after
-                    its commit, is held: the bot runs with BINGX_NOTIFY_AFTER_BOOKS=0, freqtrade's own timing of
+                    its commit, is held: the bot runs with BINGX_AFTER_BOOKS=0, freqtrade's own timing of
                     the notifications, which the plugin otherwise sends after the books); the others are not
 fallback-exit       the close was refused; freqtrade's own per-trade market exit of the first trade executed,
                     its answer never read
@@ -103,7 +103,7 @@ def test_flatten_killed_at_a_kill_point(sim, start_bot, tmp_path_factory, webhoo
     env = None
     if point.path is None:
         config["webhook"] = webhook.config  # only where the kill point is the webhook: it parks one message
-        env = {"BINGX_NOTIFY_AFTER_BOOKS": "0"}  # sent as each trade is booked, not after the books (notices.py)
+        env = {"BINGX_AFTER_BOOKS": "0"}  # sent as each trade is booked, not after the books (after_books.py)
     if fe.strategy:
         config["strategy"] = fe.strategy
     bot = start_bot(sim.base_url, tmp=home, env=env, **config)

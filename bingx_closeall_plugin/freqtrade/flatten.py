@@ -54,7 +54,7 @@ from freqtrade.persistence import Trade
 from ..core.flatten import DEFAULT_RATE_LIMIT_WAIT
 from ..core.redaction import error_text
 from ..core.symbols import to_native
-from . import close_all_command, force_exit_all, notices, reconcile, switches
+from . import after_books, close_all_command, force_exit_all, reconcile, switches
 from .patches import attach
 from .settle import settle
 
@@ -220,6 +220,24 @@ class Flattener:
         """
         return trade.id in self._claimed and threading.get_ident() != self._owner
 
+    def before_loop_pass(self) -> None:
+        """Called as the bot's loop starts a pass: while a flatten runs, the pass waits for it (bounded).
+
+        A pass at 200 trades is about half a second of CPU before it reaches the exit lock (the strategy's analysis
+        of every pair, freqtrade's per-trade checks), in the same interpreter as the flatten: begun beside a press,
+        it takes about half of the CPU the press needs to close and book. The pass would wait at the exit lock
+        anyway, which a flatten holds whenever it found it free; at its start the loop holds no lock and no open
+        transaction, so nothing the flatten needs waits for it. A pass already under way when the press came goes
+        on (:meth:`leaves_alone` lets it pass the flatten's trades quickly).
+        """
+        with self._runs:
+            running = self._run
+        if running is None or threading.get_ident() == self._owner:
+            return
+        if not running.done.wait(JOIN_WAIT_S):
+            logger.warning(f"The BingX flatten ({running.id}) is still running after {JOIN_WAIT_S:g} s; the bot's loop "
+                           "goes on beside it.")
+
     def busy(self) -> bool:
         """A flatten has marked its trades and not yet written their books (the loop's open-order pass waits)."""
         return bool(self._claimed)
@@ -352,8 +370,9 @@ class Flattener:
             if self._holding_exit_lock:
                 self._holding_exit_lock = False
                 self.ft._exit_lock.release()
+            # What bookkeeping() held (after_books): the exit lock is free now, entries are still stopped
+            after_books.release()
             self._resume_entries()
-            notices.release()  # the books' notifications, held by bookkeeping(): the exit lock is free now
 
     def wait_for_claim(self, trade_id: Any) -> dict[str, Any] | None:
         """For a per-trade force exit: None when no flatten closes ``trade_id``, else the running flatten's answer
@@ -384,11 +403,12 @@ class Flattener:
         and left alone. On the way out, still under the lock, :func:`.settle.settle` ends whatever of the closed
         trades still rests at BingX or stays open in the books (a stop the loop placed meanwhile, a row the books
         imported): the one place a flatten's leftovers are cancelled. freqtrade's notifications of the trades it
-        closes are held meanwhile and sent once the lock is let go (:mod:`.notices`).
+        closes, and its protections (pair locks), are held meanwhile and done once the lock is let go, before entries
+        resume (:mod:`.after_books`).
         """
         ids = [trade.id for trade in trades]
-        if switches.on(switches.NOTIFY_AFTER_BOOKS):
-            notices.hold()  # freqtrade's per-trade notifications wait until the lock is let go (notices)
+        if switches.on(switches.AFTER_BOOKS):
+            after_books.hold()  # freqtrade's per-trade notifications and protections wait for the lock's release
         if self._holding_exit_lock:
             with reconcile.loaded_between_commits():
                 yield trades

@@ -28,7 +28,7 @@ def install_flatten_hooks() -> None:
     from freqtrade.wallets import Wallets
 
     from ..core.redaction import error_text, mask, mask_root_handlers, secrets_of
-    from . import notices, telegram as tg
+    from . import after_books, telegram as tg
     from .flatten import get_flattener, register_bot
     from .reconcile import recover_interrupted, wallet_updates_deferred
     from .rest_api import router
@@ -40,7 +40,7 @@ def install_flatten_hooks() -> None:
         (RPC, "_rpc_force_exit"), (FreqtradeBot, "startup"), (FreqtradeBot, "process"),
         (FreqtradeBot, "handle_stoploss_on_exchange"), (FreqtradeBot, "handle_trade"),
         (FreqtradeBot, "handle_onexchange_order"), (FreqtradeBot, "manage_open_orders"),
-        (FreqtradeBot, "execute_entry"),
+        (FreqtradeBot, "execute_entry"), (FreqtradeBot, "handle_protections"),
         (ApiServer, "configure_app"), (Telegram, "_init_telegram_app"), (Telegram, "_force_exit_action"),
         (Wallets, "update"), (Telegram, "_send_msg"), (RPCManager, "send_msg"),
     ]
@@ -90,9 +90,10 @@ def install_flatten_hooks() -> None:
 
         if not isinstance(self.exchange, Bingx):
             return original_process(self)
+        flattener = get_flattener(self)
+        flattener.before_loop_pass()  # a pass does not start beside a running flatten
         with self.exchange.loop_iteration():
             original_process(self)
-        flattener = get_flattener(self)
         if flattener.applies() and not flattener.busy():
             try:
                 sweep(self)  # an order left open in the books for a closed trade: ended at BingX (settle.sweep)
@@ -174,8 +175,8 @@ def install_flatten_hooks() -> None:
         if isinstance(msg, dict):
             # Plain strings only: enum members (the message type, order types) keep their type.
             msg = {key: mask(value, secrets) if type(value) is str else value for key, value in msg.items()}
-        if notices.holding():  # a flatten writing its books on this thread: sent once the exit lock is free
-            notices.keep(self, msg)
+        if after_books.holding():  # a flatten writing its books on this thread: sent once the exit lock is free
+            after_books.keep_message(self, msg)
             return
         original_rpc_send_msg(self, msg)
 
@@ -183,6 +184,14 @@ def install_flatten_hooks() -> None:
 
     async def _force_exit_action(self: Any, trade_id: str) -> None:
         await tg.force_exit_action(original_force_exit_action, self, trade_id)
+
+    original_handle_protections = FreqtradeBot.handle_protections
+
+    def handle_protections(self: Any, pair: str, side: Any) -> None:
+        if after_books.holding():  # a flatten writing its books on this thread: done once the exit lock is free
+            after_books.keep_protections(self, pair, side)
+            return None
+        return original_handle_protections(self, pair, side)
 
     original_update = Wallets.update
 
@@ -199,7 +208,8 @@ def install_flatten_hooks() -> None:
                     "with what BingX did while the bot was down (startup_sync)")
     patch_attribute(FreqtradeBot, "process", process,
                     "one BingX open-orders read per loop iteration answers every order and stop query of that "
-                    "iteration; after it, an order left open in the books for a closed trade is ended at BingX")
+                    "iteration; after it, an order left open in the books for a closed trade is ended at BingX; "
+                    "none starts while a flatten runs")
     patch_attribute(FreqtradeBot, "handle_stoploss_on_exchange", handle_stoploss_on_exchange,
                     "the loop leaves a trade alone while a flatten closes it: no stop re-placed after the "
                     "flatten's cancel, and the exit lock freed for the flatten's bookkeeping")
@@ -218,13 +228,16 @@ def install_flatten_hooks() -> None:
     patch_attribute(Telegram, "_init_telegram_app", _init_telegram_app,
                     "the /closeall command and its confirmation")
     patch_attribute(Telegram, "_force_exit_action", _force_exit_action, "/forceexit all says what happened")
+    patch_attribute(FreqtradeBot, "handle_protections", handle_protections,
+                    "a flatten's per-trade pair locks and protections done once its books are written and the exit "
+                    "lock is free, before entries resume (after_books)")
     patch_attribute(Wallets, "update", update,
                     "one wallet refresh after the flatten's bookkeeping, not two signed requests per trade it closes")
     patch_attribute(Telegram, "_send_msg", _send_msg,
                     "every chat message masked: freqtrade forwards exception texts (signed URLs) to the chat")
     patch_attribute(RPCManager, "send_msg", send_msg,
                     "every RPC message's texts masked before Telegram, Discord, webhooks or the message stream "
-                    "get them; a flatten's trade notifications sent once its books are written (notices)")
+                    "get them; a flatten's trade notifications sent once its books are written (after_books)")
 
 
 def install_clock_hook() -> None:

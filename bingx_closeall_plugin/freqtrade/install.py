@@ -10,7 +10,8 @@ these (each listed with its reason in :data:`PATCHES` once applied):
   exit of one trade a running flatten is closing answers that flatten's result instead of sending an exit.
 - ``FreqtradeBot.startup``: registers the bot for the strategy hook and finishes an interrupted flatten.
 - ``FreqtradeBot.process``: one loop iteration is the scope of the exchange class's one open-orders read,
-  which answers freqtrade's per-trade order and stop queries (:mod:`.open_orders`).
+  which answers freqtrade's per-trade order and stop queries (:mod:`.open_orders`); an iteration does not start
+  while a flatten runs (:meth:`~.flatten.Flattener.before_loop_pass`).
 - ``FreqtradeBot.handle_stoploss_on_exchange``, ``FreqtradeBot.handle_trade`` and
   ``FreqtradeBot.handle_onexchange_order``: the loop (and ``/reload_trade``) leaves a trade alone from just before
   a flatten sends its close until the flatten has written its books (:meth:`~.flatten.Flattener.leaves_alone`):
@@ -27,6 +28,9 @@ these (each listed with its reason in :data:`PATCHES` once applied):
   signatures): freqtrade forwards exception texts (its own and ccxt's) to the chat.
 - ``RPCManager.send_msg``: the texts of every RPC message (status, warnings, reasons) masked before any
   handler (Telegram, Discord, webhooks, the REST message stream) gets them.
+- ``FreqtradeBot.handle_protections`` (and the RPC messages above): a flatten's per-trade pair locks, protections and
+  notifications are done once its books are written and the exit lock is free, before entries resume
+  (:mod:`.after_books`); every other thread's at once.
 - ``Wallets.update``: the flatten's bookkeeping refreshes the wallets once instead of after every trade it
   closes; the class-level hook defers only the updates of the thread inside
   :func:`~.reconcile.one_wallet_sync` (a thread-local), so no wallet object is ever shadowed.

@@ -81,6 +81,7 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ('self', 'trade', 'order', 'order_obj', 'reason', 'replacing')),
     ('freqtrade.freqtradebot', 'FreqtradeBot.handle_cancel_exit', ('self', 'trade', 'order', 'order_obj', 'reason')),
     ('freqtrade.freqtradebot', 'FreqtradeBot.handle_onexchange_order', ('self', 'trade')),
+    ('freqtrade.freqtradebot', 'FreqtradeBot.handle_protections', ('self', 'pair', 'side')),
     ('freqtrade.freqtradebot', 'FreqtradeBot.handle_stoploss_on_exchange', ('self', 'trade')),
     ('freqtrade.freqtradebot', 'FreqtradeBot.handle_trade', ('self', 'trade')),
     ('freqtrade.freqtradebot', 'FreqtradeBot.manage_open_orders', ('self',)),
