@@ -64,6 +64,7 @@ def test_a_killed_bot_flattens_its_own_account_and_no_other(fleet, bots, tmp_pat
         died = configs[DIES]
         guard.wait_for(lambda: guard.state()["accounts"][died].get("flattened") is True, what="its account flat")
         guard.wait_checks(BOTS * 2)  # the others keep being checked after the trip
+        live = run_guard(["--status", "--state", str(state)], env, tmp_path)
     finally:
         guard.stop()
     accounts = guard.state()["accounts"]
@@ -78,12 +79,23 @@ def test_a_killed_bot_flattens_its_own_account_and_no_other(fleet, bots, tmp_pat
     assert f"[{died}] TRIPPED: bot {died} silent" in guard.output()
 
     status = run_guard(["--status", "--state", str(state)], env, tmp_path)
+
+    # One line per account (named by its config, their directory said once), the trip's why and flatten under
+    # its account, then the summary and how to re-arm.
     lines = status.stdout.splitlines()
-    assert status.returncode == 1
-    assert [line.split()[0] for line in lines if not line.startswith(" ")][:BOTS] == \
-        ["TRIPPED" if i == DIES else "ARMED" for i in range(BOTS)]
-    assert sum(line.lstrip().startswith("bot ") and "last loop" in line for line in lines) == BOTS
-    assert f"1 of {BOTS} accounts tripped" in status.stdout and "--rearm --state" in lines[-1]
+    assert status.returncode == 1 and len(lines) == 1 + BOTS + 2 + 2, status.stdout
+    assert lines[0] == f"Accounts by config, in {tmp_path}/:"
+    accounts = [line.split()[:2] for line in lines if line.startswith(("ARMED", "TRIPPED"))]
+    assert accounts == [["TRIPPED" if i == DIES else "ARMED", Path(c).name + ":"] for i, c in enumerate(configs)]
+    assert all("; bot: last loop" in line for line in lines if line.startswith("ARMED"))
+    at = lines.index(next(line for line in lines if line.startswith("TRIPPED")))
+    assert "flattened; bot: last loop" in lines[at] and "not answering" in lines[at]
+    assert lines[at + 1].startswith(f"         why: bot {Path(died).name} silent for ")
+    assert lines[at + 2].startswith("         flatten: via direct at ") and "in 1 request(s)" in lines[at + 2]
+    assert lines[-2].startswith(f"1 of {BOTS} accounts TRIPPED ({Path(died).name}), {BOTS - 1} armed; newest check ")
+    assert lines[-2].endswith("; NO GUARD RUNNING on it") and live.stdout.splitlines()[-2].endswith(
+        "; a guard is running on it")
+    assert lines[-1] == f"Re-arm (every tripped account): bingx-closeall guard --rearm --state {state}"
 
     rearm = run_guard(["--rearm", "--state", str(state)], env, tmp_path)
     assert rearm.returncode == 0
@@ -105,6 +117,11 @@ def test_bot_configs_on_one_key_are_one_account_and_trip_together(fleet, bots, t
     accounts = json.loads(status.stdout)["accounts"]
     assert list(accounts) == [configs[0], configs[1]]
     assert sorted(accounts[configs[0]]["bots"]) == sorted([configs[0], str(shared)])
+    glance = run_guard(["--status", "--state", str(tmp_path / "s.json")], env, tmp_path).stdout.splitlines()
+    assert glance[1].startswith("ARMED    account-000.json: equity ") and glance[1].endswith("; 2 bots")
+    assert sorted(line.split(":")[0].strip() for line in glance[2:4]) == \
+        sorted(["bot account-000.json", f"bot {shared.name}"])
+    assert glance[4].startswith("ARMED    account-001.json: ") and "; bot: last loop" in glance[4]
 
 
 def test_a_dead_bot_trips_max_silence_after_its_last_loop_not_at_the_next_interval(fleet, bots, tmp_path):

@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.rearm:
                 return do_rearm(state_file)
             state = state_file.load()
-            text = json.dumps(state, indent=2, sort_keys=True) if args.json else status_text(state, args.state)
+            text = (json.dumps(state, indent=2, sort_keys=True) if args.json
+                    else status_text(state, args.state, running=state_file.held_elsewhere()))
             print(mask(text))
             return 1 if state["tripped"] else 0
         check_options(args)

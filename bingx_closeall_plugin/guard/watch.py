@@ -124,6 +124,7 @@ class Guard:
                 self._act()
         elif reasons:
             self._trip(reasons, now)
+        self.state["checked_at"] = now  # --status: a guard whose newest check is old is not watching
         self.state_file.save(self.state)
 
     def silence_due(self) -> float | None:
