@@ -6,9 +6,12 @@
   Time to books: the CLI's start to its exit, every account verified flat with its orders cancelled. The spread:
   first to last close arriving at the simulators.
 - **bots**: one ``bingx-closeall guard`` over N real freqtrade-bingx bots, each on its own account (its own key,
-  its own simulator), one trade each. One bot is killed with SIGKILL. Time to flat: kill to its account flat;
+  its own simulator), one trade each, started at once. One bot is killed with SIGKILL. Time to flat: kill to its
+  account flat; the silence at the trip: the trip's time less the bot's newest loop seen (the state file's);
   time to books: its restart to its books closed (freqtrade's start-up check books the guard's close). Requests:
-  the guard's own requests to BingX per check while all is well, and those of the trip.
+  the killed bot's account's signed requests from the kill to flat (the bot's own before it died included); the
+  guard's own per second while all is well, on all accounts (its balance reads, less the bots' own, measured
+  for as long before the guard starts), and the bots' signed requests per second without the guard.
 
 - **trades**: one real freqtrade-bingx bot (stoploss on the exchange, freqtrade's sample pricing: order book on,
   top 1) with N open trades on one simulator (made-up contracts beyond its 71 when N is larger), the trades entered
@@ -115,29 +118,35 @@ def accounts(sizes: list[int], args: argparse.Namespace) -> list[Row]:
 
 
 def bots(sizes: list[int], args: argparse.Namespace) -> list[Row]:
+    from concurrent.futures import ThreadPoolExecutor
+
     from freqtrade_bot import FreqtradeBot, make_config
 
     rows = []
     for size in sizes:
         fleet = Fleet(size, latency_ms=args.latency_ms)
-        started_bots: list[Any] = []
-        with tempfile.TemporaryDirectory(prefix="scale-bots-") as tmp:
+        launched: list[Any] = []
+        with tempfile.TemporaryDirectory(prefix="scale-bots-") as tmp, ThreadPoolExecutor(size) as pool:
             work = Path(tmp)
             try:
+                began = time.monotonic()
                 for index, (sim, (key, secret)) in enumerate(zip(fleet.sims, fleet.keys, strict=True)):
                     directory = work / f"bot-{index:02d}"
                     directory.mkdir()
                     bot = FreqtradeBot(directory, make_config(directory, sim.base_url, key=key, secret=secret,
                                                               pairs=["BTC/USDT:USDT"]))
-                    started_bots.append(bot.start())
-                for bot, sim in zip(started_bots, fleet.sims, strict=True):
-                    bot.force_enter([("BTC/USDT:USDT", "long")], sim)
+                    launched.append(bot.launch())  # all at once: their start-ups overlap, each wait bounded
+                started_bots = list(pool.map(lambda bot: bot.wait_running(WAIT_S * 2), launched))
+                list(pool.map(lambda pair: pair[0].force_enter([("BTC/USDT:USDT", "long")], pair[1], timeout=WAIT_S),
+                              zip(started_bots, fleet.sims, strict=True)))
+                print(f"bots {size}: {size} bot(s) running with a trade each in {time.monotonic() - began:.1f} s",
+                      file=sys.stderr)
                 row = guard_round(started_bots, fleet, work, args)
                 row["N"] = size
                 rows.append(row)
+                print(f"bots {size}: {row}", file=sys.stderr)
             finally:
-                for bot in started_bots:
-                    bot.stop()
+                list(pool.map(lambda bot: bot.stop(), launched))
                 fleet.stop()
     return rows
 
@@ -211,8 +220,20 @@ def peak_rss_kb(bot: Any) -> int:
     return 0
 
 
+GUARD_READ = "swap/v3/user/balance"  # the guard's one request per account per check while all is well
+
+
 def guard_round(started_bots: list[Any], fleet: Fleet, work: Path, args: argparse.Namespace) -> Row:
+    quiet_s = args.interval * 5
     state = work / "state.json"
+
+    def reads(since: float) -> int:
+        return len([r for sim in fleet.sims for r in sim.requests
+                    if r.started >= since and r.path.endswith(GUARD_READ)])
+
+    bots_from = time.monotonic()  # the bots alone: what of GUARD_READ is theirs, not the guard's
+    time.sleep(quiet_s)
+    bots_signed, bots_reads = counted(fleet.sims, bots_from)[0] / quiet_s, reads(bots_from) / quiet_s
     argv = [sys.executable, "-m", "bingx_closeall_plugin.cli", "guard", "--state", str(state), "--interval",
             str(args.interval), "--max-silence", str(args.max_silence),
             *[a for bot in started_bots for a in ("--bot-config", str(bot.config_path))]]
@@ -226,14 +247,16 @@ def guard_round(started_bots: list[Any], fleet: Fleet, work: Path, args: argpars
             except (FileNotFoundError, ValueError):
                 return {}
 
-        def accounts_seen() -> list[dict[str, Any]]:
+        def accounts_seen() -> dict[str, dict[str, Any]]:
             data = document()
-            return list(data["accounts"].values()) if "accounts" in data else [data] if data else []
+            accounts: dict[str, dict[str, Any]] = data.get("accounts", {"": data} if data else {})
+            return accounts
 
-        wait(lambda: len([a for a in accounts_seen() if a.get("last")]) == len(started_bots), "first checks")
+        wait(lambda: len([a for a in accounts_seen().values() if a.get("last")]) == len(started_bots),
+             "first checks", interval=0.05)
         quiet_from = time.monotonic()
-        time.sleep(args.interval * 5)
-        quiet = counted(fleet.sims, quiet_from)[0] / 5
+        time.sleep(quiet_s)
+        guard_per_s = reads(quiet_from) / quiet_s - bots_reads
         victim, sim = started_bots[-1], fleet.sims[-1]
         trip_from = time.monotonic()
         killed = time.time()
@@ -244,14 +267,23 @@ def guard_round(started_bots: list[Any], fleet: Fleet, work: Path, args: argpars
         if others:
             raise RuntimeError(f"{len(others)} other account(s) touched")
         trip_requests = counted([sim], trip_from)[0]
+        def tripped() -> list[dict[str, Any]]:
+            return [a for a in accounts_seen().values() if a.get("tripped")]
+
+        wait(tripped, "the trip in the state", interval=0.05)  # saved before the flatten is sent
+        if len(tripped()) != 1:
+            raise RuntimeError(f"{len(tripped())} accounts tripped")
+        account = tripped()[0]
+        silent_s = account["tripped_at"] - max(b["alive_at"] for b in account["bots"].values())
     finally:
         os.killpg(guard.pid, signal.SIGTERM)
         _, _, usage = os.wait4(guard.pid, 0)
     launched = time.time()
     victim.start()
     books = wait(lambda: not victim.api("GET", "/status"), "its books closed at restart", interval=0.05)
-    return {"flat_s": flat - killed, "books_s": books - launched, "signed": trip_requests, "public": 0,
-            "quiet_per_check": quiet, "rss_mb": usage.ru_maxrss / 1024}
+    return {"flat_s": flat - killed, "silent_at_trip_s": silent_s, "books_s": books - launched,
+            "signed": trip_requests, "public": 0, "guard_per_s": guard_per_s, "bots_per_s": bots_signed,
+            "rss_mb": usage.ru_maxrss / 1024}
 
 
 def median_row(runs: list[Row]) -> Row:
@@ -263,7 +295,8 @@ def median_row(runs: list[Row]) -> Row:
 
 DIMENSIONS: dict[str, tuple[str, Callable[[list[int], argparse.Namespace], list[Row]], list[str]]] = {
     "accounts": ("accounts per press", accounts, ["flat_s", "books_s", "spread_s", "signed", "public", "rss_mb"]),
-    "bots": ("bots per guard (one killed)", bots, ["flat_s", "books_s", "signed", "quiet_per_check", "rss_mb"]),
+    "bots": ("bots per guard (one killed)", bots,
+             ["flat_s", "silent_at_trip_s", "books_s", "signed", "guard_per_s", "bots_per_s", "rss_mb"]),
     "trades": ("trades per bot (/forceexit all)", trades,
                ["flat_s", "books_s", "idle_signed", "idle_public", "signed", "public", "rss_mb"]),
 }

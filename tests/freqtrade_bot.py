@@ -176,7 +176,10 @@ class FreqtradeBot:
 
     def start(self, timeout: float = START_TIMEOUT) -> FreqtradeBot:
         """Launch and wait until the REST API answers and the bot state is running."""
-        self.launch()
+        return self.launch().wait_running(timeout)
+
+    def wait_running(self, timeout: float = START_TIMEOUT) -> FreqtradeBot:
+        """Wait until the launched bot's REST API answers and its state is running (stopped if it never does)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:

@@ -251,11 +251,11 @@ def test_once_and_status_report_armed_or_tripped(sim, workdir, cli_env):
     status = run_guard(["--status", "--json", "--state", state], env, workdir)
     assert status.returncode == 0 and json.loads(status.stdout)["last"]["equity"] == pytest.approx(10000.0)
     glance = run_guard(["--status", "--state", state], env, workdir)
-    assert glance.returncode == 0 and glance.stdout.startswith("ARMED    the account: equity 10000.00 at ")
+    assert glance.returncode == 0 and glance.stdout.startswith("ARMED    the account: equity 10000.00 (read ")
 
     assert run_guard(["--once", "--floor", "10001", "--state", state], env, workdir).returncode == 1
     glance = run_guard(["--status", "--state", state], env, workdir)
-    assert glance.returncode == 1 and glance.stdout.startswith("TRIPPED  the account since ")
+    assert glance.returncode == 1 and glance.stdout.startswith("TRIPPED  the account: since ")
     assert "below --floor 10001.00" in glance.stdout and f"--rearm --state {state}" in glance.stdout
     rearm = run_guard(["--rearm", "--state", state], env, workdir)
     assert rearm.returncode == 0 and "re-armed" in rearm.stderr

@@ -31,6 +31,9 @@ logger = logging.getLogger("bingx_closeall_plugin.guard")
 __all__ = ["main"]
 
 REARM_WAIT_S = 60.0  # --rearm waits this long for a running guard to take its request
+# A check brought forward to a bot's silence deadline runs this much after it: the rule is "silent for longer
+# than --max-silence", so the check must see the silence past it, not equal to it.
+DUE_MARGIN_S = 0.05
 
 
 def setup_logging(verbose: bool) -> SecretMasker:
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.rearm:
                 return do_rearm(state_file)
             state = state_file.load()
-            text = json.dumps(state, indent=2, sort_keys=True) if args.json else status_text(state, args.state)
+            text = (json.dumps(state, indent=2, sort_keys=True) if args.json
+                    else status_text(state, args.state, running=state_file.held_elsewhere()))
             print(mask(text))
             return 1 if state["tripped"] else 0
         check_options(args)
@@ -165,4 +169,8 @@ def watch(guard: Guard, stop: threading.Event) -> None:
                             mask(f"{type(e).__name__}: {e}", guard.secrets))
         if guard.args.once:
             return
-        stop.wait(max(0.0, guard.args.interval - (time.monotonic() - started)))
+        pause = max(0.0, guard.args.interval - (time.monotonic() - started))
+        due = guard.silence_due()  # a bot's silence passing --max-silence before the next check: check then
+        if due is not None:
+            pause = min(pause, max(0.0, due + DUE_MARGIN_S - time.time()))
+        stop.wait(pause)

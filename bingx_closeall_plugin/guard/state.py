@@ -50,6 +50,7 @@ def fresh_state() -> dict[str, Any]:
         "equity_failures": 0,  # failed equity reads in a row
         "last_equity_ok_at": None,
         "rearmed_at": None,
+        "checked_at": None,  # the newest check's start, epoch seconds
     }
 
 

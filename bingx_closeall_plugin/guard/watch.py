@@ -68,6 +68,7 @@ class Guard:
         self.state_file, self.notifier, self.secrets = state_file, notifier, secrets
         self.state = state_file.load()
         self.started_at = time.time()
+        self.checked_at = 0.0  # the newest check's start, epoch seconds
         self.pool = ThreadPoolExecutor(max_workers=len(bots) + 1, thread_name_prefix="guard")
         self.alerted_unreachable = False
 
@@ -102,7 +103,7 @@ class Guard:
 
     # ------------------------------------------------------------------ one check
     def check(self) -> None:
-        now = time.time()
+        now = self.checked_at = time.time()
         self._take_rearm(now)
         healths = {bot.name: self.pool.submit(self.health, bot) for bot in self.bots}
         equity_read = self.pool.submit(self.read_equity)
@@ -123,7 +124,20 @@ class Guard:
                 self._act()
         elif reasons:
             self._trip(reasons, now)
+        self.state["checked_at"] = now  # --status: a guard whose newest check is old is not watching
         self.state_file.save(self.state)
+
+    def silence_due(self) -> float | None:
+        """When the first watched bot's silence passes ``--max-silence`` if it stays silent, counted from its newest
+        loop seen (epoch seconds); only a moment the newest check could not judge yet. None while tripped (no rule
+        is watched) or with no bot to judge. The watch brings its next check forward to it (:func:`.command.watch`),
+        so a dead bot trips ``--max-silence`` after its last loop, not up to ``--interval`` later."""
+        if self.state["tripped"]:
+            return None
+        records = self.state["bots"]
+        due = [(records.get(bot.name, {}).get("alive_at") or self.started_at) + self.args.max_silence
+               for bot in self.bots if not records.get(bot.name, {}).get("auth_failed")]
+        return min((at for at in due if at > self.checked_at), default=None)
 
     def _heartbeats(self, healths: dict[str, Health], now: float) -> list[str]:
         reasons, parts = [], []
