@@ -34,6 +34,8 @@ CLASSES = {
     "RPCManager": ("freqtrade.rpc.rpc_manager", "RPCManager"),
     "Telegram": ("freqtrade.rpc.telegram", "Telegram"),
     "ApiServer": ("freqtrade.rpc.api_server.webserver", "ApiServer"),
+    "CustomDataWrapper": ("freqtrade.persistence.custom_data", "CustomDataWrapper"),
+    "_CustomData": ("freqtrade.persistence.custom_data", "_CustomData"),
 }
 # Variable names that hold a freqtrade object wherever the plugin uses them (a parameter or a local).
 VARIABLES = {"ft": "FreqtradeBot", "freqtrade": "FreqtradeBot", "trade": "Trade", "t": "Trade",

@@ -30,7 +30,7 @@ from freqtrade.persistence import Order, Trade
 
 from ..core.methods import ORDER_HISTORY
 from ..core.symbols import to_native
-from . import releases
+from . import custom_data, releases
 from .patches import is_patched
 from .settle import settle
 
@@ -85,8 +85,7 @@ def persist_intent(trades: list[Trade], api: Any) -> Intent:
     if isinstance(api, (int, float)):  # the old signature took a local timestamp: refuse it, it is the bug
         raise TypeError("persist_intent() takes the ccxt client, to stamp the intent with BingX's clock")
     intent = Intent(uuid.uuid4().hex[:16], bingx_clock_ms(api))
-    for trade in trades:
-        trade.set_custom_data(INTENT_KEY, intent.to_json())
+    custom_data.set_on_all(trades, INTENT_KEY, intent.to_json())  # one commit, not one per trade
     Trade.commit()
     return intent
 
