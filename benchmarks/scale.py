@@ -17,14 +17,18 @@
   top 1) with N open trades on one simulator (made-up contracts beyond its 71 when N is larger), the trades entered
   without latency, then every answer ``--latency-ms`` late. Requests: one idle loop pass's (signed, public), cut
   where the bot's ``last_process`` changes, candle refreshes (klines, at each new 5m candle) left out. Then
-  ``POST /forceexit {"tradeid": "all"}``: time to flat (the POST to no position at the simulator), time to books
-  (to no open trade in the bot's database), and the requests BingX saw from the POST to the books closed (signed,
-  public: the flatten's and any the bot's loop sent meanwhile).
+  ``POST /forceexit {"tradeid": "all"}``, twice per row (the trades entered again between): once just after a loop
+  pass ended, once the moment a pass sends its one ticker read (the pass that refreshes every trade's exit rate).
+  Time to flat (the POST to no position at the simulator), time to books (to no open trade in the bot's
+  database), and, for the first press, the requests BingX saw from the POST to the books closed (signed, public:
+  the flatten's and any the bot's loop sent meanwhile). ``--bot-rate-limit-ms 10`` enters the trades (about 760
+  for the default rows) in minutes instead of most of an hour behind ccxt's own throttle; the measured figures do
+  not depend on it (the flatten's own client has no throttle, the loop sends two requests a pass).
 
 Peak memory is the measured process's maximum RSS (the CLI; the guard; the bot, its peak so far, the rows run in
 ascending N on one bot). Prints figures; asserts nothing. Run:
 ``.venv/bin/python benchmarks/scale.py [--latency-ms 50] [--accounts 1 10 50 100] [--bots 1 5 20]
-[--trades 1 10 50 100 200]``.
+[--trades 1 10 20 50 100 200] [--bot-rate-limit-ms 10]``.
 """
 
 from __future__ import annotations
@@ -176,36 +180,48 @@ def trades(sizes: list[int], args: argparse.Namespace) -> list[Row]:
         sim.set_balance("USDT", 1_000_000)
         home = Path(tmp)
         bot = FreqtradeBot(home, make_config(home, sim.base_url, key=KEY, secret=SECRET, pairs=pairs,
-                                             max_open_trades=len(pairs), stake_amount=20))
+                                             max_open_trades=len(pairs), stake_amount=20,
+                                             rate_limit_ms=args.bot_rate_limit_ms))
 
         def open_in_db() -> int:
             with sqlite3.connect(bot.db_path) as db:
                 return db.execute("SELECT COUNT(*) FROM trades WHERE is_open = 1").fetchone()[0]
 
+        def tickers_read() -> int:
+            return sum(1 for r in sim.requests if r.path.endswith("quote/ticker"))
+
+        def press(size: int, mid_pass: bool) -> Row:
+            """Enter ``size`` trades, then press once: just after a pass ended, or as a pass reads its prices."""
+            sim.latency_ms = 0
+            bot.force_enter([(pair, "long") for pair in pairs[:size]], sim, timeout=WAIT_S * 20)
+            sim.latency_ms = args.latency_ms
+            (idle,) = bot.loop_iterations(sim, 1, timeout=WAIT_S * 5)
+            idle = [r for r in idle if not r.path.endswith(CANDLES)]
+            if mid_pass:  # the next pass's one ticker read: the pass that refreshes every trade's exit rate
+                seen = tickers_read()
+                wait(lambda: tickers_read() > seen, "a loop pass pricing its trades")
+            before = time.monotonic()
+            thread = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}),
+                                      kwargs={"timeout": WAIT_S})
+            started = time.time()
+            thread.start()
+            flat = wait(lambda: not sim.positions(), "flat")
+            books = wait(lambda: open_in_db() == 0, "the books closed")
+            books_at = time.monotonic()
+            thread.join(WAIT_S)
+            during = [r for r in sim.requests if before <= r.started <= books_at]
+            signed = len([r for r in during if r.api_key_ok])
+            idle_signed = len([r for r in idle if r.api_key_ok])
+            return {"flat_s": flat - started, "books_s": books - started, "idle_signed": idle_signed,
+                    "idle_public": len(idle) - idle_signed, "signed": signed, "public": len(during) - signed}
+
         try:
             bot.start(timeout=WAIT_S * 5)
             for size in sizes:
-                sim.latency_ms = 0
-                bot.force_enter([(pair, "long") for pair in pairs[:size]], sim, timeout=WAIT_S * 20)
-                sim.latency_ms = args.latency_ms
-                (idle,) = bot.loop_iterations(sim, 1, timeout=WAIT_S * 5)
-                idle = [r for r in idle if not r.path.endswith(CANDLES)]
-                before = time.monotonic()
-                press = threading.Thread(target=bot.api, args=("POST", "/forceexit", {"tradeid": "all"}),
-                                         kwargs={"timeout": WAIT_S})
-                started = time.time()
-                press.start()
-                flat = wait(lambda: not sim.positions(), "flat")
-                books = wait(lambda: open_in_db() == 0, "the books closed")
-                books_at = time.monotonic()
-                press.join(WAIT_S)
-                during = [r for r in sim.requests if before <= r.started <= books_at]
-                signed = len([r for r in during if r.api_key_ok])
-                public = len(during) - signed
-                idle_signed = len([r for r in idle if r.api_key_ok])
-                rows.append({"N": size, "flat_s": flat - started, "books_s": books - started,
-                             "idle_signed": idle_signed, "idle_public": len(idle) - idle_signed,
-                             "signed": signed, "public": public, "rss_mb": peak_rss_kb(bot) / 1024})
+                idle = press(size, mid_pass=False)
+                busy = press(size, mid_pass=True)
+                rows.append({"N": size, **idle, "flat_mid_pass_s": busy["flat_s"],
+                             "books_mid_pass_s": busy["books_s"], "rss_mb": peak_rss_kb(bot) / 1024})
                 print(f"trades {size}: {rows[-1]}", file=sys.stderr)
         finally:
             bot.stop()
@@ -298,7 +314,8 @@ DIMENSIONS: dict[str, tuple[str, Callable[[list[int], argparse.Namespace], list[
     "bots": ("bots per guard (one killed)", bots,
              ["flat_s", "silent_at_trip_s", "books_s", "signed", "guard_per_s", "bots_per_s", "rss_mb"]),
     "trades": ("trades per bot (/forceexit all)", trades,
-               ["flat_s", "books_s", "idle_signed", "idle_public", "signed", "public", "rss_mb"]),
+               ["flat_s", "books_s", "flat_mid_pass_s", "books_mid_pass_s", "idle_signed", "idle_public", "signed",
+                "public", "rss_mb"]),
 }
 
 
@@ -319,7 +336,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per accounts row (the median is printed)")
     parser.add_argument("--accounts", type=int, nargs="*", default=[1, 10, 50, 100])
     parser.add_argument("--bots", type=int, nargs="*", default=[1, 5, 20])
-    parser.add_argument("--trades", type=int, nargs="*", default=[1, 10, 50, 100, 200])
+    parser.add_argument("--trades", type=int, nargs="*", default=[1, 10, 20, 50, 100, 200])
+    parser.add_argument("--bot-rate-limit-ms", type=int, default=None,
+                        help="the trades' bot's ccxt rateLimit (default: ccxt's own); 10 enters 760 trades in minutes")
     parser.add_argument("--interval", type=float, default=1.0, help="the guard's --interval")
     parser.add_argument("--max-silence", type=float, default=5.0, help="the guard's --max-silence")
     args = parser.parse_args()
