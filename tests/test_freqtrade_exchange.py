@@ -91,7 +91,8 @@ def test_install_patches_the_resolver_seam_once_and_undoes(plugin):
                "FreqtradeBot.handle_stoploss_on_exchange", "FreqtradeBot.handle_trade",
                "FreqtradeBot.handle_onexchange_order", "FreqtradeBot.manage_open_orders", "FreqtradeBot.execute_entry",
                "ApiServer.configure_app",
-               "Telegram._init_telegram_app", "Telegram._force_exit_action", "Wallets.update",
+               "Telegram._init_telegram_app", "Telegram._force_exit_action", "FreqtradeBot.handle_protections",
+               "Wallets.update",
                "Telegram._send_msg", "RPCManager.send_msg"]
     # install()'s own patches come first; what the plugin changes at run time (log filters, a plain ccxt client's
     # nonce) follows them
