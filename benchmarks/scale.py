@@ -23,7 +23,8 @@
   database), and, for the first press, the requests BingX saw from the POST to the books closed (signed, public:
   the flatten's and any the bot's loop sent meanwhile). ``--bot-rate-limit-ms 10`` enters the trades (about 760
   for the default rows) in minutes instead of most of an hour behind ccxt's own throttle; the measured figures do
-  not depend on it (the flatten's own client has no throttle, the loop sends two requests a pass).
+  not depend on it (the flatten's own client has no throttle, the loop sends two requests a pass). ``--busy K``
+  keeps K processes spinning on the CPU beside the bot for those rows.
 
 Peak memory is the measured process's maximum RSS (the CLI; the guard; the bot, its peak so far, the rows run in
 ascending N on one bot). Prints figures; asserts nothing. Run:
@@ -215,8 +216,11 @@ def trades(sizes: list[int], args: argparse.Namespace) -> list[Row]:
             return {"flat_s": flat - started, "books_s": books - started, "idle_signed": idle_signed,
                     "idle_public": len(idle) - idle_signed, "signed": signed, "public": len(during) - signed}
 
+        burners: list[subprocess.Popen[bytes]] = []
         try:
             bot.start(timeout=WAIT_S * 5)
+            # --busy K: K processes spinning on the CPU beside the bot for the whole dimension (a busy machine)
+            burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
             for size in sizes:
                 idle = press(size, mid_pass=False)
                 busy = press(size, mid_pass=True)
@@ -224,6 +228,9 @@ def trades(sizes: list[int], args: argparse.Namespace) -> list[Row]:
                              "books_mid_pass_s": busy["books_s"], "rss_mb": peak_rss_kb(bot) / 1024})
                 print(f"trades {size}: {rows[-1]}", file=sys.stderr)
         finally:
+            for burner in burners:
+                burner.kill()
+                burner.wait(WAIT_S)
             bot.stop()
     return rows
 
@@ -337,6 +344,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, nargs="*", default=[1, 10, 50, 100])
     parser.add_argument("--bots", type=int, nargs="*", default=[1, 5, 20])
     parser.add_argument("--trades", type=int, nargs="*", default=[1, 10, 20, 50, 100, 200])
+    parser.add_argument("--busy", type=int, default=0, help="processes spinning on the CPU during the trades rows")
     parser.add_argument("--bot-rate-limit-ms", type=int, default=None,
                         help="the trades' bot's ccxt rateLimit (default: ccxt's own); 10 enters 760 trades in minutes")
     parser.add_argument("--interval", type=float, default=1.0, help="the guard's --interval")
