@@ -370,9 +370,11 @@ class Flattener:
             if self._holding_exit_lock:
                 self._holding_exit_lock = False
                 self.ft._exit_lock.release()
-            # What bookkeeping() held (after_books): the exit lock is free now, entries are still stopped
-            after_books.release()
-            self._resume_entries()
+            try:
+                # What bookkeeping() held (after_books): the exit lock is free now, entries are still stopped
+                after_books.release()
+            finally:
+                self._resume_entries()
 
     def wait_for_claim(self, trade_id: Any) -> dict[str, Any] | None:
         """For a per-trade force exit: None when no flatten closes ``trade_id``, else the running flatten's answer
