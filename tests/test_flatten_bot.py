@@ -167,6 +167,8 @@ def test_each_trades_notifications_and_pair_lock_come_once_every_trade_is_closed
                   if m["open_in_db"] & set(ids)]
     assert still_open == [], f"notified while the flatten's trades were still open in the database: {still_open}"
     assert set(PAIRS[:5]) <= received[0]["locked"], "a pair was not locked yet when the first notification came"
+    # the intent written on every trade before the close (custom_data.py) is gone once they are booked
+    assert bot.db("SELECT ft_trade_id FROM trade_custom_data WHERE cd_key = 'bingx_flatten_intent'") == []
 
 
 def test_mixed_account_leaves_positions_the_bot_does_not_own(bot, sim):

@@ -169,7 +169,5 @@ def test_each_release_expects_its_own_shape_of_a_seam_that_changed(line):
     from bingx_closeall_plugin.freqtrade import seams
 
     order_by_id = seams.expected_parameters("freqtrade.persistence.trade_model", "Order.order_by_id", line)
-    delete = seams.expected_parameters("freqtrade.persistence.trade_model", "LocalTrade.delete_custom_data", line)
 
     assert order_by_id == (("order_id", "pair") if line >= (2026, 8) else ("order_id",))
-    assert delete == (("self", "key") if line >= (2026, 9) else None)

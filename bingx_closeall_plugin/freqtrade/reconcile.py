@@ -91,8 +91,7 @@ def persist_intent(trades: list[Trade], api: Any) -> Intent:
 
 
 def clear_intent(trades: list[Trade]) -> None:
-    for trade in trades:
-        releases.delete_custom_data(trade, INTENT_KEY)
+    custom_data.delete_on_all(trades, INTENT_KEY)  # one commit, not one per trade
     Trade.commit()
 
 

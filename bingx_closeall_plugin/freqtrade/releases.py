@@ -1,10 +1,11 @@
 """The freqtrade releases the plugin supports, and every difference between them it meets, in one place.
 
 Supported: each monthly release from 2026.3 to 2026.9, every one run by the release matrix (``scripts/matrix``).
-Between them the seams the plugin uses (:mod:`.seams`) differ in two places, listed by release in :data:`CHANGES`;
-the plugin meets each through the one function here that knows both shapes (:func:`order_by_id`,
-:func:`delete_custom_data`), chosen by the installed release, and the start-up check expects exactly that
-release's shape, so no difference is papered over by catching what a call raises.
+Between them the seams the plugin uses (:mod:`.seams`) differ in one place, listed by release in :data:`CHANGES`;
+the plugin meets it through the one function here that knows both shapes (:func:`order_by_id`), chosen by the
+installed release, and the start-up check expects exactly that release's shape, so no difference is papered over by
+catching what a call raises. (``Trade.delete_custom_data``, new in 2026.9, was the second until the intent was
+removed from all its trades in one query through freqtrade's custom-data model: :mod:`.custom_data`.)
 
 The range stops at 2026.3 because that is as far back as the matrix runs; 2026.1 and 2026.2 differ from 2026.3
 in none of the plugin's seams but are not run, so they are refused like every older release.
@@ -18,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CHANGES", "NEWEST", "OLDEST", "SUPPORTED", "Change", "delete_custom_data", "installed_line",
-           "order_by_id", "release_line", "supported_range"]
+__all__ = ["CHANGES", "NEWEST", "OLDEST", "SUPPORTED", "Change", "installed_line", "order_by_id", "release_line",
+           "supported_range"]
 
 # Every release on the index in the supported range; the matrix makes one environment for each.
 SUPPORTED = ("2026.3", "2026.4", "2026.5", "2026.5.1", "2026.6", "2026.7", "2026.8", "2026.9")
@@ -48,12 +49,6 @@ CHANGES: tuple[Change, ...] = (
     # plugin's two-argument call raised TypeError at /forceexit all
     Change((2026, 8), "freqtrade.persistence.trade_model", "Order.order_by_id", ("order_id",), ("order_id", "pair"),
            "the plugin looks an order up by id and pair: an order BingX filled that the bot has not booked"),
-    # Trade.delete_custom_data(key) is new in 2026.9; before, one entry is deleted through its own model's session
-    # (freqtrade's custom data has its own scoped session there, not the trades')
-    Change((2026, 9), "freqtrade.persistence.trade_model", "LocalTrade.delete_custom_data", None, ("self", "key"),
-           "the flatten's intent is removed once its trades are booked"),
-    Change((2026, 9), "freqtrade.persistence.trade_model", "LocalTrade.get_custom_data_entry", ("self", "key"), None,
-           "before 2026.9 the intent's entry is read to delete it"),
 )
 
 
@@ -90,15 +85,3 @@ def order_by_id(order_id: str, pair: str) -> Any:
     from sqlalchemy import select
 
     return Order.session.scalars(select(Order).filter(Order.order_id == order_id, Order.ft_pair == pair)).first()
-
-
-def delete_custom_data(trade: Any, key: str) -> None:
-    """Remove one custom-data entry of ``trade`` (committed, as freqtrade's own delete is)."""
-    if installed_line() >= (2026, 9):
-        trade.delete_custom_data(key)
-        return
-    entry = trade.get_custom_data_entry(key)
-    if entry is not None:
-        session = type(entry).session  # freqtrade's custom data keeps its own scoped session before 2026.9
-        session.delete(entry)
-        session.commit()

@@ -106,7 +106,6 @@ SIGNATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ('self', 'current_price', 'stoploss', 'initial', 'allow_refresh')),
     ('freqtrade.persistence.trade_model', 'Trade.commit', ()),
     ('freqtrade.persistence.trade_model', 'Trade.rollback', ()),  # hooks: a failed sweep leaves the session clean
-    ('freqtrade.persistence.trade_model', 'LocalTrade.delete_custom_data', ('self', 'key')),
     ('freqtrade.persistence.trade_model', 'LocalTrade.get_custom_data', ('self', 'key', 'default')),
     ('freqtrade.persistence.trade_model', 'LocalTrade.get_open_trades', ()),
     ('freqtrade.persistence.trade_model', 'Trade.get_trades', ('trade_filter', 'include_orders')),
