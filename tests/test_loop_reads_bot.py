@@ -122,6 +122,26 @@ def test_a_stop_cancelled_by_hand_at_bingx_is_replaced_in_the_next_iteration(bot
     assert {o["order_id"]: o["status"] for o in sl_orders}[resting[symbol]] == "canceled"
 
 
+def test_a_stop_whose_answer_is_lost_is_booked_from_bingx_and_never_placed_twice(bot, sim):
+    """BingX places the stop, its answer never arrives (the connection drops): the bot books the stop BingX has
+    (lost_stops.py) instead of placing a second one on its next pass, which would outlive the first's close."""
+    hold = sim.hold("trade/order", when="after", method="POST", match=lambda params: "stopPrice" in params)
+    (trade,) = bot.force_enter([(PAIRS[2], "long")])
+    hold.wait_reached(30)
+    hold.release(drop=True)  # executed at BingX, answer lost
+
+    symbol = to_native(PAIRS[2])
+    booked = bot.wait_for(lambda: bot.db(
+        "SELECT order_id FROM orders WHERE ft_trade_id = ? AND ft_order_side = 'stoploss' AND ft_is_open = 1",
+        (trade["trade_id"],)), timeout=30, interval=0.1, what="the trade's stop in the books")
+    bot.loop_iterations(sim, 2)  # two whole passes: without the lookup the second stop is out by now
+
+    resting = [(o["symbol"], str(o["orderId"])) for o in sim.open_orders() if o["type"] == "STOP_MARKET"]
+    assert resting == [(symbol, booked[0]["order_id"])]
+    assert len([r for r in sim.requests_to("trade/order") if r.method == "POST" and "stopPrice" in r.params]) == 1
+    assert "was lost" in bot.output() and "Unable to place a stoploss order" not in bot.output()
+
+
 def test_a_flatten_does_not_wait_for_the_loop_to_price_every_trade(bot, sim):
     trades = bot.force_enter([(pair, "long") for pair in PAIRS], sim)
     # Hold the loop inside its exit-lock section: the pass's one price read (pricing every trade) answers late.

@@ -29,7 +29,7 @@ from freqtrade.util import FtTTLCache, dt_ts
 
 from ..core.errors import AlreadySubmitted, InvalidParameter, OrderMissing
 from ..core.redaction import mask_root_handlers
-from . import open_orders, order_tags, quotes
+from . import lost_stops, open_orders, order_tags, quotes
 from .ccxt_clients import (
     CREDENTIALS,
     FreqtradeBingXAsync,
@@ -286,6 +286,19 @@ class Bingx(BingxLeverage):
             if order is not None and order.get("symbol") == pair:
                 return order
         return super().fetch_order(order_id, pair, params)
+
+    def create_stoploss(self, pair: str, amount: float, stop_price: float, order_types: dict, side: BuySell,
+                        leverage: float) -> CcxtOrder:
+        """freqtrade's, and after a lost answer the stop BingX has, if it has it (:mod:`.lost_stops`)."""
+        since_ms = int(self._api.milliseconds()) - int(self._api.options.get("timeDifference") or 0)
+        try:
+            return super().create_stoploss(pair, amount, stop_price, order_types, side, leverage)
+        except TemporaryError as e:
+            found = None if self._config["dry_run"] else lost_stops.look_up(self, pair, side, stop_price, amount,
+                                                                           since_ms, e)
+            if found is None:
+                raise
+            return found
 
     @contextmanager
     def flatten_running(self) -> Iterator[None]:
