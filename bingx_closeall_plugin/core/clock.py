@@ -23,7 +23,14 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = ["RESYNC_WARNING", "bingx_now", "resync_clock", "set_clock_offset", "with_resync", "with_resync_async"]
+__all__ = ["RESYNC_WARNING", "bingx_now", "known_bingx_ms", "resync_clock", "set_clock_offset", "with_resync",
+           "with_resync_async"]
+
+
+def known_bingx_ms(exchange: Any) -> int:
+    """BingX's clock in epoch ms as ``exchange`` knows it: its local clock less the offset the last resync measured
+    (``options['timeDifference']``, 0 before any)."""
+    return int(exchange.milliseconds()) - int(exchange.options.get("timeDifference") or 0)
 
 
 def default_shadow_nonce(exchange: Any, nonce: Any) -> None:
@@ -51,7 +58,7 @@ def set_clock_offset(exchange: Any, server_time: Any) -> None:
     if not getattr(exchange, "honours_time_difference", False) and "nonce" not in vars(exchange):
         if not callable(getattr(type(exchange), "nonce", None)):
             raise TypeError(f"{type(exchange).__name__} has no nonce() to correct for clock skew")
-        shadow_nonce(exchange, lambda: exchange.milliseconds() - exchange.options.get("timeDifference", 0))
+        shadow_nonce(exchange, lambda: known_bingx_ms(exchange))
     logger.info("clock resynchronised with BingX: local clock is %d ms ahead", exchange.options["timeDifference"])
 
 
@@ -90,4 +97,4 @@ def bingx_now(exchange: Any) -> Plan:
         return int(answer["data"]["serverTime"])
     except (ccxt.BaseError, KeyError, TypeError, ValueError) as e:
         logger.warning("BingX's server time could not be read (%s); using the local clock", type(e).__name__)
-        return exchange.milliseconds() - int(exchange.options.get("timeDifference", 0) or 0)
+        return known_bingx_ms(exchange)

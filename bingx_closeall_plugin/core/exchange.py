@@ -24,6 +24,7 @@ from typing import Any
 import ccxt
 
 from .ccxt_params import CLOSE_ALL_PARAMS, CLOSE_POSITION_PARAMS, CloseArgs, close_args
+from .clock import known_bingx_ms
 from .closeall import CloseAllResult, close_plan, exact_id
 from .errors import error_from_response
 from .methods import CLOSE_POSITION, implicit_methods
@@ -55,7 +56,7 @@ class BingXCloseAllMixin:
 
     def nonce(self) -> int:
         # ccxt's bingx signs with the local clock; BingX refuses a timestamp outside recvWindow of its own.
-        return self.milliseconds() - int(self.options.get("timeDifference") or 0)  # type: ignore[attr-defined]
+        return known_bingx_ms(self)
 
     # The override keeps ccxt's signature, its camelCase parameter names included (install.SIGNATURES checks them).
     def handle_errors(self, httpCode: int, reason: str, url: str, method: str,  # noqa: N803 - ccxt's names

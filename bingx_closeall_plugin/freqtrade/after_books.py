@@ -36,8 +36,9 @@ __all__ = ["hold", "holding", "keep_message", "keep_protections", "release"]
 
 
 class _Held(threading.local):
+    # None on a thread that holds nothing
     messages: list[tuple[Any, Any]] | None = None  # (RPCManager, message), in the order freqtrade sent them
-    protections: list[tuple[Any, Any, Any]] = []  # (FreqtradeBot, pair, side), in the order trades were closed
+    protections: list[tuple[Any, Any, Any]] | None = None  # (FreqtradeBot, pair, side), in the order trades closed
 
 
 _held = _Held()
@@ -45,7 +46,7 @@ _held = _Held()
 
 def hold() -> None:
     """From now on, this thread's RPC messages and protections are kept until :func:`release` (idempotent)."""
-    if _held.messages is None:
+    if not holding():
         _held.messages, _held.protections = [], []
 
 
@@ -55,21 +56,25 @@ def holding() -> bool:
 
 def keep_message(manager: Any, message: Any) -> None:
     """Keep ``message`` (already masked) for ``manager`` (freqtrade's ``RPCManager``)."""
-    if _held.messages is None:
-        raise RuntimeError("keep_message() outside hold()")
-    _held.messages.append((manager, message))
+    _kept(_held.messages, "keep_message").append((manager, message))
 
 
 def keep_protections(bot: Any, pair: Any, side: Any) -> None:
     """Keep freqtrade's ``handle_protections(pair, side)`` of ``bot`` for :func:`release`."""
-    _held.protections.append((bot, pair, side))
+    _kept(_held.protections, "keep_protections").append((bot, pair, side))
+
+
+def _kept(held: list[Any] | None, caller: str) -> list[Any]:
+    if held is None:
+        raise RuntimeError(f"{caller}() outside hold()")
+    return held
 
 
 def release() -> tuple[int, int]:
     """Stop holding; run the kept protections (freqtrade's own ``handle_protections``), then send the kept messages,
     each in order. Returns how many of each. An error in one is logged; the others still run."""
-    messages, protections = _held.messages or [], _held.protections
-    _held.messages, _held.protections = None, []
+    messages, protections = _held.messages or [], _held.protections or []
+    _held.messages, _held.protections = None, None
     for bot, pair, side in protections:
         try:
             bot.handle_protections(pair, side)  # not holding any more: freqtrade's own

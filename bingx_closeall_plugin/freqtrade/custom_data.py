@@ -27,9 +27,7 @@ def set_on_all(trades: list[Any], key: str, value: str) -> None:
     _need_db()
     ids = [trade.id for trade in trades]
     session = _CustomData.session
-    # freqtrade matches keys without case (ilike) and keeps one row per trade and key (a unique constraint)
-    session.query(_CustomData).filter(_CustomData.ft_trade_id.in_(ids), _CustomData.cd_key.ilike(key)).delete(
-        synchronize_session=False)
+    _delete(session, ids, key)  # freqtrade keeps one row per trade and key (a unique constraint)
     now = dt_now()
     session.add_all([_CustomData(ft_trade_id=trade_id, cd_key=key, cd_type="str", cd_value=value, created_at=now)
                      for trade_id in ids])
@@ -41,11 +39,15 @@ def delete_on_all(trades: list[Any], key: str) -> None:
     if not trades:
         return
     _need_db()
-    ids = {trade.id for trade in trades}
     session = _CustomData.session
+    _delete(session, [trade.id for trade in trades], key)
+    session.commit()
+
+
+def _delete(session: Any, ids: list[int], key: str) -> None:
+    """The rows of ``key`` on the trades ``ids``, uncommitted; freqtrade matches keys without case (ilike)."""
     session.query(_CustomData).filter(_CustomData.ft_trade_id.in_(ids), _CustomData.cd_key.ilike(key)).delete(
         synchronize_session=False)
-    session.commit()
 
 
 def _need_db() -> None:

@@ -27,6 +27,7 @@ from freqtrade.exchange.exchange_types import CcxtOrder, CcxtPosition, FtHas, Or
 from freqtrade.misc import deep_merge_dicts
 from freqtrade.util import FtTTLCache, dt_ts
 
+from ..core.clock import known_bingx_ms
 from ..core.errors import AlreadySubmitted, InvalidParameter, OrderMissing
 from ..core.redaction import mask_root_handlers
 from . import lost_stops, open_orders, order_tags, quotes
@@ -290,7 +291,7 @@ class Bingx(BingxLeverage):
     def create_stoploss(self, pair: str, amount: float, stop_price: float, order_types: dict, side: BuySell,
                         leverage: float) -> CcxtOrder:
         """freqtrade's, and after a lost answer the stop BingX has, if it has it (:mod:`.lost_stops`)."""
-        since_ms = int(self._api.milliseconds()) - int(self._api.options.get("timeDifference") or 0)
+        since_ms = known_bingx_ms(self._api)
         try:
             return super().create_stoploss(pair, amount, stop_price, order_types, side, leverage)
         except TemporaryError as e:

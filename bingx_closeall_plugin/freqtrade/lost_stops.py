@@ -24,13 +24,13 @@ import ccxt
 from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
 
 from . import releases
+from .order_tags import STOP_TYPES, bingx_type, not_reduce_only
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["MARGIN_MS", "find_placed", "look_up"]
 
 MARGIN_MS = 5_000  # BingX's clock against the bot's estimate of it, as for the order history (reconcile.py)
-_STOPS = frozenset({"STOP_MARKET", "STOP"})
 _TOLERANCE = 1e-9
 
 
@@ -47,12 +47,11 @@ def find_placed(open_orders: list[dict[str, Any]], pair: str, side: str, stop_pr
     found = []
     for order in open_orders:
         info = order.get("info") or {}
-        reduce_only = info.get("reduceOnly")
         if (
             order.get("symbol") == pair
-            and str(info.get("type") or "").upper() in _STOPS
+            and bingx_type(order) in STOP_TYPES
             and order.get("side") == side
-            and reduce_only is not False and str(reduce_only).lower() != "false"
+            and not not_reduce_only(order)
             # ccxt reads a STOP_MARKET's trigger as stopLossPrice; BingX's own field is stopPrice
             and _close(order.get("stopLossPrice") or order.get("triggerPrice") or order.get("stopPrice")
                        or info.get("stopPrice"), stop_price)

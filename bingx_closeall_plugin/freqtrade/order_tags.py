@@ -7,7 +7,8 @@ the restart (:mod:`.startup_sync`) can tell its own unsaved entry from a positio
 BingX's quirks handled here (swap v2 ``POST trade/order``): the id is 1 to 40 characters, BingX stores it
 lowercased, and only LIMIT and MARKET orders take one (a stop does not; its owner is read from its symbol and
 side, see :mod:`.startup_sync`). The prefix names the bot's database: two bots on one account, each with its
-own database, never take each other's orders for their own.
+own database, never take each other's orders for their own. What kind of BingX order a ccxt order is (its BingX
+type, whether BingX says it is not reduce-only), for those that carry no tag, is read here too.
 """
 
 from __future__ import annotations
@@ -16,10 +17,24 @@ import hashlib
 import uuid
 from typing import Any
 
-__all__ = ["MAX_LENGTH", "TAGGED_TYPES", "is_ours", "new_client_order_id", "tag_prefix", "with_trigger_price"]
+__all__ = ["MAX_LENGTH", "RESTING_EXITS", "STOP_TYPES", "TAGGED_TYPES", "bingx_type", "is_ours", "new_client_order_id",
+           "not_reduce_only", "tag_prefix", "with_trigger_price"]
 
 MAX_LENGTH = 40  # BingX's limit on clientOrderID
 TAGGED_TYPES = frozenset({"limit", "market"})  # the only order types BingX takes a clientOrderID for
+STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})  # what freqtrade places as a stop on BingX
+RESTING_EXITS = STOP_TYPES | {"TAKE_PROFIT_MARKET", "TAKE_PROFIT"}
+
+
+def bingx_type(order: dict[str, Any]) -> str:
+    """BingX's own type of a ccxt order (ccxt reads a STOP_MARKET as "market")."""
+    return str((order.get("info") or {}).get("type") or "").upper()
+
+
+def not_reduce_only(order: dict[str, Any]) -> bool:
+    """True only when BingX says so: an order without the flag is not taken for an entry."""
+    flag = (order.get("info") or {}).get("reduceOnly")
+    return flag is False or str(flag).lower() == "false"
 
 
 def tag_prefix(config: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ import ccxt
 from freqtrade.enums import ExitType
 from freqtrade.persistence import Order, Trade
 
+from ..core.clock import known_bingx_ms
 from ..core.methods import ORDER_HISTORY
 from ..core.symbols import to_native
 from . import custom_data, releases
@@ -74,7 +75,7 @@ def bingx_clock_ms(api: Any) -> int:
     The order history's times are BingX's, so the intent that is compared with them must be too; the local clock
     can be 30 s or more off (the case the plugin resynchronises for).
     """
-    return int(api.milliseconds()) - int(api.options.get("timeDifference") or 0)
+    return known_bingx_ms(api)
 
 
 def persist_intent(trades: list[Trade], api: Any) -> Intent:

@@ -46,14 +46,12 @@ from sqlalchemy import select
 
 from ..core.redaction import error_text
 from . import releases
+from .order_tags import RESTING_EXITS, STOP_TYPES, bingx_type, not_reduce_only
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["RESTING_EXITS", "STOP_TYPES", "Settled", "bingx_type", "cancel_unsaved_exits", "not_reduce_only",
            "settle", "sweep"]
-
-STOP_TYPES = frozenset({"STOP_MARKET", "STOP"})  # what freqtrade places as a stop on BingX
-RESTING_EXITS = STOP_TYPES | {"TAKE_PROFIT_MARKET", "TAKE_PROFIT"}
 
 
 @dataclass
@@ -62,15 +60,6 @@ class Settled:
     unsaved_cancelled: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     left: list[int] = field(default_factory=list)  # order rows left open: their position is still held, unowned
-
-
-def bingx_type(order: dict[str, Any]) -> str:
-    return str((order.get("info") or {}).get("type") or "").upper()
-
-
-def not_reduce_only(order: dict[str, Any]) -> bool:
-    flag = (order.get("info") or {}).get("reduceOnly")
-    return flag is False or str(flag).lower() == "false"
 
 
 def cancel_unsaved_exits(exchange: Any, flat_pairs: set[str], resting: list[dict[str, Any]]) -> tuple[
