@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
-from typing import Any
 
 from ..core.exchange import BingX
 from ..core.symbols import CurrencyMap, currency_map
 from ..core.urls import api_urls as root_urls
+from . import clients
 from .config import ENV_OVERRIDES, ConfigFileError, load_config
 
 
@@ -135,22 +135,14 @@ def target_of(account: Account) -> Target:
     if account.urls:
         url = account.urls.get("swap") or next(iter(account.urls.values()))
         return Target("custom", url.removesuffix("/openApi"), account.label)
-    exchange = BingX()
+    exchange = clients.template(sandbox=False)
     section = exchange.urls["test" if account.sandbox else "api"]["swap"]
     url = exchange.implode_hostname(section)
     return Target("demo" if account.sandbox else "live", url.removesuffix("/openApi"), account.label)
 
 
 def make_exchange(account: Account, verbose: bool) -> BingX:
-    # ccxt's throttle spaces private calls by up to half a second; a flatten makes a handful of requests,
-    # far inside BingX's per-UID limits, and every one of them is urgent.
-    config: dict[str, Any] = {"apiKey": account.key, "secret": account.secret, "enableRateLimit": False,
-                              "timeout": 10_000}
-    if account.currencies:
-        config["commonCurrencies"] = account.currencies  # ccxt adds them to its own table, as in the bot
-    exchange = BingX(config)
-    if account.sandbox:
-        exchange.set_sandbox_mode(True)
+    exchange = clients.client_for(account.key, account.secret, account.currencies, account.sandbox)
     if account.urls:
         exchange.urls["api"] = {**exchange.urls["api"], **account.urls}
     exchange.verbose = verbose
@@ -159,4 +151,4 @@ def make_exchange(account: Account, verbose: bool) -> BingX:
 
 def account_names(account: Account) -> CurrencyMap:
     """The ccxt names the account's exchange will use, without building its client."""
-    return currency_map(BingX({"commonCurrencies": account.currencies}) if account.currencies else None)
+    return currency_map(clients.template(account.currencies) if account.currencies else None)
