@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
 
 import pytest
 
 from bingx_closeall_plugin.cli import run
 from bingx_closeall_plugin.cli.accounts import account_from_config
 from bingx_closeall_plugin.cli.gate import AccountSignal
+from bingx_closeall_plugin.cli.press import run_all
 
 from conftest import run_cli
 from fleet import ORDERS, POSITIONS, Fleet
@@ -78,31 +78,42 @@ def test_the_terminal_shows_one_line_per_account_and_the_summary(fleet, tmp_path
     assert done.stderr.count(f"account-{BAD:03d}.json] ") == 1  # its error, once
 
 
+@pytest.mark.parametrize("processes", [1, 2], ids=["threads", "two-processes"])
 def test_every_account_hands_its_close_to_its_client_before_any_other_request_of_any_account(fleet, tmp_path,
-                                                                                              monkeypatch):
+                                                                                              monkeypatch, processes):
     fleet.seed()
     accounts = [account_from_config([path], None, False) for path in fleet.configs(tmp_path)]
-    order: list[tuple[str, str]] = []
-    lock = threading.Lock()
+    # Appended by every thread of every process: the kernel orders O_APPEND writes, so the file's order is the
+    # order in which the accounts handed their requests over, across processes too.
+    log = tmp_path / "handed.log"
     sending = AccountSignal.sending
+
+    def note(kind: str) -> None:
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, f"{kind} {os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
 
     def recorded(self, method):
         if "CloseAllPositions" in method:
-            with lock:
-                order.append(("close", method))  # handed over as soon as the gate counts it
+            note("close")  # handed over as soon as the gate counts it
             sending(self, method)
         else:
             sending(self, method)  # held until every close is out
-            with lock:
-                order.append(("other", method))
+            note("other")
 
     monkeypatch.setattr(AccountSignal, "sending", recorded)
     args = argparse.Namespace(symbol=None, dry_run=False, recv_window=None, keep_orders=False, max_wait=0.0,
-                              verbose=False, coin_m=False)
+                              verbose=False, coin_m=False, processes=processes)
 
-    outcomes = run.run_all(accounts, args, None, False, run.Interrupts())
+    outcomes = run_all(accounts, args, None, False, run.Interrupts())
 
     assert [o.code for o in outcomes] == [0] * ACCOUNTS
-    kinds = [kind for kind, _ in order]
+    assert [o.account for o in outcomes] == accounts
+    lines = [line.split() for line in log.read_text().splitlines()]
+    kinds = [kind for kind, _ in lines]
     assert kinds[:ACCOUNTS] == ["close"] * ACCOUNTS and "close" not in kinds[ACCOUNTS:]
+    pids = {pid for _, pid in lines}
+    assert len(pids) == processes and (processes == 1) == (pids == {str(os.getpid())})
     assert len(kinds) == ACCOUNTS * 6  # close, order read, the entry's cancel, positions, cancel-all, history

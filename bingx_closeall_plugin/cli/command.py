@@ -32,7 +32,8 @@ from ..core.redaction import MaskingStream, SecretMasker
 from .accounts import Account, ConfigError, account_names, accounts_from, short_key, target_of
 from .config import ENV_OVERRIDES
 from .output import account_line, print_outcomes, print_positions
-from .run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, run_account, run_all
+from .press import ACCOUNTS_PER_PROCESS, run_all
+from .run import EXIT_FLAT, EXIT_OPEN, EXIT_USAGE, Interrupts, run_account
 
 # The accounts' names are re-exported: callers and tests reach them through the command's module too.
 __all__ = ["MAX_WAIT_LIMIT_S", "Account", "ConfigError", "build_parser", "entry", "main", "setup_logging", "short_key",
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="close several accounts: one --account per account, each its freqtrade config file(s), "
                              "comma-separated files merged like -c")
     parser.add_argument("--coin-m", action="store_true", help="close coin-M (inverse) positions instead of USDT-M")
+    parser.add_argument("--processes", type=int, default=None, metavar="N",
+                        help="press several accounts in N processes (default: one per CPU, at most one per "
+                             f"{ACCOUNTS_PER_PROCESS} accounts; 1: all on threads of one process)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug log on stderr, HTTP trace included (secrets masked)")
     return parser
@@ -200,6 +204,8 @@ def _main(argv: list[str], masker: SecretMasker) -> int:
     try:
         if args.recv_window is not None and not 0 < args.recv_window <= MAX_RECV_WINDOW_MS:
             raise InvalidInput(f"--recv-window must be between 1 and {MAX_RECV_WINDOW_MS} ms, got {args.recv_window}")
+        if args.processes is not None and args.processes < 1:
+            raise InvalidInput(f"--processes must be at least 1, got {args.processes}")
         if not 0 <= args.max_wait <= MAX_WAIT_LIMIT_S:  # NaN fails this too
             raise InvalidInput(f"--max-wait must be between 0 and {MAX_WAIT_LIMIT_S:g} seconds, got {args.max_wait}")
         accounts = accounts_from(args)

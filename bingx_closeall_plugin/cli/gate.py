@@ -13,11 +13,15 @@ other accounts' order reads, cancels and position reads. So a press goes in two 
 
 Both waits are bounded (:data:`GATE_WAIT_S`): an account that cannot get there never holds the others longer.
 Re-close rounds are not held; they come after the first close of their own account anyway.
+
+A press split across processes (:mod:`.press`) shares one gate: built with the press's multiprocessing
+context, its counts and events live in shared memory, so the two steps hold across every process's accounts.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from ..core.methods import CLOSE_ALL
 from ..core.plans import StopSignal
@@ -30,33 +34,49 @@ _CLOSES = frozenset({CLOSE_ALL.method(False), CLOSE_ALL.method(True)})
 
 
 class CloseGate:
-    """The two steps of one press over ``accounts`` accounts; thread-safe."""
+    """The two steps of one press over ``accounts`` accounts; thread-safe, and process-safe when built with a
+    ``multiprocessing`` context (before the processes are started)."""
 
-    def __init__(self, accounts: int) -> None:
-        self._lock = threading.Lock()
-        self._building = self._closing = accounts
-        self._all_built, self._all_closed = threading.Event(), threading.Event()
+    _BUILDING, _CLOSING, _SENT = range(3)
+
+    def __init__(self, accounts: int, context: Any = None) -> None:
+        sync = context if context is not None else threading
+        self._lock = sync.Lock()
+        self._all_built, self._all_closed = sync.Event(), sync.Event()
+        counts = [accounts, accounts, 0]
+        self._counts: Any = context.RawArray("i", counts) if context is not None else counts
         if accounts <= 0:
             self._all_built.set()
             self._all_closed.set()
 
+    def _add(self, index: int, change: int) -> int:
+        with self._lock:
+            self._counts[index] += change
+            return int(self._counts[index])
+
     def built(self) -> None:
         """This account's client is built: wait (bounded) until every account's is, then send the close."""
-        with self._lock:
-            self._building -= 1
-            if self._building <= 0:
-                self._all_built.set()
+        if self._add(self._BUILDING, -1) <= 0:
+            self._all_built.set()
         self._all_built.wait(GATE_WAIT_S)
 
     def closed(self) -> None:
         """This account's close is handed to its client, or it will send none: one account fewer to wait for."""
-        with self._lock:
-            self._closing -= 1
-            if self._closing <= 0:
-                self._all_closed.set()
+        if self._add(self._CLOSING, -1) <= 0:
+            self._all_closed.set()
 
     def wait_for_closes(self) -> None:
         self._all_closed.wait(GATE_WAIT_S)
+
+    def sent(self) -> None:
+        """A request of one of the press's accounts is handed to its client."""
+        self._add(self._SENT, 1)
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests handed to the clients so far, every account's (and every process's) together."""
+        with self._lock:
+            return int(self._counts[self._SENT])
 
 
 class AccountSignal(StopSignal):
@@ -75,6 +95,10 @@ class AccountSignal(StopSignal):
                 return
             self._left = True
         self.gate.closed()
+
+    def count(self) -> None:
+        super().count()
+        self.gate.sent()
 
     def sending(self, method: str) -> None:
         if method in _CLOSES:

@@ -1,8 +1,9 @@
 """bingx-closeall's run: each account flattened on its own thread, Ctrl-C, and the exit code of each.
 
 :func:`run_account` turns one account's flatten (or its read, for ``--dry-run``) into an :class:`Outcome`:
-an exit code, the report and what to tell the operator; :func:`run_all` runs every account at once and
-watches for Ctrl-C (:class:`Interrupts`).
+an exit code, the report and what to tell the operator; :func:`run_threads` runs accounts at once, each on a
+thread of this process, and watches for Ctrl-C (:class:`Interrupts`). :mod:`.press` decides how a press's
+accounts are spread over processes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import ccxt
 
@@ -113,6 +114,14 @@ def _run_account(account: Account, args: argparse.Namespace, native: str | None,
             return Outcome(account, code, message=describe_error(e, secrets))
         return Outcome(account, code if code != EXIT_FLAT else EXIT_OPEN, partial,
                        refused_message(e, partial, secrets, args.max_wait, host_of(account)))
+
+
+class Watch(Protocol):
+    """What :func:`run_threads` watches for Ctrl-C: :class:`Interrupts`, or a worker's relay of the operator's."""
+
+    second: Any
+
+    def interrupted(self) -> bool: ...
 
 
 def announce(accounts: list[Account], args: argparse.Namespace, native: str | None) -> None:
@@ -258,20 +267,18 @@ class Interrupts:
         return self._woken
 
 
-def run_all(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
-            interrupts: Interrupts) -> list[Outcome]:
+def run_threads(accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
+                interrupts: Watch, gate: CloseGate, tell: bool = True) -> list[Outcome]:
     """Each account on its own thread (several bots' accounts flatten in about the time of one), every close
     released together and sent before any other request (:mod:`.gate`), watched for Ctrl-C: daemon threads, so
-    that a second Ctrl-C can leave without waiting for them."""
-    gate = CloseGate(len(accounts))
+    that a second Ctrl-C can leave without waiting for them. ``tell``: print the line a first Ctrl-C gets (a
+    worker process leaves it to the process the operator started)."""
     stops = [AccountSignal(gate) for _ in accounts]
     results: list[Outcome | None] = [None] * len(accounts)
 
     def work(i: int) -> None:
         results[i] = run_account(accounts[i], args, native, inverse, stops[i])
 
-    if not args.dry_run:
-        announce(accounts, args, native)
     threads = [threading.Thread(target=work, args=(i,), name=f"flatten-{i}", daemon=True) for i in range(len(accounts))]
     if interrupts.interrupted():  # pressed after the operator's "y": nothing goes out
         for stop in stops:
@@ -284,17 +291,21 @@ def run_all(accounts: list[Account], args: argparse.Namespace, native: str | Non
             grace_ends = time.monotonic() + INTERRUPT_GRACE_S
             for stop in stops:
                 stop.set()
-            sent = any(stop.requests_sent for stop in stops)
-            print("\nbingx-closeall: interrupted; "
-                  + ("sending nothing more, waiting for the answer in flight to report "
-                     "what happened (Ctrl-C again to abandon at once)" if sent else "nothing was sent"),
-                  file=sys.stderr, flush=True)
+            if tell:
+                tell_interrupted(gate.requests_sent > 0)
         if interrupts.second.is_set() or (grace_ends is not None and time.monotonic() > grace_ends):
             break
         for thread in threads:
             thread.join(0.05)
     return [result if result is not None else abandoned(account, stop)
             for result, account, stop in zip(results, accounts, stops, strict=True)]
+
+
+def tell_interrupted(sent: bool) -> None:
+    print("\nbingx-closeall: interrupted; "
+          + ("sending nothing more, waiting for the answer in flight to report "
+             "what happened (Ctrl-C again to abandon at once)" if sent else "nothing was sent"),
+          file=sys.stderr, flush=True)
 
 
 def abandoned(account: Account, stop: StopSignal) -> Outcome:
