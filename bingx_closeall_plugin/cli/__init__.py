@@ -4,7 +4,8 @@
 accounts and their endpoints, with ``config`` (freqtrade configs, read as freqtrade reads them) and ``clients``
 (each account's ccxt client); ``press`` every account at once, on threads or across forked processes; ``run``
 the flatten of each account on its own thread, Ctrl-C and the exit codes; ``gate`` every close before any
-other request; ``output`` what is printed. Built on the core only. ``python -m bingx_closeall_plugin.cli`` is the command.
+other request; ``output`` what is printed. Built on the core only. ``python -m bingx_closeall_plugin.cli`` is
+the command.
 """
 
 from .command import (
