@@ -26,8 +26,11 @@
   not depend on it (the flatten's own client has no throttle, the loop sends two requests a pass). ``--busy K``
   keeps K processes spinning on the CPU beside the bot for those rows.
 
-Peak memory is the measured process's maximum RSS (the CLI; the guard; the bot, its peak so far, the rows run in
-ascending N on one bot). Prints figures; asserts nothing. Run:
+Peak memory is the measured process's maximum RSS (the CLI, the largest of its processes; the guard; the bot, its
+peak so far, the rows run in ascending N on one bot). For accounts, also the CLI's processes (it forks workers past
+40 accounts on 2 CPUs) and their proportional set size together, from one more press held at its last step: the
+memory the press really takes, a forked worker's pages shared with the CLI counted once; the memory ratio is of
+that. Prints figures; asserts nothing. Run:
 ``.venv/bin/python benchmarks/scale.py [--latency-ms 50] [--accounts 1 10 50 100] [--bots 1 5 20]
 [--trades 1 10 20 50 100 200] [--bot-rate-limit-ms 10]``.
 """
@@ -116,10 +119,40 @@ def accounts(sizes: list[int], args: argparse.Namespace) -> list[Row]:
                                  "books_s": ended - started,
                                  "spread_s": max(c.started for c in closes) - min(c.started for c in closes),
                                  "signed": signed, "public": public, "rss_mb": rss / 1024})
-                rows.append(median_row(runs))
+                rows.append({**median_row(runs), **memory_of_press(fleet, paths[:size])})
     finally:
         fleet.stop()
     return rows
+
+
+def pss_kb(pid: int) -> int:
+    """The process's proportional set size: its private pages, plus its share of those it shares (a forked
+    worker's pages stay the parent's until either writes them)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no Pss in /proc/{pid}/smaps_rollup")
+
+
+def memory_of_press(fleet: Fleet, paths: list[str]) -> Row:
+    """One more press, its last step (each account's order-history read) held 1 s at every simulator: the memory
+    of the CLI and of every worker it forked, all alive at that moment."""
+    from bingx_closeall_plugin.simulator import Fault
+
+    sims = fleet.sims[:len(paths)]
+    fleet.seed()
+    for sim in sims:
+        sim.inject("trade/allOrders", Fault.delay(1.0))
+    argv = [sys.executable, "-m", "bingx_closeall_plugin.cli", "--yes", "--json",
+            *[a for p in paths for a in ("--account", p)]]
+    process = subprocess.Popen(argv, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait(lambda: all(sim.requests_to("trade/allOrders") for sim in sims), "every account's last read")
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        pids = [process.pid, *map(int, children)]
+        return {"processes": len(pids), "pss_mb": sum(pss_kb(pid) for pid in pids) / 1024}
+    finally:
+        process.wait(WAIT_S)
 
 
 def bots(sizes: list[int], args: argparse.Namespace) -> list[Row]:
@@ -317,7 +350,8 @@ def median_row(runs: list[Row]) -> Row:
 
 
 DIMENSIONS: dict[str, tuple[str, Callable[[list[int], argparse.Namespace], list[Row]], list[str]]] = {
-    "accounts": ("accounts per press", accounts, ["flat_s", "books_s", "spread_s", "signed", "public", "rss_mb"]),
+    "accounts": ("accounts per press", accounts,
+                 ["flat_s", "books_s", "spread_s", "signed", "public", "processes", "pss_mb", "rss_mb"]),
     "bots": ("bots per guard (one killed)", bots,
              ["flat_s", "silent_at_trip_s", "books_s", "signed", "guard_per_s", "bots_per_s", "rss_mb"]),
     "trades": ("trades per bot (/forceexit all)", trades,
@@ -333,7 +367,8 @@ def print_table(title: str, rows: list[Row], columns: list[str]) -> None:
     print("|---:|" + "---:|" * (len(columns) + 3))
     for row in rows:
         cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        ratios = [row[c] / base[c] if base[c] else float("nan") for c in ("flat_s", "books_s", "rss_mb")]
+        memory = "pss_mb" if "pss_mb" in row else "rss_mb"
+        ratios = [row[c] / base[c] if base[c] else float("nan") for c in ("flat_s", "books_s", memory)]
         print(f"| {row['N']} | " + " | ".join(cells) + " | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
 
 
