@@ -135,6 +135,33 @@ def test_accounts_pressed_in_two_processes_are_each_flattened_once_and_reported_
         assert len(sim.requests_to(CLOSE)) == 1 and all(r.api_key_ok for r in sim.requests), index
 
 
+def test_an_account_with_a_bad_key_is_named_alone_and_the_other_processes_accounts_are_flat(fleet, tmp_path, env):
+    fleet.seed()
+    configs = [arg for path in fleet.configs(tmp_path, wrong_secret={3}) for arg in ("--account", path)]
+
+    code, out, err = Cli(["--yes", "--json", "--processes", "2", *configs], env).finish()
+
+    document = json.loads(out)
+    assert code == 3 and document["exit_code"] == 3, err
+    assert [a["exit_code"] for a in document["accounts"]] == [0, 0, 0, 3]
+    assert "100001" in document["accounts"][3]["error"]  # BingX's "Signature verification failed"
+    assert [fleet.flat(i) for i in range(ACCOUNTS)] == [True, True, True, False]
+    assert "fleet-secret-003" not in out + err  # the wrong secret is masked, from the worker too
+
+
+def test_a_dry_run_across_processes_reads_every_account_and_sends_nothing_that_trades(fleet, configs, env):
+    code, out, err = Cli(["--dry-run", "--processes", "2", *configs], env).finish()
+
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:ACCOUNTS] == [f"[{config}] {POSITIONS} position(s), {ORDERS} open order(s)"
+                                for config in configs[1::2]]  # each account's read, in the order given
+    assert f"{POSITIONS * ACCOUNTS} position(s) and {ORDERS * ACCOUNTS} open order(s) on all {ACCOUNTS}" in out
+    for sim in fleet.sims:
+        assert len(sim.positions()) == POSITIONS and len(sim.open_orders()) == ORDERS
+        assert {r.method for r in sim.requests} == {"GET"}
+
+
 def test_a_first_ctrl_c_to_the_terminal_stops_every_worker_after_the_answers_in_flight(fleet, configs, env):
     for sim in fleet.sims:
         sim.inject(CLOSE, Fault.delay(1.5))  # each close in flight when the Ctrl-C comes
