@@ -90,6 +90,12 @@ def cli_env(sim: BingXSimulator) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def accounts_env() -> dict[str, str]:
+    """Environment for bingx-closeall with --account configs: no key, secret or URL but what the configs give."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("BINGX_", "FREQTRADE__"))}
+
+
 def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a child process (exit code, stdout and stderr as a user sees them).

@@ -44,11 +44,6 @@ def configs(fleet, tmp_path):
     return [arg for path in fleet.configs(tmp_path) for arg in ("--account", path)]
 
 
-@pytest.fixture
-def env():
-    return {k: v for k, v in os.environ.items() if not k.startswith(("BINGX_", "FREQTRADE__"))}
-
-
 class Cli:
     """bingx-closeall in its own process group (as a terminal runs it); stderr read as it comes."""
 
@@ -122,8 +117,9 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-def test_accounts_pressed_in_two_processes_are_each_flattened_once_and_reported_in_their_order(fleet, configs, env):
-    cli = Cli(["--yes", "--json", "--processes", "2", *configs], env)
+def test_accounts_pressed_in_two_processes_are_each_flattened_once_and_reported_in_their_order(fleet, configs,
+                                                                                               accounts_env):
+    cli = Cli(["--yes", "--json", "--processes", "2", *configs], accounts_env)
     code, out, err = cli.finish()
 
     document = json.loads(out)
@@ -135,11 +131,12 @@ def test_accounts_pressed_in_two_processes_are_each_flattened_once_and_reported_
         assert len(sim.requests_to(CLOSE)) == 1 and all(r.api_key_ok for r in sim.requests), index
 
 
-def test_an_account_with_a_bad_key_is_named_alone_and_the_other_processes_accounts_are_flat(fleet, tmp_path, env):
+def test_an_account_with_a_bad_key_is_named_alone_and_the_other_processes_accounts_are_flat(fleet, tmp_path,
+                                                                                            accounts_env):
     fleet.seed()
     configs = [arg for path in fleet.configs(tmp_path, wrong_secret={3}) for arg in ("--account", path)]
 
-    code, out, err = Cli(["--yes", "--json", "--processes", "2", *configs], env).finish()
+    code, out, err = Cli(["--yes", "--json", "--processes", "2", *configs], accounts_env).finish()
 
     document = json.loads(out)
     assert code == 3 and document["exit_code"] == 3, err
@@ -149,8 +146,8 @@ def test_an_account_with_a_bad_key_is_named_alone_and_the_other_processes_accoun
     assert "fleet-secret-003" not in out + err  # the wrong secret is masked, from the worker too
 
 
-def test_a_dry_run_across_processes_reads_every_account_and_sends_nothing_that_trades(fleet, configs, env):
-    code, out, err = Cli(["--dry-run", "--processes", "2", *configs], env).finish()
+def test_a_dry_run_across_processes_reads_every_account_and_sends_nothing_that_trades(fleet, configs, accounts_env):
+    code, out, err = Cli(["--dry-run", "--processes", "2", *configs], accounts_env).finish()
 
     assert code == 0, err
     lines = out.splitlines()
@@ -162,10 +159,10 @@ def test_a_dry_run_across_processes_reads_every_account_and_sends_nothing_that_t
         assert {r.method for r in sim.requests} == {"GET"}
 
 
-def test_a_first_ctrl_c_to_the_terminal_stops_every_worker_after_the_answers_in_flight(fleet, configs, env):
+def test_a_first_ctrl_c_to_the_terminal_stops_every_worker_after_the_answers_in_flight(fleet, configs, accounts_env):
     for sim in fleet.sims:
         sim.inject(CLOSE, Fault.delay(1.5))  # each close in flight when the Ctrl-C comes
-    cli = Cli(["--yes", "--json", "--processes", "2", *configs], env)
+    cli = Cli(["--yes", "--json", "--processes", "2", *configs], accounts_env)
     wait_for_closes(fleet, CANCEL_ALL)  # the entry order's cancel goes out beside the close, at once
 
     cli.ctrl_c()
@@ -182,10 +179,10 @@ def test_a_first_ctrl_c_to_the_terminal_stops_every_worker_after_the_answers_in_
         assert len(sim.open_orders()) == ORDERS - 1  # the stop kept: its position was never read as flat
 
 
-def test_a_ctrl_c_to_the_cli_alone_is_relayed_to_its_workers(fleet, configs, env):
+def test_a_ctrl_c_to_the_cli_alone_is_relayed_to_its_workers(fleet, configs, accounts_env):
     for sim in fleet.sims:
         sim.inject(CLOSE, Fault.delay(1.5))
-    cli = Cli(["--yes", "--json", "--processes", "2", *configs], env)
+    cli = Cli(["--yes", "--json", "--processes", "2", *configs], accounts_env)
     wait_for_closes(fleet, CANCEL_ALL)
 
     cli.ctrl_c(group=False)
@@ -198,10 +195,10 @@ def test_a_ctrl_c_to_the_cli_alone_is_relayed_to_its_workers(fleet, configs, env
                                                                             "openOrders"]
 
 
-def test_a_second_ctrl_c_abandons_every_worker_at_once_and_leaves_none_running(fleet, configs, env):
+def test_a_second_ctrl_c_abandons_every_worker_at_once_and_leaves_none_running(fleet, configs, accounts_env):
     for sim in fleet.sims:
         sim.inject(CLOSE, Fault.delay(20.0))  # far longer than the test waits for anything
-    cli = Cli(["--yes", "--processes", "2", *configs], env)
+    cli = Cli(["--yes", "--processes", "2", *configs], accounts_env)
     workers = cli.workers()
     wait_for_closes(fleet)
 
@@ -216,10 +213,11 @@ def test_a_second_ctrl_c_abandons_every_worker_at_once_and_leaves_none_running(f
     assert gone(workers), "a worker outlived the press"
 
 
-def test_a_worker_that_dies_mid_press_is_reported_for_its_accounts_and_the_others_are_flat(fleet, configs, env):
+def test_a_worker_that_dies_mid_press_is_reported_for_its_accounts_and_the_others_are_flat(fleet, configs,
+                                                                                           accounts_env):
     for sim in fleet.sims:
         sim.inject(CLOSE, Fault.delay(2.0))
-    cli = Cli(["--yes", "--json", "--processes", "2", *configs], env)
+    cli = Cli(["--yes", "--json", "--processes", "2", *configs], accounts_env)
     workers = cli.workers()
     wait_for_closes(fleet)
 
@@ -238,8 +236,8 @@ def test_a_worker_that_dies_mid_press_is_reported_for_its_accounts_and_the_other
             assert account["exit_code"] == 0 and fleet.flat(index)
 
 
-def test_processes_below_one_is_a_usage_error_and_nothing_is_sent(fleet, configs, env):
-    code, out, err = Cli(["--yes", "--processes", "0", *configs], env).finish()
+def test_processes_below_one_is_a_usage_error_and_nothing_is_sent(fleet, configs, accounts_env):
+    code, out, err = Cli(["--yes", "--processes", "0", *configs], accounts_env).finish()
 
     assert code == 2 and "--processes must be at least 1, got 0" in err
     assert not any(sim.requests for sim in fleet.sims)

@@ -31,19 +31,15 @@ def fleet():
     fleet.stop()
 
 
-@pytest.fixture
-def env():
-    return {k: v for k, v in os.environ.items() if not k.startswith(("BINGX_", "FREQTRADE__"))}
-
-
-def press(fleet, tmp_path, env, *flags):
+def press(fleet, tmp_path, accounts_env, *flags):
     fleet.seed()
     accounts = [arg for path in fleet.configs(tmp_path, wrong_secret={BAD}) for arg in ("--account", path)]
-    return run_cli(["--yes", *flags, *accounts], env, timeout=120)
+    return run_cli(["--yes", *flags, *accounts], accounts_env, timeout=120)
 
 
-def test_a_hundred_accounts_flatten_in_one_press_and_the_one_with_a_bad_key_is_named_alone(fleet, tmp_path, env):
-    done = press(fleet, tmp_path, env, "--json")
+def test_a_hundred_accounts_flatten_in_one_press_and_the_one_with_a_bad_key_is_named_alone(fleet, tmp_path,
+                                                                                           accounts_env):
+    done = press(fleet, tmp_path, accounts_env, "--json")
 
     document = json.loads(done.stdout)
     assert done.returncode == 3 and document["exit_code"] == 3, done.stderr
@@ -64,8 +60,8 @@ def test_a_hundred_accounts_flatten_in_one_press_and_the_one_with_a_bad_key_is_n
     assert len(document["accounts"][0]["success"]) == POSITIONS
 
 
-def test_the_terminal_shows_one_line_per_account_and_the_summary(fleet, tmp_path, env):
-    done = press(fleet, tmp_path, env)
+def test_the_terminal_shows_one_line_per_account_and_the_summary(fleet, tmp_path, accounts_env):
+    done = press(fleet, tmp_path, accounts_env)
 
     lines = done.stdout.splitlines()
     assert done.returncode == 3
