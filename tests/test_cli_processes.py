@@ -6,7 +6,9 @@ process alone as ``kill -INT`` does), a worker killed mid-press; each account it
 
 from __future__ import annotations
 
+import argparse
 import json
+import multiprocessing
 import os
 import select
 import signal
@@ -18,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from bingx_closeall_plugin.cli import press
+from bingx_closeall_plugin.cli.accounts import account_from_config
+from bingx_closeall_plugin.cli.run import Interrupts
 from bingx_closeall_plugin.simulator import Fault
 
 from fleet import ORDERS, POSITIONS, Fleet
@@ -27,7 +31,7 @@ CLOSE = "trade/closeAllPositions"
 CANCEL_ALL = "trade/allOpenOrders"
 BOUND_S = 30.0  # every wait here is bounded; none is an assertion on speed
 
-pytestmark = pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
                                 reason="the press forks its workers")
 
 
@@ -234,6 +238,28 @@ def test_a_worker_that_dies_mid_press_is_reported_for_its_accounts_and_the_other
             assert account["exit_code"] == 1 and "check with --dry-run" in account["error"]
         else:
             assert account["exit_code"] == 0 and fleet.flat(index)
+
+
+def test_a_share_whose_process_cannot_be_forked_is_pressed_from_the_cli_itself(fleet, tmp_path, monkeypatch):
+    fleet.seed()
+    accounts = [account_from_config([path], None, False) for path in fleet.configs(tmp_path)]
+    start, started = multiprocessing.context.ForkProcess.start, []
+
+    def start_once(self):
+        if started:
+            raise BlockingIOError(11, "Resource temporarily unavailable")  # fork(2)'s EAGAIN: a process limit
+        started.append(self)
+        start(self)
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start_once)
+    args = argparse.Namespace(symbol=None, dry_run=False, recv_window=None, keep_orders=False, max_wait=0.0,
+                              verbose=False, coin_m=False, processes=2)
+
+    outcomes = press.run_all(accounts, args, None, False, Interrupts())
+
+    assert len(started) == 1  # one worker forked, the other share refused
+    assert [o.code for o in outcomes] == [0] * ACCOUNTS and [o.account for o in outcomes] == accounts
+    assert all(fleet.flat(i) and len(sim.requests_to(CLOSE)) == 1 for i, sim in enumerate(fleet.sims))
 
 
 def test_processes_below_one_is_a_usage_error_and_nothing_is_sent(fleet, configs, accounts_env):

@@ -16,7 +16,9 @@ What holds across the processes, as it holds across threads:
   next request, the second abandons at once with what each worker knew;
 - the outcomes come back in the accounts' order, each as its worker computed it (exit code, report, message).
   A worker that ends without sending them is reported for each of its accounts: whether their closes went out
-  is then unknown, and the message says to check with ``--dry-run``.
+  is then unknown, and the message says to check with ``--dry-run``;
+- a share whose process cannot be forked (out of memory, a process limit) is pressed on a thread of the process
+  the operator started, under the same gate: slower, never left out.
 
 ``--processes 1`` keeps every account on the threads of one process; where ``fork`` is not available (Windows),
 that is the only way, and outside Linux it is the default (:func:`worker_count`).
@@ -32,6 +34,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -144,6 +147,15 @@ def _unpickled(data: bytes, account: Account) -> Outcome:
     return outcome
 
 
+def _press_share(conn: Any, accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
+                 gate: CloseGate, first: Any, second: Any) -> None:
+    try:
+        outcomes = run_threads(accounts, args, native, inverse, _Relayed(first, second), gate, tell=False)
+        conn.send([_portable(outcome) for outcome in outcomes])
+    finally:
+        conn.close()  # also on a failure: the parent then reads the end of the pipe, and reports the share
+
+
 def _worker(conn: Any, accounts: list[Account], args: argparse.Namespace, native: str | None, inverse: bool,
             gate: CloseGate, first: Any, second: Any) -> None:
     # The operator's process relays Ctrl-C (first, second). Ignored here rather than left to the handler the
@@ -152,9 +164,17 @@ def _worker(conn: Any, accounts: list[Account], args: argparse.Namespace, native
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.set_wakeup_fd(-1)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    outcomes = run_threads(accounts, args, native, inverse, _Relayed(first, second), gate, tell=False)
-    conn.send([_portable(outcome) for outcome in outcomes])
-    conn.close()
+    _press_share(conn, accounts, args, native, inverse, gate, first, second)
+
+
+class _ShareHere(threading.Thread):
+    """A share whose process could not be forked (out of memory, a process limit), pressed on a thread here
+    instead: the same gate, the same relayed Ctrl-C, its outcomes through the same pipe."""
+
+    exitcode = None
+
+    def kill(self) -> None:
+        """A daemon thread: abandoned with this process's exit."""
 
 
 def _lost(account: Account, exitcode: int | None, abandoned: bool) -> Outcome:
@@ -179,11 +199,18 @@ def run_processes(accounts: list[Account], args: argparse.Namespace, native: str
     try:
         for share in shares:
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, name=f"bingx-closeall-{share.start}",
-                                      args=(send, [accounts[i] for i in share], args, native, inverse, gate, first,
-                                            second), daemon=True)
-            process.start()
-            send.close()
+            work = (send, [accounts[i] for i in share], args, native, inverse, gate, first, second)
+            process: Any = context.Process(target=_worker, name=f"bingx-closeall-{share.start}", args=work,
+                                           daemon=True)
+            try:
+                process.start()
+            except OSError as e:  # no fork: the share still goes, from this process
+                logger.warning("could not start a process for %d account(s) (%s): pressing them here", len(share), e)
+                process = _ShareHere(target=_press_share, args=work, name=f"bingx-closeall-{share.start}",
+                                     daemon=True)
+                process.start()
+            else:
+                send.close()
             workers.append((process, receive, share))
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
