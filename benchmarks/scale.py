@@ -96,6 +96,12 @@ def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, in
         return started, ended, usage.ru_maxrss, out.read().decode()
 
 
+def press_argv(paths: list[str]) -> list[str]:
+    """``bingx-closeall --yes --json`` over these accounts' configs."""
+    return [sys.executable, "-m", "bingx_closeall_plugin.cli", "--yes", "--json",
+            *[arg for path in paths for arg in ("--account", path)]]
+
+
 def accounts(sizes: list[int], args: argparse.Namespace) -> list[Row]:
     rows = []
     fleet = Fleet(max(sizes), latency_ms=args.latency_ms)
@@ -107,9 +113,7 @@ def accounts(sizes: list[int], args: argparse.Namespace) -> list[Row]:
                 for _ in range(args.repeat):
                     fleet.seed()
                     sims = fleet.sims[:size]
-                    argv = [sys.executable, "-m", "bingx_closeall_plugin.cli", "--yes", "--json",
-                            *[a for p in paths[:size] for a in ("--account", p)]]
-                    started, ended, rss, out = run_measured(argv, environment())
+                    started, ended, rss, out = run_measured(press_argv(paths[:size]), environment())
                     document = json.loads(out)
                     closes = [next(r for r in sim.requests if r.path.endswith("closeAllPositions")) for sim in sims]
                     if document.get("flat") is not True or any(sim.positions() or sim.open_orders() for sim in sims):
@@ -143,9 +147,8 @@ def memory_of_press(fleet: Fleet, paths: list[str]) -> Row:
     fleet.seed()
     for sim in sims:
         sim.inject("trade/allOrders", Fault.delay(1.0))
-    argv = [sys.executable, "-m", "bingx_closeall_plugin.cli", "--yes", "--json",
-            *[a for p in paths for a in ("--account", p)]]
-    process = subprocess.Popen(argv, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(press_argv(paths), env=environment(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
         wait(lambda: all(sim.requests_to("trade/allOrders") for sim in sims), "every account's last read")
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()

@@ -41,7 +41,7 @@ from typing import Any
 from . import clients
 from .accounts import Account
 from .gate import CloseGate
-from .run import EXIT_OPEN, INTERRUPT_GRACE_S, Interrupts, Outcome, announce, run_threads, tell_interrupted
+from .run import EXIT_OPEN, Grace, Interrupts, Outcome, announce, run_threads, tell_interrupted
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def run_all(accounts: list[Account], args: argparse.Namespace, native: str | Non
     clients.prepare([(account.currencies, account.sandbox) for account in accounts])
     if not args.dry_run:
         announce(accounts, args, native)
-    count = worker_count(len(accounts), getattr(args, "processes", None))
+    count = worker_count(len(accounts), args.processes)
     if count > 1:
         return run_processes(accounts, args, native, inverse, interrupts, count)
     return run_threads(accounts, args, native, inverse, interrupts, CloseGate(len(accounts)))
@@ -218,17 +218,13 @@ def run_processes(accounts: list[Account], args: argparse.Namespace, native: str
         first.set()
     results: dict[int, list[bytes]] = {}
     ended: set[int] = set()
-    grace_ends: float | None = None
+    grace = Grace(interrupts)
     abandon_ends: float | None = None
-    told = False
     while len(ended) < len(workers):
-        if interrupts.interrupted() and not told:
-            told = True
+        if grace.first():
             first.set()
-            grace_ends = time.monotonic() + INTERRUPT_GRACE_S
-            tell_interrupted(gate.requests_sent > 0)
-        if abandon_ends is None and (interrupts.second.is_set()
-                                     or (grace_ends is not None and time.monotonic() > grace_ends)):
+            tell_interrupted(gate.any_sent)
+        if abandon_ends is None and grace.over():
             second.set()
             abandon_ends = time.monotonic() + ABANDON_WAIT_S
         if abandon_ends is not None and time.monotonic() > abandon_ends:

@@ -124,6 +124,26 @@ class Watch(Protocol):
     def interrupted(self) -> bool: ...
 
 
+class Grace:
+    """A press's two moments under Ctrl-C, for the loop that waits on its accounts (threads, or processes): the
+    first Ctrl-C, which stops every account at its next request, and the abandon, at a second Ctrl-C or once
+    :data:`INTERRUPT_GRACE_S` has passed since the first."""
+
+    def __init__(self, interrupts: Watch) -> None:
+        self.interrupts = interrupts
+        self.ends: float | None = None  # set at the first Ctrl-C
+
+    def first(self) -> bool:
+        """True once: when the first Ctrl-C is seen."""
+        if self.ends is None and self.interrupts.interrupted():
+            self.ends = time.monotonic() + INTERRUPT_GRACE_S
+            return True
+        return False
+
+    def over(self) -> bool:
+        return bool(self.interrupts.second.is_set()) or (self.ends is not None and time.monotonic() > self.ends)
+
+
 def announce(accounts: list[Account], args: argparse.Namespace, native: str | None) -> None:
     """The line before the closes go out: per account for one (or with ``-v``), else one line for all."""
     sys.stdout.flush()
@@ -285,15 +305,14 @@ def run_threads(accounts: list[Account], args: argparse.Namespace, native: str |
             stop.set()
     for thread in threads:
         thread.start()
-    grace_ends: float | None = None
+    grace = Grace(interrupts)
     while any(thread.is_alive() for thread in threads):
-        if interrupts.interrupted() and grace_ends is None:
-            grace_ends = time.monotonic() + INTERRUPT_GRACE_S
+        if grace.first():
             for stop in stops:
                 stop.set()
             if tell:
-                tell_interrupted(gate.requests_sent > 0)
-        if interrupts.second.is_set() or (grace_ends is not None and time.monotonic() > grace_ends):
+                tell_interrupted(gate.any_sent)
+        if grace.over():
             break
         for thread in threads:
             thread.join(0.05)
